@@ -1,65 +1,14 @@
-// Package atomicfile writes files so that a reader, or a crash, sees either
-// the old content or the whole new content, never a half-written file.
+// Package atomicfile forwards to internal/atomicfile, which cmd/ can import
+// too. Import github.com/dossier-audit/dossier/internal/atomicfile instead.
 package atomicfile
 
-import (
-	"fmt"
-	"os"
-	"path/filepath"
-)
+import "github.com/dossier-audit/dossier/internal/atomicfile"
 
-// WriteFile writes data to a temporary file beside path, fsyncs it, renames
-// it over path and fsyncs the directory.
-func WriteFile(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	ok = true
-	return SyncDir(dir)
-}
+// WriteFile is internal/atomicfile.WriteFile.
+var WriteFile = atomicfile.WriteFile
 
-// WriteNew is WriteFile that refuses to replace an existing file.
-func WriteNew(path string, data []byte, perm os.FileMode) error {
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("writing %s: %w", path, os.ErrExist)
-	}
-	return WriteFile(path, data, perm)
-}
+// WriteNew is internal/atomicfile.WriteNew.
+var WriteNew = atomicfile.WriteNew
 
-// SyncDir fsyncs a directory so that renames and creations in it are durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
-	}
-	return nil
-}
+// SyncDir is internal/atomicfile.SyncDir.
+var SyncDir = atomicfile.SyncDir
