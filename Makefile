@@ -1,0 +1,44 @@
+# Dossier. Two commands do everything on a fresh machine:
+#   make demo   build, then run the main job end to end under out/demo/
+#   make test   the whole test suite, installing what it needs
+SHELL := /bin/bash
+export GOTOOLCHAIN := local
+GO       ?= go
+BIN      := $(CURDIR)/bin
+# Independent tools (cosign, ...) are installed here on first use.
+TOOLS    ?= $(HOME)/.cache/dossier-tools
+COSIGN_VERSION ?= v3.1.3
+# Optional: comma-separated host:port list of NTP servers for the demo.
+NTP_SERVERS ?=
+TEST_TIMEOUT ?= 20m
+
+.PHONY: all build test test-deps bench demo lint interop conformance clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+
+# test-deps installs the real protocol peers the tests start (chrony).
+test-deps:
+	@bash scripts/ci-install-chrony.sh
+
+test: test-deps
+	$(GO) vet ./...
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+bench: build
+	@bash scripts/bench.sh
+
+demo: build
+	@NTP_SERVERS="$(NTP_SERVERS)" BIN="$(BIN)" bash scripts/demo.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+interop: build
+	@TOOLS="$(TOOLS)" COSIGN_VERSION="$(COSIGN_VERSION)" BIN="$(BIN)" bash scripts/interop.sh
+
+clean:
+	rm -rf $(BIN) out
