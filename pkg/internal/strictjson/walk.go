@@ -1,0 +1,333 @@
+package strictjson
+
+import (
+	"bytes"
+	"encoding"
+	"encoding/json"
+	"errors"
+	"io"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// walker reads the token stream once, tracking the JSON path and the Go type
+// expected at each position. A nil type accepts any well-formed value.
+type walker struct {
+	dec  *json.Decoder
+	opts Limits
+}
+
+func walk(data []byte, t reflect.Type, opts Limits) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	w := &walker{dec: dec, opts: opts}
+	tok, err := dec.Token()
+	if err == io.EOF {
+		return newError("", ErrSyntax, "empty input")
+	}
+	if err != nil {
+		return syntaxError("", err)
+	}
+	if err := w.value(tok, "", t, 0); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return newError("", ErrTrailingData, "at byte offset %d", dec.InputOffset())
+	}
+	return nil
+}
+
+func syntaxError(path string, err error) error {
+	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		return newError(path, ErrSyntax, "unexpected end of input")
+	}
+	return newError(path, ErrSyntax, "%v", err)
+}
+
+var (
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+	numberType      = reflect.TypeFor[json.Number]()
+)
+
+// resolve strips pointers and returns nil for types that accept any JSON
+// value (interfaces, json.RawMessage and custom unmarshalers).
+func resolve(t reflect.Type) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() == reflect.Interface || t == numberType {
+		return nil
+	}
+	if t.Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(jsonUnmarshaler) {
+		return nil
+	}
+	return t
+}
+
+func isText(t reflect.Type) bool {
+	return t.Implements(textUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler)
+}
+
+func (w *walker) value(tok json.Token, path string, t reflect.Type, depth int) error {
+	declared := t
+	t = resolve(t)
+	switch v := tok.(type) {
+	case json.Delim:
+		return w.composite(v, path, t, depth+1)
+	case string:
+		if t != nil && t.Kind() != reflect.String && !isText(t) && !isBytes(t) {
+			return typeError(path, "string", t)
+		}
+	case json.Number:
+		return checkNumber(v, path, t)
+	case bool:
+		if t != nil && t.Kind() != reflect.Bool {
+			return typeError(path, "boolean", t)
+		}
+	case nil:
+		if !nullable(declared) {
+			return typeError(path, "null", t)
+		}
+	}
+	return nil
+}
+
+func nullable(t reflect.Type) bool {
+	if t == nil || resolve(t) == nil {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		return true
+	}
+	return false
+}
+
+func isBytes(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8
+}
+
+func (w *walker) composite(d json.Delim, path string, t reflect.Type, depth int) error {
+	if depth > w.opts.maxDepth() {
+		return newError(path, ErrTooDeep, "depth %d, limit %d", depth, w.opts.maxDepth())
+	}
+	if d == '{' {
+		if t != nil && t.Kind() != reflect.Struct && t.Kind() != reflect.Map {
+			return typeError(path, "object", t)
+		}
+		return w.object(path, t, depth)
+	}
+	if t != nil && (t.Kind() != reflect.Slice && t.Kind() != reflect.Array || isBytes(t)) {
+		return typeError(path, "array", t)
+	}
+	return w.array(path, t, depth)
+}
+
+func (w *walker) object(path string, t reflect.Type, depth int) error {
+	seen := map[string]bool{}
+	for w.dec.More() {
+		tok, err := w.dec.Token()
+		if err != nil {
+			return syntaxError(path, err)
+		}
+		key, _ := tok.(string)
+		kpath := joinKey(path, key)
+		if seen[key] {
+			return newError(kpath, ErrDuplicateKey, "%q", key)
+		}
+		seen[key] = true
+		ft, err := w.fieldType(kpath, key, t)
+		if err != nil {
+			return err
+		}
+		if err := w.next(kpath, ft, depth); err != nil {
+			return err
+		}
+	}
+	return w.end(path)
+}
+
+func (w *walker) array(path string, t reflect.Type, depth int) error {
+	var et reflect.Type
+	if t != nil {
+		et = t.Elem()
+	}
+	for i := 0; w.dec.More(); i++ {
+		if t != nil && t.Kind() == reflect.Array && i >= t.Len() {
+			return newError(path, ErrType, "more than %d elements", t.Len())
+		}
+		if err := w.next(path+"["+strconv.Itoa(i)+"]", et, depth); err != nil {
+			return err
+		}
+	}
+	return w.end(path)
+}
+
+func (w *walker) next(path string, t reflect.Type, depth int) error {
+	tok, err := w.dec.Token()
+	if err != nil {
+		return syntaxError(path, err)
+	}
+	return w.value(tok, path, t, depth)
+}
+
+func (w *walker) end(path string) error {
+	if _, err := w.dec.Token(); err != nil {
+		return syntaxError(path, err)
+	}
+	return nil
+}
+
+// fieldType returns the type expected under key in an object of type t.
+func (w *walker) fieldType(path, key string, t reflect.Type) (reflect.Type, error) {
+	if t == nil {
+		return nil, nil
+	}
+	if t.Kind() == reflect.Map {
+		return t.Elem(), nil
+	}
+	fields := structFields(t)
+	if ft, ok := fields[key]; ok {
+		return ft, nil
+	}
+	for name := range fields {
+		if strings.EqualFold(name, key) {
+			return nil, newError(path, ErrUnknownField, "%q matches field %q only case-insensitively", key, name)
+		}
+	}
+	if w.opts.AllowUnknownFields {
+		return nil, nil
+	}
+	return nil, newError(path, ErrUnknownField, "%q", key)
+}
+
+var fieldCache sync.Map // reflect.Type -> map[string]reflect.Type
+
+// structFields maps the JSON names of t's fields, as encoding/json sees
+// them (tags, embedded structs promoted, shallower names win), to types.
+func structFields(t reflect.Type) map[string]reflect.Type {
+	if m, ok := fieldCache.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
+	m := map[string]reflect.Type{}
+	collectFields(t, m, 0)
+	fieldCache.Store(t, m)
+	return m
+}
+
+func collectFields(t reflect.Type, out map[string]reflect.Type, depth int) {
+	if depth > 16 {
+		return
+	}
+	var embedded []reflect.Type
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			if et := derefType(f.Type); et.Kind() == reflect.Struct {
+				embedded = append(embedded, et)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if _, dup := out[name]; !dup {
+			out[name] = f.Type
+		}
+	}
+	for _, et := range embedded {
+		sub := map[string]reflect.Type{}
+		collectFields(et, sub, depth+1)
+		for k, v := range sub {
+			if _, dup := out[k]; !dup {
+				out[k] = v
+			}
+		}
+	}
+}
+
+func derefType(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+func checkNumber(n json.Number, path string, t reflect.Type) error {
+	if t == nil {
+		return nil
+	}
+	var err error
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		_, err = strconv.ParseInt(string(n), 10, t.Bits())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		_, err = strconv.ParseUint(string(n), 10, t.Bits())
+	case reflect.Float32, reflect.Float64:
+		_, err = strconv.ParseFloat(string(n), t.Bits())
+	default:
+		return typeError(path, "number", t)
+	}
+	if err != nil {
+		return newError(path, ErrType, "number %s does not fit %s", n, t)
+	}
+	return nil
+}
+
+func typeError(path, got string, t reflect.Type) error {
+	return newError(path, ErrType, "got %s, want %s", got, jsonKind(t))
+}
+
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "any"
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		if isBytes(t) {
+			return "string"
+		}
+		return "array"
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "integer"
+	}
+	if isText(t) {
+		return "string"
+	}
+	return t.String()
+}
+
+var plainKey = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$-]*$`)
+
+// joinKey appends an object key to a JSON path: a.b for plain keys,
+// a["odd key"] otherwise.
+func joinKey(path, key string) string {
+	if !plainKey.MatchString(key) {
+		return path + "[" + strconv.Quote(key) + "]"
+	}
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
