@@ -16,6 +16,8 @@
 //   - a key that appears twice in one object, at any depth (ErrDuplicateKey);
 //   - a key that matches no field of the target struct, or matches one only
 //     case-insensitively ("RunId" for `json:"runId"`) (ErrUnknownField);
+//   - with Limits.RequireFields, a missing key for a field whose tag lacks
+//     omitempty (ErrMissingField);
 //   - a value whose JSON type does not fit the target, including null for a
 //     non-pointer scalar or struct, and fractions for integers (ErrType).
 //
@@ -49,6 +51,7 @@ var (
 	ErrDuplicateKey = errors.New("duplicate key")
 	ErrUnknownField = errors.New("unknown field")
 	ErrType         = errors.New("wrong json type")
+	ErrMissingField = errors.New("missing required field")
 )
 
 // Limits bounds what Decode accepts. The zero value means the defaults and
@@ -63,6 +66,10 @@ type Limits struct {
 	// (they are still checked for duplicates). Keys that match a field only
 	// case-insensitively are rejected even then.
 	AllowUnknownFields bool
+	// RequireFields makes every struct field whose json tag has neither
+	// omitempty nor omitzero mandatory: an object that lacks its key is
+	// rejected with ErrMissingField (null counts as present).
+	RequireFields bool
 }
 
 func (l Limits) maxBytes() int {

@@ -200,3 +200,44 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestRequireFields(t *testing.T) {
+	t.Parallel()
+	type inner struct {
+		A string  `json:"a"`
+		B *string `json:"b"`
+		C string  `json:"c,omitempty"`
+		D int     `json:"d,omitzero"`
+	}
+	type outer struct {
+		base
+		In inner `json:"in"`
+	}
+	for _, tc := range []struct {
+		name, in, path string
+	}{
+		{"all present", `{"runId":"r","attempt":1,"in":{"a":"x","b":null}}`, ""},
+		{"missing promoted", `{"attempt":1,"in":{"a":"x","b":null}}`, "runId"},
+		{"missing nested", `{"runId":"r","attempt":1,"in":{"a":"x"}}`, "in.b"},
+		{"missing object", `{"runId":"r","attempt":1}`, "in"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var o outer
+			err := Decode([]byte(tc.in), &o, Limits{RequireFields: true})
+			if tc.path == "" {
+				if err != nil {
+					t.Fatalf("Decode: %v", err)
+				}
+				return
+			}
+			var se *Error
+			if !errors.Is(err, ErrMissingField) || !errors.As(err, &se) || se.Path != tc.path {
+				t.Fatalf("Decode = %v, want ErrMissingField at %q", err, tc.path)
+			}
+			if err := Decode([]byte(tc.in), &o, Limits{}); err != nil {
+				t.Fatalf("without RequireFields: %v", err)
+			}
+		})
+	}
+}

@@ -148,7 +148,24 @@ func (w *walker) object(path string, t reflect.Type, depth int) error {
 			return err
 		}
 	}
+	if err := w.checkRequired(path, t, seen); err != nil {
+		return err
+	}
 	return w.end(path)
+}
+
+// checkRequired reports the first field (in declaration order) whose tag
+// lacks omitempty/omitzero and whose key was absent, when RequireFields is set.
+func (w *walker) checkRequired(path string, t reflect.Type, seen map[string]bool) error {
+	if !w.opts.RequireFields || t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	for _, f := range structFields(t).order {
+		if f.required && !seen[f.name] {
+			return newError(joinKey(path, f.name), ErrMissingField, "")
+		}
+	}
+	return nil
 }
 
 func (w *walker) array(path string, t reflect.Type, depth int) error {
@@ -191,11 +208,11 @@ func (w *walker) fieldType(path, key string, t reflect.Type) (reflect.Type, erro
 		return t.Elem(), nil
 	}
 	fields := structFields(t)
-	if ft, ok := fields[key]; ok {
-		return ft, nil
+	if f, ok := fields.byName[key]; ok {
+		return f.typ, nil
 	}
-	for name := range fields {
-		if strings.EqualFold(name, key) {
+	for _, f := range fields.order {
+		if name := f.name; strings.EqualFold(name, key) {
 			return nil, newError(path, ErrUnknownField, "%q matches field %q only case-insensitively", key, name)
 		}
 	}
@@ -205,21 +222,39 @@ func (w *walker) fieldType(path, key string, t reflect.Type) (reflect.Type, erro
 	return nil, newError(path, ErrUnknownField, "%q", key)
 }
 
-var fieldCache sync.Map // reflect.Type -> map[string]reflect.Type
+var fieldCache sync.Map // reflect.Type -> *fieldSet
 
-// structFields maps the JSON names of t's fields, as encoding/json sees
-// them (tags, embedded structs promoted, shallower names win), to types.
-func structFields(t reflect.Type) map[string]reflect.Type {
-	if m, ok := fieldCache.Load(t); ok {
-		return m.(map[string]reflect.Type)
-	}
-	m := map[string]reflect.Type{}
-	collectFields(t, m, 0)
-	fieldCache.Store(t, m)
-	return m
+type field struct {
+	name     string
+	typ      reflect.Type
+	required bool // no omitempty/omitzero in the tag
 }
 
-func collectFields(t reflect.Type, out map[string]reflect.Type, depth int) {
+type fieldSet struct {
+	byName map[string]field
+	order  []field
+}
+
+func (fs *fieldSet) add(f field) {
+	if _, dup := fs.byName[f.name]; !dup {
+		fs.byName[f.name] = f
+		fs.order = append(fs.order, f)
+	}
+}
+
+// structFields lists the JSON fields of t as encoding/json sees them (tags,
+// embedded structs promoted, shallower names win).
+func structFields(t reflect.Type) *fieldSet {
+	if m, ok := fieldCache.Load(t); ok {
+		return m.(*fieldSet)
+	}
+	fs := &fieldSet{byName: map[string]field{}}
+	collectFields(t, fs, 0)
+	fieldCache.Store(t, fs)
+	return fs
+}
+
+func collectFields(t reflect.Type, out *fieldSet, depth int) {
 	if depth > 16 {
 		return
 	}
@@ -230,7 +265,7 @@ func collectFields(t reflect.Type, out map[string]reflect.Type, depth int) {
 		if tag == "-" {
 			continue
 		}
-		name, _, _ := strings.Cut(tag, ",")
+		name, opts, _ := strings.Cut(tag, ",")
 		if f.Anonymous && name == "" {
 			if et := derefType(f.Type); et.Kind() == reflect.Struct {
 				embedded = append(embedded, et)
@@ -243,17 +278,14 @@ func collectFields(t reflect.Type, out map[string]reflect.Type, depth int) {
 		if name == "" {
 			name = f.Name
 		}
-		if _, dup := out[name]; !dup {
-			out[name] = f.Type
-		}
+		optional := strings.Contains(","+opts+",", ",omitempty,") || strings.Contains(","+opts+",", ",omitzero,")
+		out.add(field{name: name, typ: f.Type, required: !optional})
 	}
 	for _, et := range embedded {
-		sub := map[string]reflect.Type{}
+		sub := &fieldSet{byName: map[string]field{}}
 		collectFields(et, sub, depth+1)
-		for k, v := range sub {
-			if _, dup := out[k]; !dup {
-				out[k] = v
-			}
+		for _, f := range sub.order {
+			out.add(f)
 		}
 	}
 }
