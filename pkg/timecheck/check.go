@@ -100,14 +100,14 @@ func (r *Result) judge(cands []int) (Verdict, string) {
 	if r.MaxError > p.MaxError {
 		if abs(r.Offset) > p.MaxError/2 {
 			return Bad, fmt.Sprintf("local clock is off by %v (proved error bound %v > policy %v): "+
-				"fix the time daemon on this host (check 'chronyc tracking')", r.Offset, r.MaxError, p.MaxError)
+				"fix the time daemon on this host (check 'chronyc tracking')", human(r.Offset), human(r.MaxError), p.MaxError)
 		}
 		return Bad, fmt.Sprintf("error bound %v exceeds policy %v although the offset is only %v: "+
-			"the sources are too imprecise or too far away; use closer servers", r.MaxError, p.MaxError, r.Offset)
+			"the sources are too imprecise or too far away; use closer servers", human(r.MaxError), p.MaxError, human(r.Offset))
 	}
 	if n := r.untraceableTruechimers(); n > 0 {
 		return Untraceable, fmt.Sprintf("time agrees with %d local-mode source(s) within ±%v but is not "+
-			"traceable to UTC (allowed by policy): point the servers at a GPS or upstream source", n, r.MaxError)
+			"traceable to UTC (allowed by policy): point the servers at a GPS or upstream source", n, human(r.MaxError))
 	}
 	if r.Agreeing < p.MinAgreeing {
 		return Degraded, fmt.Sprintf("only %d source(s) agree, policy requires %d (%d of %d servers usable): "+
@@ -115,7 +115,7 @@ func (r *Result) judge(cands []int) (Verdict, string) {
 			r.Agreeing, p.MinAgreeing, len(cands), len(r.Sources))
 	}
 	return Good, fmt.Sprintf("%d sources agree: local clock within ±%v of UTC (offset %v)",
-		r.Agreeing, r.MaxError, r.Offset)
+		r.Agreeing, human(r.MaxError), human(r.Offset))
 }
 
 func (r *Result) untraceableTruechimers() int {
@@ -161,6 +161,19 @@ func noCandidates(src []Source) (Verdict, string) {
 func abs(d time.Duration) time.Duration {
 	if d < 0 {
 		return -d
+	}
+	return d
+}
+
+// human rounds d for a diagnosis line: to the millisecond from one second
+// up, to the microsecond from one millisecond up. The evidence keeps the
+// exact nanoseconds.
+func human(d time.Duration) time.Duration {
+	switch a := abs(d); {
+	case a >= time.Second:
+		return d.Round(time.Millisecond)
+	case a >= time.Millisecond:
+		return d.Round(time.Microsecond)
 	}
 	return d
 }
