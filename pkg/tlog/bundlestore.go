@@ -1,0 +1,387 @@
+package tlog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/dossier-audit/dossier/pkg/internal/atomicfile"
+	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
+)
+
+// BundleStore keeps bundle bytes by digest ("sha256:<hex>"). Put returns
+// only once the bytes are durable; Get returns exactly the bytes put.
+type BundleStore interface {
+	Put(ctx context.Context, digest string, b []byte) error
+	Get(ctx context.Context, digest string) ([]byte, error)
+}
+
+// Bundle store limits.
+const (
+	MaxBundleSize  = 16 << 20
+	segmentMaxSize = 512 << 20
+	frameHeader    = 4 + 4 + 32 // magic, length, sha256
+	frameMagic     = "DSB1"
+	maxPutBatch    = 4096
+)
+
+// ErrStoreFailed: a write or fsync of the bundle store failed earlier; the
+// state of the file is unknown, so the store refuses further writes until it
+// is reopened (PostgreSQL's fsync lesson: never retry fsync and carry on).
+var ErrStoreFailed = errors.New("bundle store failed earlier; reopen it")
+
+// segmentFile is the part of *os.File the store uses; tests inject faults.
+type segmentFile interface {
+	io.ReaderAt
+	io.Writer
+	Sync() error
+	Close() error
+	Truncate(size int64) error
+}
+
+type openFunc func(name string, flag int, perm os.FileMode) (segmentFile, error)
+
+func osOpen(name string, flag int, perm os.FileMode) (segmentFile, error) {
+	return os.OpenFile(name, flag, perm)
+}
+
+type location struct {
+	seg      int
+	off, len int64
+}
+
+type putReq struct {
+	digest [32]byte
+	b      []byte
+	done   chan error
+}
+
+// DirStore is the default BundleStore: append-only segment files
+// "seg-NNNNNN" in one directory, each bundle framed as
+// magic "DSB1" | uint32 big-endian length | SHA-256 | bytes.
+// Concurrent Puts are group-committed: one writer goroutine writes every
+// pending frame with one write and one fsync, then acknowledges them all.
+// Open scans the frame headers; a torn frame at the tail of the last segment
+// (a crash mid-write, never acknowledged) is truncated away.
+type DirStore struct {
+	dir  string
+	open openFunc
+
+	mu     sync.RWMutex
+	index  map[[32]byte]location
+	segs   []segmentFile
+	size   int64 // of the last segment
+	failed error
+
+	reqs chan putReq
+	quit chan struct{}
+	wg   sync.WaitGroup
+}
+
+// OpenDirStore opens (creating) a DirStore in dir.
+func OpenDirStore(dir string) (*DirStore, error) { return openDirStore(dir, osOpen) }
+
+func openDirStore(dir string, open openFunc) (*DirStore, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("bundle store: %w", err)
+	}
+	s := &DirStore{dir: dir, open: open, index: map[[32]byte]location{},
+		reqs: make(chan putReq, maxPutBatch), quit: make(chan struct{})}
+	if err := s.load(); err != nil {
+		s.closeFiles()
+		return nil, err
+	}
+	s.wg.Add(1)
+	go s.writer()
+	return s, nil
+}
+
+func (s *DirStore) segName(i int) string {
+	return filepath.Join(s.dir, fmt.Sprintf("seg-%06d", i+1))
+}
+
+// load opens every segment in order and indexes its frames.
+func (s *DirStore) load() error {
+	names, err := filepath.Glob(filepath.Join(s.dir, "seg-*"))
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		if n != s.segName(i) {
+			return fmt.Errorf("bundle store: unexpected segment %s, want %s", n, s.segName(i))
+		}
+		if err := s.loadSegment(i, i == len(names)-1); err != nil {
+			return err
+		}
+	}
+	if len(s.segs) == 0 {
+		return s.addSegment()
+	}
+	return nil
+}
+
+func (s *DirStore) loadSegment(i int, last bool) error {
+	f, err := s.open(s.segName(i), os.O_RDWR|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("bundle store: %w", err)
+	}
+	s.segs = append(s.segs, f)
+	end, err := s.scan(i, f)
+	if err != nil && !last {
+		return err
+	}
+	if err != nil { // torn tail of the newest segment: never acknowledged
+		if terr := f.Truncate(end); terr != nil {
+			return fmt.Errorf("bundle store: truncating torn tail: %w", terr)
+		}
+		if serr := f.Sync(); serr != nil {
+			return fmt.Errorf("bundle store: %w", serr)
+		}
+	}
+	s.size = end
+	return nil
+}
+
+// scan indexes the frames of segment i and returns the end of the last
+// whole frame; an error means the bytes after that end are not a frame.
+func (s *DirStore) scan(i int, f segmentFile) (int64, error) {
+	var off int64
+	hdr := make([]byte, frameHeader)
+	for {
+		n, err := f.ReadAt(hdr, off)
+		if n == 0 && errors.Is(err, io.EOF) {
+			return off, nil
+		}
+		if n < frameHeader || string(hdr[:4]) != frameMagic {
+			return off, fmt.Errorf("bundle store: %s: bad frame at offset %d", s.segName(i), off)
+		}
+		l := int64(binary.BigEndian.Uint32(hdr[4:8]))
+		body := make([]byte, 1)
+		if l > 0 {
+			if _, err := f.ReadAt(body, off+frameHeader+l-1); err != nil {
+				return off, fmt.Errorf("bundle store: %s: truncated frame at offset %d", s.segName(i), off)
+			}
+		}
+		key := [32]byte(hdr[8:])
+		if off+frameHeader+l >= s.fileEnd(f, off) && !s.frameOK(f, key, off+frameHeader, l) {
+			return off, fmt.Errorf("bundle store: %s: last frame at offset %d fails its checksum", s.segName(i), off)
+		}
+		s.index[key] = location{seg: i, off: off + frameHeader, len: l}
+		off += frameHeader + l
+	}
+}
+
+// fileEnd returns the size of f (reading past off), so scan can tell the
+// last frame, whose checksum it verifies: a crash can leave only it torn.
+func (s *DirStore) fileEnd(f segmentFile, off int64) int64 {
+	if st, ok := f.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil {
+			return fi.Size()
+		}
+	}
+	return off
+}
+
+func (s *DirStore) frameOK(f segmentFile, key [32]byte, off, l int64) bool {
+	b := make([]byte, l)
+	if _, err := f.ReadAt(b, off); err != nil {
+		return false
+	}
+	return sha256.Sum256(b) == key
+}
+
+func (s *DirStore) addSegment() error {
+	i := len(s.segs)
+	f, err := s.open(s.segName(i), os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("bundle store: %w", err)
+	}
+	if err := atomicfile.SyncDir(s.dir); err != nil {
+		f.Close()
+		return err
+	}
+	s.segs = append(s.segs, f)
+	s.size = 0
+	return nil
+}
+
+// Put stores b under digest and returns once it is durable.
+func (s *DirStore) Put(ctx context.Context, digest string, b []byte) error {
+	key, err := parseDigest(digest)
+	if err != nil {
+		return err
+	}
+	if len(b) > MaxBundleSize {
+		return fmt.Errorf("bundle is %d bytes, limit %d", len(b), MaxBundleSize)
+	}
+	if sha256.Sum256(b) != key {
+		return fmt.Errorf("bundle bytes do not match digest %s", digest)
+	}
+	s.mu.RLock()
+	_, have := s.index[key]
+	failed := s.failed
+	s.mu.RUnlock()
+	if failed != nil {
+		return failed
+	}
+	if have {
+		return nil
+	}
+	req := putReq{digest: key, b: b, done: make(chan error, 1)}
+	select {
+	case s.reqs <- req:
+	case <-s.quit:
+		return errors.New("bundle store closed")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// writer is the group-commit loop.
+func (s *DirStore) writer() {
+	defer s.wg.Done()
+	for {
+		var batch []putReq
+		select {
+		case r := <-s.reqs:
+			batch = append(batch, r)
+		case <-s.quit:
+			return
+		}
+	drain:
+		for len(batch) < maxPutBatch {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		err := s.commit(batch)
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+// commit writes the frames of batch with one write and one fsync.
+func (s *DirStore) commit(batch []putReq) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed != nil {
+		return s.failed
+	}
+	if s.size > segmentMaxSize {
+		if err := s.addSegment(); err != nil {
+			return s.fail(err)
+		}
+	}
+	buf, locs := s.frames(batch)
+	seg := len(s.segs) - 1
+	n, err := s.segs[seg].Write(buf)
+	if err == nil && n != len(buf) {
+		err = fmt.Errorf("short write: %d of %d bytes", n, len(buf))
+	}
+	if err == nil {
+		err = s.segs[seg].Sync()
+	}
+	if err != nil {
+		return s.fail(fmt.Errorf("bundle store: writing %s: %w", s.segName(seg), err))
+	}
+	for k, l := range locs {
+		l.seg = seg
+		s.index[k] = l
+	}
+	s.size += int64(len(buf))
+	return nil
+}
+
+func (s *DirStore) fail(err error) error {
+	s.failed = fmt.Errorf("%w: %v", ErrStoreFailed, err)
+	return err
+}
+
+// frames encodes the batch, skipping digests already stored or repeated.
+func (s *DirStore) frames(batch []putReq) ([]byte, map[[32]byte]location) {
+	var buf []byte
+	locs := map[[32]byte]location{}
+	for _, r := range batch {
+		if _, ok := s.index[r.digest]; ok {
+			continue
+		}
+		if _, ok := locs[r.digest]; ok {
+			continue
+		}
+		buf = append(buf, frameMagic...)
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(r.b)))
+		buf = append(buf, r.digest[:]...)
+		locs[r.digest] = location{off: s.size + int64(len(buf)), len: int64(len(r.b))}
+		buf = append(buf, r.b...)
+	}
+	return buf, locs
+}
+
+// Get returns the bundle stored under digest, checking its hash.
+func (s *DirStore) Get(_ context.Context, digest string) ([]byte, error) {
+	key, err := parseDigest(digest)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	loc, ok := s.index[key]
+	if !ok {
+		return nil, fmt.Errorf("bundle %s: %w", digest, os.ErrNotExist)
+	}
+	b := make([]byte, loc.len)
+	if _, err := s.segs[loc.seg].ReadAt(b, loc.off); err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", digest, err)
+	}
+	if sha256.Sum256(b) != key {
+		return nil, fmt.Errorf("bundle %s: stored bytes do not match the digest", digest)
+	}
+	return b, nil
+}
+
+// Close stops the writer and closes the segment files.
+func (s *DirStore) Close() error {
+	close(s.quit)
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closeFiles()
+}
+
+func (s *DirStore) closeFiles() error {
+	var errs []error
+	for _, f := range s.segs {
+		errs = append(errs, f.Close())
+	}
+	s.segs = nil
+	return errors.Join(errs...)
+}
+
+func parseDigest(d string) ([32]byte, error) {
+	if err := tlogproof.ValidateDigest(d); err != nil {
+		return [32]byte{}, err
+	}
+	var k [32]byte
+	_, err := hex.Decode(k[:], []byte(strings.TrimPrefix(d, "sha256:")))
+	return k, err
+}

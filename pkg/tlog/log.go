@@ -1,0 +1,260 @@
+package tlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/storage/posix"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
+)
+
+// Errors of the appender.
+var (
+	// ErrSequenceTaken: a different record already holds that sequence
+	// number of the stream.
+	ErrSequenceTaken = errors.New("sequence number already taken")
+	// ErrSequenceGap: an explicit sequence number skips ahead of the stream.
+	ErrSequenceGap = errors.New("sequence number out of order")
+	// ErrRecordConflict: the bundle is already in the log under another
+	// stream or sequence number than the one asked for.
+	ErrRecordConflict = errors.New("bundle already logged elsewhere")
+	// ErrRollback: the log directory holds a smaller (or different) tree
+	// than the last checkpoint the log key signed.
+	ErrRollback = errors.New("log rollback refused")
+	// ErrLogFailed: an earlier append failed after its sequence number was
+	// assigned; the log refuses appends until it is reopened, which
+	// reconciles its state from the durable log.
+	ErrLogFailed = errors.New("log failed earlier; reopen it")
+	// ErrLocked: another process has the log open for appending.
+	ErrLocked = errors.New("log directory is in use")
+	// ErrExists: Init found an existing log.
+	ErrExists = errors.New("log already exists")
+	// ErrCorruptLog: the log holds entries that break the leaf rules.
+	ErrCorruptLog = errors.New("log entries are inconsistent")
+)
+
+// Defaults of Options.
+const (
+	DefaultBatchMaxSize       = 1024
+	DefaultBatchMaxAge        = 5 * time.Millisecond
+	DefaultCheckpointInterval = 200 * time.Millisecond
+	stateDir                  = ".dossier"
+)
+
+// Options configure Open and Init.
+type Options struct {
+	// Signer signs checkpoints; its Name is the log origin. Required.
+	Signer note.Signer
+	// Origin, when set, must equal Signer.Name().
+	Origin string
+	// Watermark is the file that records the last checkpoint the log key
+	// signed (default DIR/.dossier/signed). Keep it outside DIR (e.g. beside
+	// the key) so that restoring DIR from a backup cannot also restore it.
+	Watermark string
+	// BundleStore keeps bundle bytes; default a DirStore in DIR/.dossier/bundles.
+	BundleStore BundleStore
+	// BatchMaxSize and BatchMaxAge bound Tessera's sequencing batches.
+	BatchMaxSize uint
+	BatchMaxAge  time.Duration
+	// CheckpointInterval is how often a new checkpoint may be published
+	// (Tessera's POSIX minimum is 100ms).
+	CheckpointInterval time.Duration
+	// AwaitCheckpoint makes Append wait until a published checkpoint covers
+	// the record, so a proof can be served at once.
+	AwaitCheckpoint bool
+}
+
+func (o *Options) fill(dir string) error {
+	if o.Signer == nil {
+		return errors.New("tlog: Options.Signer is required")
+	}
+	if o.Origin != "" && o.Origin != o.Signer.Name() {
+		return fmt.Errorf("tlog: origin %q differs from the signer name %q", o.Origin, o.Signer.Name())
+	}
+	o.Origin = o.Signer.Name()
+	if o.Watermark == "" {
+		o.Watermark = filepath.Join(dir, stateDir, "signed")
+	}
+	if o.BatchMaxSize == 0 {
+		o.BatchMaxSize = DefaultBatchMaxSize
+	}
+	if o.BatchMaxAge == 0 {
+		o.BatchMaxAge = DefaultBatchMaxAge
+	}
+	if o.CheckpointInterval == 0 {
+		o.CheckpointInterval = DefaultCheckpointInterval
+	}
+	return nil
+}
+
+// Log is an open, appendable log directory. Its methods are safe for
+// concurrent use.
+type Log struct {
+	dir   string
+	opts  Options
+	store BundleStore
+	owned *DirStore
+	lock  *os.File
+
+	add      tessera.AddFn
+	reader   tessera.LogReader
+	awaiter  *tessera.PublicationAwaiter
+	shutdown func(context.Context) error
+	cancel   context.CancelFunc
+
+	mu       sync.Mutex
+	byDigest map[[32]byte]*entry
+	streams  map[string]*streamHead
+	broken   error
+}
+
+// Init creates a new, empty log in dir (created if missing) and publishes
+// its size-0 checkpoint. It refuses a directory that already has a log.
+func Init(ctx context.Context, dir string, opts Options) error {
+	if _, err := os.Stat(filepath.Join(dir, "checkpoint")); err == nil {
+		return fmt.Errorf("%w: %s has a checkpoint", ErrExists, dir)
+	}
+	l, err := Open(ctx, dir, opts)
+	if err != nil {
+		return err
+	}
+	return l.Close(ctx)
+}
+
+// Open opens the log in dir for appending (creating it when empty). It
+// refuses a tree smaller than, or inconsistent with, the last checkpoint
+// the key signed (ErrRollback), then rebuilds the stream state from the
+// entries of the log itself, so a crash at any point loses nothing that was
+// acknowledged and duplicates nothing.
+func Open(ctx context.Context, dir string, opts Options) (l *Log, err error) {
+	if err := opts.fill(dir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, stateDir), 0o755); err != nil {
+		return nil, err
+	}
+	l = &Log{dir: dir, opts: opts, byDigest: map[[32]byte]*entry{}, streams: map[string]*streamHead{}}
+	defer func() {
+		if err != nil {
+			l.release()
+		}
+	}()
+	if err := l.lockDir(); err != nil {
+		return nil, err
+	}
+	wm, err := loadWatermark(opts.Watermark)
+	if err != nil {
+		return nil, err
+	}
+	if err := wm.check(ctx, dir); err != nil {
+		return nil, err
+	}
+	if err := l.openStore(); err != nil {
+		return nil, err
+	}
+	if err := l.startTessera(ctx, &guardSigner{Signer: opts.Signer, wm: wm}); err != nil {
+		return nil, err
+	}
+	if err := l.recover(ctx); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *Log) lockDir() error {
+	f, err := os.OpenFile(filepath.Join(l.dir, stateDir, "lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("%w: %s: %v", ErrLocked, l.dir, err)
+	}
+	l.lock = f
+	return nil
+}
+
+func (l *Log) openStore() error {
+	l.store = l.opts.BundleStore
+	if l.store != nil {
+		return nil
+	}
+	s, err := OpenDirStore(filepath.Join(l.dir, stateDir, "bundles"))
+	if err != nil {
+		return err
+	}
+	l.store, l.owned = s, s
+	return nil
+}
+
+func (l *Log) startTessera(ctx context.Context, signer note.Signer) error {
+	driver, err := posix.New(ctx, posix.Config{Path: l.dir})
+	if err != nil {
+		return err
+	}
+	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	l.cancel = cancel
+	o := tessera.NewAppendOptions().
+		WithCheckpointSigner(signer).
+		WithBatching(l.opts.BatchMaxSize, l.opts.BatchMaxAge).
+		WithCheckpointInterval(l.opts.CheckpointInterval).
+		WithShutdownTimeout(30 * time.Second)
+	a, shutdown, reader, err := tessera.NewAppender(tctx, driver, o)
+	if err != nil {
+		return fmt.Errorf("opening log %s: %w", l.dir, err)
+	}
+	l.add, l.shutdown, l.reader = a.Add, shutdown, reader
+	l.awaiter = tessera.NewPublicationAwaiter(tctx, reader.ReadCheckpoint, 10*time.Millisecond)
+	return nil
+}
+
+// Dir returns the log directory.
+func (l *Log) Dir() string { return l.dir }
+
+// Origin returns the log origin (the checkpoint's first line).
+func (l *Log) Origin() string { return l.opts.Origin }
+
+// Size returns the integrated tree size.
+func (l *Log) Size(ctx context.Context) (uint64, error) { return l.reader.IntegratedSize(ctx) }
+
+// Close waits until a published checkpoint covers every integrated entry,
+// then stops the appender and releases the directory.
+func (l *Log) Close(ctx context.Context) error {
+	var err error
+	if l.shutdown != nil {
+		err = l.shutdown(ctx)
+	}
+	return errors.Join(err, l.release())
+}
+
+func (l *Log) release() error {
+	var errs []error
+	if l.cancel != nil {
+		l.cancel()
+	}
+	if l.owned != nil {
+		errs = append(errs, l.owned.Close())
+		l.owned = nil
+	}
+	if l.lock != nil {
+		errs = append(errs, l.lock.Close())
+		l.lock = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Bundle returns the stored bytes of the bundle with the given digest.
+func (l *Log) Bundle(ctx context.Context, digest string) ([]byte, error) {
+	return l.store.Get(ctx, digest)
+}
+
+var _ = tlogproof.Digest
