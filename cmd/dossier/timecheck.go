@@ -61,7 +61,7 @@ func runTimecheck(env *cli.Env, args []string) error {
 	if err := renderTimecheck(env.Stdout, r, *asJSON); err != nil {
 		return cli.Inconclusive(err, "")
 	}
-	return timecheckOutcome(r)
+	return timecheckOutcome(r, *asJSON)
 }
 
 func checkTimecheckArgs(rest []string, servers []string, p timecheck.Policy, o ntp.Options) error {
@@ -84,8 +84,9 @@ func checkTimecheckArgs(rest []string, servers []string, p timecheck.Policy, o n
 }
 
 // timecheckOutcome maps the result to the exit code: 0 acceptable, 3 when no
-// server answered at all, 1 otherwise.
-func timecheckOutcome(r timecheck.Result) error {
+// server answered at all, 1 otherwise. The human output already shows the
+// diagnosis; with --json it is repeated on stderr.
+func timecheckOutcome(r timecheck.Result, withDiagnosis bool) error {
 	switch {
 	case r.Acceptable():
 		return nil
@@ -93,7 +94,10 @@ func timecheckOutcome(r timecheck.Result) error {
 		return cli.Inconclusive(errors.New("no NTP server answered"),
 			"check the addresses and that UDP port 123 is reachable from this host")
 	}
-	return cli.Failed(fmt.Errorf("time is %s: %s", r.Verdict, r.Diagnosis), "")
+	if withDiagnosis {
+		return cli.Failed(fmt.Errorf("time is %s: %s", r.Verdict, r.Diagnosis), "")
+	}
+	return cli.Failed(fmt.Errorf("time is %s", r.Verdict), "")
 }
 
 func renderTimecheck(w io.Writer, r timecheck.Result, asJSON bool) error {
