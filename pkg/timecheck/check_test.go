@@ -323,3 +323,26 @@ func TestFormatRefID(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorAfter(t *testing.T) {
+	t.Parallel()
+	good := Check([]Observation{answer("a:123", 0, ms)}, DefaultPolicy(), base)
+	tests := []struct {
+		name    string
+		r       Result
+		elapsed time.Duration
+		want    time.Duration
+		ok      bool
+	}{
+		{"at check time", good, 0, good.MaxError, true},
+		{"1000 s later grows by 15 ms", good, 1000 * time.Second, good.MaxError + 15*ms, true},
+		{"negative elapsed", good, -time.Second, 0, false},
+		{"no bound proved", NoServers(DefaultPolicy(), base), 0, 0, false},
+	}
+	for _, tc := range tests {
+		got, ok := tc.r.ErrorAfter(tc.elapsed)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("%s: ErrorAfter(%v) = %v, %v, want %v, %v", tc.name, tc.elapsed, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -146,6 +146,18 @@ func (r Result) Acceptable() bool {
 	return false
 }
 
+// ErrorAfter bounds the local clock's error elapsed after CheckedAt, as
+// measured on a monotonic clock: MaxError plus the RFC 5905 frequency
+// tolerance PHI (15 ppm) times elapsed (research §1e). ok is false when the
+// result proved no bound (Agreeing == 0) or elapsed is negative; the caller
+// decides when evidence is too old to use at all.
+func (r Result) ErrorAfter(elapsed time.Duration) (bound time.Duration, ok bool) {
+	if r.Agreeing == 0 || elapsed < 0 {
+		return 0, false
+	}
+	return r.MaxError + time.Duration(phi*float64(elapsed)), true
+}
+
 // FormatRefID renders a reference ID the way the evidence shows it: the kiss
 // code at stratum 0, the ASCII clock name at stratum 1 ("GPS"), "LOCL" for
 // ntpd's local clock at any stratum, and a dotted quad otherwise.
