@@ -35,7 +35,7 @@ func TestTimecheckCommand(t *testing.T) {
 		stdout []string
 		stderr string
 	}{
-		{"good", []string{"--server", goods, "--server", g3.Addr()}, 0,
+		{"good", []string{"--server", goods, "--server", g3.Addr(), "--samples", "3"}, 0,
 			[]string{"SERVER", "GPS", "truechimer", "verdict:     good", "3 agreeing, 3 required", "diagnosis:   3 sources agree"}, ""},
 		{"degraded", []string{"--server", goods}, 1,
 			[]string{"verdict:     degraded", "configure more NTP servers"}, "dossier: error: time is degraded"},
