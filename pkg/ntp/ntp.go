@@ -35,6 +35,8 @@ type Options struct {
 	Timeout time.Duration
 	// Samples is how many exchanges to make with each server (default 1);
 	// the one with the smallest RTT is kept, as ntpd's clock filter does.
+	// Samples are sent back to back: a server with rate limiting (ntpd
+	// "restrict limited", chrony "ratelimit") may drop them or answer RATE.
 	Samples int
 	// Now is the local clock that stamps T1 and T4 and the check. Nil means
 	// the system clock, and then T4 is the kernel receive timestamp
