@@ -104,4 +104,3 @@ func obj(m map[string]any, path ...string) map[string]any {
 func firstSig(m map[string]any) map[string]any {
 	return obj(m, "dsseEnvelope")["signatures"].([]any)[0].(map[string]any)
 }
-

@@ -32,15 +32,19 @@ type outEnvelope struct {
 	Signatures  []outSignature `json:"signatures"`
 }
 
+// outSignature has no keyid: see Sign.
 type outSignature struct {
-	Sig   []byte `json:"sig"`
-	KeyID string `json:"keyid"`
+	Sig []byte `json:"sig"`
 }
 
 // Sign signs payload (an in-toto Statement) with signer and returns the
 // bundle JSON: compact, no trailing newline, members in protobuf field
-// order, base64 standard with padding. Both the DSSE keyid and
-// publicKey.hint are keys.Fingerprint of the signer's public key. ECDSA
+// order, base64 standard with padding. publicKey.hint is keys.Fingerprint
+// of the signer's public key; the DSSE keyid is left unset (as cosign's
+// own DSSE signer does), because sigstore-go and cosign (through
+// go-securesystemslib) skip any signature whose non-empty keyid differs
+// from the OpenSSH wire-format fingerprint of the key, which is not
+// keys.Fingerprint (see TestSigstoreGoKeyIDMatrix). ECDSA
 // P-256 signers produce ASN.1 DER signatures over SHA-256 (as cosign does);
 // Ed25519 signers sign the PAE itself. payloadType must be
 // PayloadTypeInToto. ctx reaches KMS signers.
@@ -62,7 +66,7 @@ func Sign(ctx context.Context, signer signature.Signer, payloadType string, payl
 		DSSEEnvelope: outEnvelope{
 			Payload:     payload,
 			PayloadType: payloadType,
-			Signatures:  []outSignature{{Sig: sig, KeyID: fp}},
+			Signatures:  []outSignature{{Sig: sig}},
 		},
 	})
 }
