@@ -135,14 +135,14 @@ func Init(ctx context.Context, dir string, opts Options) error {
 // the key signed (ErrRollback), then rebuilds the stream state from the
 // entries of the log itself, so a crash at any point loses nothing that was
 // acknowledged and duplicates nothing.
-func Open(ctx context.Context, dir string, opts Options) (l *Log, err error) {
+func Open(ctx context.Context, dir string, opts Options) (_ *Log, err error) {
 	if err := opts.fill(dir); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, stateDir), 0o755); err != nil {
 		return nil, err
 	}
-	l = &Log{dir: dir, opts: opts, byDigest: map[[32]byte]*entry{}, streams: map[string]*streamHead{}}
+	l := &Log{dir: dir, opts: opts, byDigest: map[[32]byte]*entry{}, streams: map[string]*streamHead{}}
 	defer func() {
 		if err != nil {
 			l.release()
@@ -230,8 +230,13 @@ func (l *Log) Size(ctx context.Context) (uint64, error) { return l.reader.Integr
 // then stops the appender and releases the directory.
 func (l *Log) Close(ctx context.Context) error {
 	var err error
+	if size, serr := l.reader.IntegratedSize(ctx); serr != nil {
+		err = serr
+	} else if size > 0 {
+		err = l.awaitPublished(ctx, size-1) // entries recovered from a crash too
+	}
 	if l.shutdown != nil {
-		err = l.shutdown(ctx)
+		err = errors.Join(err, l.shutdown(ctx))
 	}
 	return errors.Join(err, l.release())
 }

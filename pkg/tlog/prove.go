@@ -150,3 +150,5 @@ func cutNote(raw []byte) ([]byte, []byte, bool) {
 	}
 	return nil, nil, false
 }
+
+func fileReader(dir string) bundleReader { return client.FileFetcher{Root: dir}.ReadEntryBundle }

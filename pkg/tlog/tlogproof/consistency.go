@@ -83,6 +83,9 @@ func VerifyConsistency(proofText, oldCheckpoint []byte, v note.Verifier) (*Check
 	if err != nil {
 		return nil, fmt.Errorf("new checkpoint: %w", err)
 	}
+	if newCP.Size < oldCP.Size {
+		return nil, fmt.Errorf("%w: got size %d, trusted size %d", ErrSmallerTree, newCP.Size, oldCP.Size)
+	}
 	if p.Old != oldCP.Size {
 		return nil, fmt.Errorf("%w: proof starts at size %d, the trusted checkpoint has size %d", ErrConsistency, p.Old, oldCP.Size)
 	}
