@@ -109,7 +109,7 @@ type Common struct {
 	ProducedAt   string           `json:"producedAt"`
 	Producer     Producer         `json:"producer"`
 	ExternalRefs []ExternalRef    `json:"externalRefs,omitempty"`
-	TimeEvidence *TimeEvidenceRef `json:"timeEvidence,omitempty"`
+	TimeEvidence *TimeEvidenceRef `json:"timeEvidence,omitempty" strictjson:"nullable"`
 }
 
 // ProducedTime returns ProducedAt parsed; the zero time if it is invalid.

@@ -118,7 +118,7 @@ func ParsePredicate(predicateType string, predicate []byte) (Predicate, error) {
 
 func (k Kind) parse(predicate []byte) (Predicate, error) {
 	p := k.newPredicate()
-	limits := strictjson.Limits{MaxBytes: MaxStatementBytes, RequireFields: true}
+	limits := strictjson.Limits{MaxBytes: MaxStatementBytes, RequireFields: true, RejectNull: true}
 	if err := strictjson.Decode(predicate, p, limits); err != nil {
 		return nil, fromStrict("", err)
 	}

@@ -110,6 +110,11 @@ func TestParseStatementErrors(t *testing.T) {
 		{name: "model-release subject name", kind: "model-release", edit: func(m map[string]any) {
 			obj(m, "predicate")["version"] = "9.9.9"
 		}, sentinel: ErrSubjectMismatch, path: "subject[0].name"},
+		{name: "null in predicate", edit: func(m map[string]any) { obj(m, "predicate")["manifest"] = nil }, sentinel: ErrType, path: "predicate.manifest"},
+		{name: "null timeEvidence allowed", edit: func(m map[string]any) {
+			obj(m, "predicate")["timeEvidence"] = nil
+			m["_type"] = "x"
+		}, sentinel: ErrStatementType, path: "_type"},
 		{name: "unknown predicate type", edit: func(m map[string]any) { m["predicateType"] = "https://slsa.dev/provenance/v1" }, sentinel: ErrUnknownPredicateType, path: "predicateType"},
 		{name: "null predicate", edit: func(m map[string]any) { m["predicate"] = nil }, sentinel: ErrType, path: "predicate"},
 		{name: "array predicate", edit: func(m map[string]any) { m["predicate"] = []any{} }, sentinel: ErrType, path: "predicate"},

@@ -45,7 +45,7 @@ func (s *Statement) Kind() (Kind, bool) { return KindOf(s.PredicateType) }
 // problem it finds, joined.
 func ParseStatement(b []byte) (*Statement, error) {
 	var s Statement
-	limits := strictjson.Limits{MaxBytes: MaxStatementBytes, RequireFields: true}
+	limits := strictjson.Limits{MaxBytes: MaxStatementBytes, RequireFields: true, RejectNull: true}
 	if err := strictjson.Decode(b, &s, limits); err != nil {
 		return nil, fromStrict("", err)
 	}

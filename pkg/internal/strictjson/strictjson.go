@@ -19,7 +19,8 @@
 //   - with Limits.RequireFields, a missing key for a field whose tag lacks
 //     omitempty (ErrMissingField);
 //   - a value whose JSON type does not fit the target, including null for a
-//     non-pointer scalar or struct, and fractions for integers (ErrType).
+//     non-pointer scalar or struct (with Limits.RejectNull: for anything
+//     not tagged strictjson:"nullable"), and fractions for integers (ErrType).
 //
 // Values decoded into json.RawMessage, interfaces or types with their own
 // UnmarshalJSON are checked for syntax, UTF-8, depth and duplicate keys only.
@@ -70,6 +71,12 @@ type Limits struct {
 	// omitempty nor omitzero mandatory: an object that lacks its key is
 	// rejected with ErrMissingField (null counts as present).
 	RequireFields bool
+	// RejectNull rejects null for every typed value (pointers, slices and
+	// maps included) except fields tagged strictjson:"nullable"; values
+	// decoded into interfaces, json.RawMessage or custom unmarshalers may
+	// still be null. Without it, null is accepted where encoding/json
+	// would leave the value unchanged: pointers, slices, maps.
+	RejectNull bool
 }
 
 func (l Limits) maxBytes() int {

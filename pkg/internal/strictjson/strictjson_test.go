@@ -241,3 +241,43 @@ func TestRequireFields(t *testing.T) {
 		})
 	}
 }
+
+func TestRejectNull(t *testing.T) {
+	t.Parallel()
+	type doc struct {
+		P    *string         `json:"p,omitempty"`
+		N    *string         `json:"n,omitempty" strictjson:"nullable"`
+		S    []string        `json:"s,omitempty"`
+		M    map[string]int  `json:"m,omitempty"`
+		Raw  json.RawMessage `json:"raw,omitempty"`
+		Any  any             `json:"any,omitempty"`
+		List []*string       `json:"list,omitempty"`
+	}
+	for _, tc := range []struct {
+		in   string
+		path string // empty: accepted
+	}{
+		{`{"n":null,"raw":null,"any":null}`, ""},
+		{`{"raw":{"a":null}}`, ""},
+		{`{"p":null}`, "p"},
+		{`{"s":null}`, "s"},
+		{`{"m":null}`, "m"},
+		{`{"list":["a",null]}`, "list[1]"},
+	} {
+		var d doc
+		err := Decode([]byte(tc.in), &d, Limits{RejectNull: true})
+		if tc.path == "" {
+			if err != nil {
+				t.Errorf("Decode(%s): %v", tc.in, err)
+			}
+			continue
+		}
+		var se *Error
+		if !errors.Is(err, ErrType) || !errors.As(err, &se) || se.Path != tc.path {
+			t.Errorf("Decode(%s) = %v, want ErrType at %q", tc.in, err, tc.path)
+		}
+		if err := Decode([]byte(tc.in), &d, Limits{}); err != nil {
+			t.Errorf("Decode(%s) without RejectNull: %v", tc.in, err)
+		}
+	}
+}

@@ -31,7 +31,7 @@ func walk(data []byte, t reflect.Type, opts Limits) error {
 	if err != nil {
 		return syntaxError("", err)
 	}
-	if err := w.value(tok, "", t, 0); err != nil {
+	if err := w.value(tok, "", t, 0, false); err != nil {
 		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -72,7 +72,7 @@ func isText(t reflect.Type) bool {
 	return t.Implements(textUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler)
 }
 
-func (w *walker) value(tok json.Token, path string, t reflect.Type, depth int) error {
+func (w *walker) value(tok json.Token, path string, t reflect.Type, depth int, nullTag bool) error {
 	declared := t
 	t = resolve(t)
 	switch v := tok.(type) {
@@ -89,16 +89,21 @@ func (w *walker) value(tok json.Token, path string, t reflect.Type, depth int) e
 			return typeError(path, "boolean", t)
 		}
 	case nil:
-		if !nullable(declared) {
+		if !w.nullAllowed(declared, nullTag) {
 			return typeError(path, "null", t)
 		}
 	}
 	return nil
 }
 
-func nullable(t reflect.Type) bool {
-	if t == nil || resolve(t) == nil {
+// nullAllowed reports whether null may stand for a value of type t (whose
+// field is tagged strictjson:"nullable" when tagged is true).
+func (w *walker) nullAllowed(t reflect.Type, tagged bool) bool {
+	if t == nil || resolve(t) == nil || tagged {
 		return true
+	}
+	if w.opts.RejectNull {
+		return false
 	}
 	switch t.Kind() {
 	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
@@ -140,11 +145,11 @@ func (w *walker) object(path string, t reflect.Type, depth int) error {
 			return newError(kpath, ErrDuplicateKey, "%q", key)
 		}
 		seen[key] = true
-		ft, err := w.fieldType(kpath, key, t)
+		f, err := w.fieldType(kpath, key, t)
 		if err != nil {
 			return err
 		}
-		if err := w.next(kpath, ft, depth); err != nil {
+		if err := w.next(kpath, f.typ, depth, f.nullable); err != nil {
 			return err
 		}
 	}
@@ -177,19 +182,19 @@ func (w *walker) array(path string, t reflect.Type, depth int) error {
 		if t != nil && t.Kind() == reflect.Array && i >= t.Len() {
 			return newError(path, ErrType, "more than %d elements", t.Len())
 		}
-		if err := w.next(path+"["+strconv.Itoa(i)+"]", et, depth); err != nil {
+		if err := w.next(path+"["+strconv.Itoa(i)+"]", et, depth, false); err != nil {
 			return err
 		}
 	}
 	return w.end(path)
 }
 
-func (w *walker) next(path string, t reflect.Type, depth int) error {
+func (w *walker) next(path string, t reflect.Type, depth int, nullTag bool) error {
 	tok, err := w.dec.Token()
 	if err != nil {
 		return syntaxError(path, err)
 	}
-	return w.value(tok, path, t, depth)
+	return w.value(tok, path, t, depth, nullTag)
 }
 
 func (w *walker) end(path string) error {
@@ -199,27 +204,28 @@ func (w *walker) end(path string) error {
 	return nil
 }
 
-// fieldType returns the type expected under key in an object of type t.
-func (w *walker) fieldType(path, key string, t reflect.Type) (reflect.Type, error) {
+// fieldType returns the field expected under key in an object of type t;
+// its typ is nil when any value is acceptable.
+func (w *walker) fieldType(path, key string, t reflect.Type) (field, error) {
 	if t == nil {
-		return nil, nil
+		return field{}, nil
 	}
 	if t.Kind() == reflect.Map {
-		return t.Elem(), nil
+		return field{typ: t.Elem()}, nil
 	}
 	fields := structFields(t)
 	if f, ok := fields.byName[key]; ok {
-		return f.typ, nil
+		return f, nil
 	}
 	for _, f := range fields.order {
 		if name := f.name; strings.EqualFold(name, key) {
-			return nil, newError(path, ErrUnknownField, "%q matches field %q only case-insensitively", key, name)
+			return field{}, newError(path, ErrUnknownField, "%q matches field %q only case-insensitively", key, name)
 		}
 	}
 	if w.opts.AllowUnknownFields {
-		return nil, nil
+		return field{}, nil
 	}
-	return nil, newError(path, ErrUnknownField, "%q", key)
+	return field{}, newError(path, ErrUnknownField, "%q", key)
 }
 
 var fieldCache sync.Map // reflect.Type -> *fieldSet
@@ -228,6 +234,7 @@ type field struct {
 	name     string
 	typ      reflect.Type
 	required bool // no omitempty/omitzero in the tag
+	nullable bool // tagged strictjson:"nullable"
 }
 
 type fieldSet struct {
@@ -279,7 +286,7 @@ func collectFields(t reflect.Type, out *fieldSet, depth int) {
 			name = f.Name
 		}
 		optional := strings.Contains(","+opts+",", ",omitempty,") || strings.Contains(","+opts+",", ",omitzero,")
-		out.add(field{name: name, typ: f.Type, required: !optional})
+		out.add(field{name: name, typ: f.Type, required: !optional, nullable: f.Tag.Get("strictjson") == "nullable"})
 	}
 	for _, et := range embedded {
 		sub := &fieldSet{byName: map[string]field{}}
