@@ -14,7 +14,7 @@ import (
 type wireBundle struct {
 	MediaType            *string         `json:"mediaType"`
 	VerificationMaterial *wireMaterial   `json:"verificationMaterial"`
-	DSSEEnvelope         json.RawMessage `json:"dsseEnvelope"`
+	DSSEEnvelope         *dsse.Wire      `json:"dsseEnvelope"`
 	MessageSignature     json.RawMessage `json:"messageSignature"`
 }
 
@@ -71,7 +71,7 @@ func Parse(b []byte) (*Bundle, error) {
 	if out.KeyHint, out.RFC3161Timestamps, err = w.VerificationMaterial.decode(); err != nil {
 		return nil, err
 	}
-	env, err := dsse.ParseStrict(w.DSSEEnvelope)
+	env, err := w.DSSEEnvelope.Decode()
 	if err != nil {
 		return nil, fmt.Errorf("%w: dsseEnvelope: %w", ErrMalformed, err)
 	}

@@ -9,15 +9,18 @@ import (
 	"github.com/dossier-audit/dossier/pkg/internal/strictjson"
 )
 
-// wireEnvelope is the JSON envelope of envelope.md. Pointers tell a missing
+// Wire is the JSON envelope of envelope.md as read, before base64
+// decoding and checks; formats that embed an envelope (a Sigstore bundle)
+// decode into it with strictjson and call Decode. Pointers tell a missing
 // or null member from an empty one.
-type wireEnvelope struct {
-	Payload     *string    `json:"payload"`
-	PayloadType *string    `json:"payloadType"`
-	Signatures  []*wireSig `json:"signatures"`
+type Wire struct {
+	Payload     *string          `json:"payload"`
+	PayloadType *string          `json:"payloadType"`
+	Signatures  []*WireSignature `json:"signatures"`
 }
 
-type wireSig struct {
+// WireSignature is one member of Wire.Signatures.
+type WireSignature struct {
 	Sig   *string `json:"sig"`
 	KeyID string  `json:"keyid"`
 }
@@ -45,15 +48,17 @@ func parse(b []byte, allowUnknown bool) (*Envelope, error) {
 	if len(b) > MaxEnvelopeSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), MaxEnvelopeSize)
 	}
-	var w wireEnvelope
+	var w Wire
 	lim := strictjson.Limits{MaxBytes: MaxEnvelopeSize, MaxDepth: 8, AllowUnknownFields: allowUnknown}
 	if err := strictjson.Decode(b, &w, lim); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	return w.envelope()
+	return w.Decode()
 }
 
-func (w *wireEnvelope) envelope() (*Envelope, error) {
+// Decode checks that the required members are present, at most
+// MaxSignatures signatures, and decodes the base64 values (see Parse).
+func (w *Wire) Decode() (*Envelope, error) {
 	switch {
 	case w.Payload == nil:
 		return nil, fmt.Errorf("%w: missing payload", ErrMalformed)
