@@ -37,3 +37,10 @@ func NewVerifier(vkey string) (note.Verifier, error) {
 	}
 	return v, nil
 }
+
+// Signer signs checkpoints (a note signer: Ed25519 key file, or a KMS-held
+// key behind the same interface).
+type Signer = note.Signer
+
+// Verifier verifies checkpoint signatures.
+type Verifier = note.Verifier
