@@ -1,5 +1,7 @@
 package record
 
+import "strings"
+
 // TrainingRun is the predicate of kind "training-run": the base model, the
 // method, the configuration, the code and environment, the hardware and
 // compute, the data used and the weights produced (EU AI Act Annex IV 1(c),
@@ -131,9 +133,9 @@ func (c *checker) datasetUse(path string, d DatasetUse) {
 	c.enum(path+".role", d.Role, true, "train", "validation", "test", "eval", "reference")
 }
 
-// nonNegative checks a decimal string that must not be negative.
+// nonNegative checks a decimal string without a minus sign.
 func (c *checker) nonNegative(path, s string, required bool) {
-	if r, ok := c.decimal(path, s, required); ok && r.Sign() < 0 {
+	if _, ok := c.decimal(path, s, required); ok && strings.HasPrefix(s, "-") {
 		c.add(path, ErrRange, "%s, want >= 0", s)
 	}
 }
