@@ -1,0 +1,48 @@
+// Package tlog is Dossier's append-only log: an RFC 6962 Merkle tree stored
+// in the C2SP tlog-tiles layout by Tessera's POSIX driver, with C2SP
+// checkpoints signed as signed notes by an Ed25519 log key behind
+// note.Signer (so a KMS-held key can serve a daemon). FORMAT.md specifies
+// the leaf, proof and checkpoint formats; package tlogproof parses and
+// verifies them offline and links neither Tessera nor net/http.
+//
+// # Ordering
+//
+// A leaf binds the SHA-256 of the exact bundle bytes to a stream (the run
+// root digest, or a log-scoped name), the record's sequence number in that
+// stream (from 0) and the previous record's digest. Append assigns seq and
+// prev under one lock and hands leaves to Tessera in that order; nothing
+// relies on the leaf order inside a Tessera batch, which is arbitrary.
+// Appending a bundle already logged returns its receipt (Existing); AppendAt
+// refuses a taken sequence number (ErrSequenceTaken).
+//
+// # Durability
+//
+// Append acknowledges a record only when (1) its bundle bytes are fsynced
+// in the BundleStore (DirStore: append-only segments, one write and one
+// fsync per group of concurrent Puts), which happens before the leaf is
+// queued, so every leaf in the tree has durable bundle bytes; and (2)
+// Tessera resolved the leaf's future: the POSIX driver has written the entry
+// bundle, the tiles and its tree state with O_SYNC files, renames and
+// directory fsyncs (checked in tessera v1.0.4 storage/posix/file_ops.go),
+// batching many leaves per fsync round. A record is also not acknowledged
+// before the stream's previous record is; any failure after a seq was
+// assigned poisons the Log (ErrLogFailed) until it is reopened, and a
+// failed store write or fsync poisons the store (ErrStoreFailed): an fsync
+// is never retried and trusted.
+//
+// The log is its own index: Open rebuilds the digest index and stream heads
+// from the leaves of the integrated tree, so a crash between integration and
+// acknowledgement cannot lose or duplicate a record (a retry returns the
+// existing receipt). The DirStore truncates a torn tail frame that no Put
+// ever acknowledged. The cost is a scan of the entry bundles on Open
+// (measured in BenchmarkBuild1M).
+//
+// # Rollback
+//
+// Checkpoints are signed through a guard that first records the checkpoint
+// durably in a watermark file and refuses a smaller tree, or another root at
+// the same size (ErrRollback). Open compares the directory's tree and
+// published checkpoint with the watermark and proves from the tiles that a
+// larger tree extends it. Keep the watermark outside the log directory so a
+// restored backup of the directory cannot restore it too.
+package tlog
