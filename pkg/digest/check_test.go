@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,23 +120,25 @@ func TestChangedWhileHashing(t *testing.T) {
 			return os.Rename(p+".new", p)
 		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			dir := writeTree(t, map[string]string{"big": strings.Repeat("x", 3<<20)}, nil)
-			done := false
-			opts := Options{afterChunk: func(p string) {
-				if !done {
-					done = true
-					if err := tc.mutate(p); err != nil {
-						t.Error(err)
+		for _, size := range []int{3 << 20, 9 << 20} { // read directly, pipelined
+			t.Run(fmt.Sprintf("%s/%d", tc.name, size), func(t *testing.T) {
+				t.Parallel()
+				dir := writeTree(t, map[string]string{"big": strings.Repeat("x", size)}, nil)
+				done := false
+				opts := Options{afterChunk: func(p string) {
+					if !done {
+						done = true
+						if err := tc.mutate(p); err != nil {
+							t.Error(err)
+						}
 					}
+				}}
+				_, err := Hash(context.Background(), []string{dir}, opts)
+				if !errors.Is(err, ErrChangedWhileHashing) || !strings.Contains(err.Error(), "big") {
+					t.Errorf("err = %v, want ErrChangedWhileHashing naming big", err)
 				}
-			}}
-			_, err := Hash(context.Background(), []string{dir}, opts)
-			if !errors.Is(err, ErrChangedWhileHashing) || !strings.Contains(err.Error(), "big") {
-				t.Errorf("err = %v, want ErrChangedWhileHashing naming big", err)
-			}
-		})
+			})
+		}
 	}
 	t.Run("between walk and read", func(t *testing.T) {
 		t.Parallel()

@@ -15,6 +15,11 @@ import (
 // hashing, small enough to stay in cache.
 const chunkSize = 1 << 20
 
+// pipelineMin is the size from which a file is read by a separate goroutine
+// while the previous chunk is hashed: SHA-256 of one stream is sequential,
+// but the copy out of the page cache can run on another core.
+const pipelineMin = 4 * chunkSize
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
 // hashFile hashes one file and checks that it did not change meanwhile.
@@ -29,7 +34,11 @@ func hashFile(ctx context.Context, e *entry, opts *Options) (string, error) {
 		return "", err
 	}
 	h := sha256.New()
-	n, err := readChunks(ctx, h, f, e.path, opts)
+	read := readChunks
+	if before.size >= pipelineMin {
+		read = readPipelined
+	}
+	n, err := read(ctx, h, f, e.path, opts)
 	if err != nil {
 		return "", fmt.Errorf("hashing %s: %w", e.name, err)
 	}

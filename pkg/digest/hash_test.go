@@ -267,3 +267,15 @@ func TestHashCancelled(t *testing.T) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }
+
+func TestHashCancelledWhileReading(t *testing.T) {
+	t.Parallel()
+	for _, size := range []int{3 << 20, 9 << 20} {
+		dir := writeTree(t, map[string]string{"a": strings.Repeat("a", size), "b": strings.Repeat("b", size)}, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		_, err := Hash(ctx, []string{dir}, Options{Workers: 2, afterChunk: func(string) { cancel() }})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("size %d: err = %v, want context.Canceled", size, err)
+		}
+	}
+}
