@@ -201,7 +201,7 @@ func lintStatement(b []byte, kind *record.Kind) (string, error) {
 	_ = json.Unmarshal(b, &loose)
 	if kind != nil && loose.PredicateType != kind.PredicateType {
 		mismatch := &record.FieldError{Path: "predicateType",
-			Err: fmt.Errorf("%w: %q, want %q (--type)", record.ErrUnknownPredicateType, loose.PredicateType, kind.PredicateType)}
+			Err: fmt.Errorf("%w: %q, want %q (--type)", record.ErrWrongPredicateType, loose.PredicateType, kind.PredicateType)}
 		err = errors.Join(mismatch, err)
 	}
 	return loose.PredicateType, err

@@ -85,7 +85,7 @@ func TestPredicateLint(t *testing.T) {
 		{"statement autodetected", "", []string{"lint", statement}, 0,
 			[]string{statement + ": ok (https://dossier.dev/predicates/run-closed/v1)"}, ""},
 		{"statement of another type", "", []string{"lint", "--type", "dataset", statement}, 1,
-			[]string{statement + `: predicateType: unknown predicate type: "https://dossier.dev/predicates/run-closed/v1", want`}, "1 of 1 files have findings"},
+			[]string{statement + `: predicateType: unexpected predicate type: "https://dossier.dev/predicates/run-closed/v1", want`}, "1 of 1 files have findings"},
 		{"duplicate key", "", []string{"lint", "--type", "dataset", bad}, 1,
 			[]string{bad + `: runId: duplicate key: "runId"`}, "error: 1 of 1 files have findings"},
 		{"every finding", "", []string{"lint", "--type", "evaluation", broken}, 1,

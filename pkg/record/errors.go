@@ -30,6 +30,7 @@ var (
 	ErrTooManySubjects      = errors.New("too many subjects")
 	ErrSubjectMismatch      = errors.New("subject does not match the predicate")
 	ErrUnknownPredicateType = errors.New("unknown predicate type")
+	ErrWrongPredicateType   = errors.New("unexpected predicate type") // known, but not the one the caller asked for
 	ErrUnknownKind          = errors.New("unknown record kind")
 	ErrRunScoped            = errors.New("kind is run-scoped")
 	ErrTooLong              = errors.New("value too long")
@@ -80,7 +81,8 @@ var codes = []struct {
 	{ErrUnknownField, "unknown-field"}, {ErrType, "type"}, {ErrMissing, "missing"},
 	{ErrStatementType, "statement-type"}, {ErrNoSubject, "no-subject"},
 	{ErrTooManySubjects, "too-many-subjects"}, {ErrSubjectMismatch, "subject-mismatch"},
-	{ErrUnknownPredicateType, "unknown-predicate-type"}, {ErrUnknownKind, "unknown-kind"}, {ErrRunScoped, "run-scoped"},
+	{ErrUnknownPredicateType, "unknown-predicate-type"},
+	{ErrWrongPredicateType, "wrong-predicate-type"}, {ErrUnknownKind, "unknown-kind"}, {ErrRunScoped, "run-scoped"},
 	{ErrTooLong, "too-long"}, {ErrTooMany, "too-many"}, {ErrDigest, "digest"}, {ErrTime, "time"},
 	{ErrDecimal, "decimal"}, {ErrEnum, "enum"}, {ErrFormat, "format"}, {ErrRange, "range"},
 	{ErrDuplicate, "duplicate"}, {ErrNotSorted, "not-sorted"}, {ErrInconsistent, "inconsistent"},
