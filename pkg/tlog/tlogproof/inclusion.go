@@ -57,7 +57,7 @@ func ParseInclusionProof(b []byte) (InclusionProof, error) {
 	}
 	var p InclusionProof
 	lines = lines[1:]
-	if e, ok := strings.CutPrefix(lines[0], "extra "); ok {
+	if e, ok := strings.CutPrefix(firstLine(lines), "extra "); ok {
 		if p.Leaf, err = base64.StdEncoding.Strict().DecodeString(e); err != nil || len(p.Leaf) > MaxLeafSize {
 			return InclusionProof{}, fmt.Errorf("%w: extra line is not base64 of at most %d bytes", ErrMalformedProof, MaxLeafSize)
 		}
@@ -72,6 +72,9 @@ func ParseInclusionProof(b []byte) (InclusionProof, error) {
 	}
 	if p.Hashes, err = parseHashes(lines[1:]); err != nil {
 		return InclusionProof{}, err
+	}
+	if p.Leaf != nil && len(p.Leaf) == 0 {
+		return InclusionProof{}, fmt.Errorf("%w: empty extra line", ErrMalformedProof)
 	}
 	p.Checkpoint = []byte(cp)
 	return p, nil

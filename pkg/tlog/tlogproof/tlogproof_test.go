@@ -190,3 +190,16 @@ func FuzzParseLeaf(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseConsistencyProof(f *testing.F) {
+	f.Add([]byte("dossier.dev/consistency-proof/v1\nold 1\n\nx\n2\nAAAA\n\n— x AAAA\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := ParseConsistencyProof(b)
+		if err != nil {
+			return
+		}
+		if q, err := ParseConsistencyProof(p.Marshal()); err != nil || q.Old != p.Old {
+			t.Fatalf("re-parse: %v", err)
+		}
+	})
+}
