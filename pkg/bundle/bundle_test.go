@@ -3,6 +3,9 @@ package bundle
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/asn1"
 	"encoding/base64"
@@ -187,6 +190,22 @@ func TestMutatedStillVerifiesWhenEquivalent(t *testing.T) {
 	})
 	if _, err := Verify(noIDs, newVerifier(t, priv.Public())); err != nil {
 		t.Fatalf("bundle without key ids: %v", err)
+	}
+}
+
+func TestVerifyRejectsOtherAlgorithms(t *testing.T) {
+	t.Parallel()
+	s, _ := newSigner(t, keys.ECDSAP256)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := signature.LoadVerifier(rsaKey.Public(), crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(mustSign(t, s, testStatement(10)), v); !errors.Is(err, ErrKey) {
+		t.Fatalf("Verify with an RSA key: %v, want %v", err, ErrKey)
 	}
 }
 

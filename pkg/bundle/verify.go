@@ -13,7 +13,8 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 )
 
-// Verify parses b (see Parse) and checks it against the verifier's key:
+// Verify parses b (see Parse) and checks it against the verifier's key,
+// which must be ECDSA P-256 or Ed25519 (ErrKey):
 //
 //  1. the hint and the DSSE keyid, when set, equal keys.Fingerprint of the
 //     verifier's public key (ErrWrongKey);
@@ -32,10 +33,10 @@ func Verify(b []byte, v signature.Verifier) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
-	fp := keys.Fingerprint(pub)
-	if fp == "" {
-		return nil, fmt.Errorf("%w: cannot encode %T", ErrKey, pub)
+	if _, err := keys.AlgorithmOf(pub); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
+	fp := keys.Fingerprint(pub)
 	if err := checkKeyIDs(bun, fp); err != nil {
 		return nil, err
 	}
