@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"strings"
 
 	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
 )
@@ -137,7 +138,11 @@ func ParsePublicKey(data []byte) (crypto.PublicKey, error) {
 		return nil, err
 	}
 	if block.Type != PublicPEMType {
-		return nil, fmt.Errorf("%w: PEM block %q, want %q", ErrMalformedKey, block.Type, PublicPEMType)
+		what := ""
+		if strings.Contains(block.Type, "PRIVATE KEY") {
+			what = " (a private key where a public key is needed)"
+		}
+		return nil, fmt.Errorf("%w: PEM block %q%s, want %q", ErrMalformedKey, block.Type, what, PublicPEMType)
 	}
 	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
 	if err != nil {
