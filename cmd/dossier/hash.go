@@ -191,7 +191,7 @@ func renderManifest(w io.Writer, m *digest.Manifest, asJSON bool) error {
 
 func hashSummary(env *cli.Env, m *digest.Manifest, took time.Duration) {
 	rate := ""
-	if took > 0 {
+	if took >= time.Millisecond {
 		rate = ", " + progress.Bytes(int64(float64(m.TotalBytes)/took.Seconds())) + "/s"
 	}
 	env.Infof("hashed %d files, %s in %s%s; tree %s", m.FileCount, progress.Bytes(m.TotalBytes),
