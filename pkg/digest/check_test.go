@@ -247,6 +247,10 @@ func TestParseManifest(t *testing.T) {
 		{"tree digest", `"sha256": "` + sha1, `"sha256": "` + sha("x")},
 		{"total", `"totalBytes": 3`, `"totalBytes": 4`},
 		{"trailing data", "}\n", "}\n{}"},
+		{"duplicate key", `"hashedNames": false,`, `"hashedNames": false, "hashedNames": true,`},
+		{"case-insensitive key", `"fileCount"`, `"FileCount"`},
+		{"null excludes", `"excludes": []`, `"excludes": null`},
+		{"missing field", `"allowExternalLinks": false,`, ``},
 		{"salt check without hashed names", `"hashedNames": false,`, `"hashedNames": false, "saltCheck": "00",`},
 	} {
 		bad := strings.Replace(string(good), tc.old, tc.new, 1)

@@ -1,13 +1,14 @@
 package digest
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/dossier-audit/dossier/pkg/internal/strictjson"
 )
 
 // MaxManifestSize bounds the manifest documents ParseManifest accepts.
@@ -94,9 +95,10 @@ func TreeDigest(files []ResourceDescriptor) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
-// ParseManifest reads a manifest strictly: known fields only, at most
-// MaxManifestSize bytes, sorted unique names, well-formed digests, and
-// totals and tree digest that match the files.
+// ParseManifest reads a manifest strictly: at most MaxManifestSize bytes,
+// every field present, no unknown or duplicate keys, no nulls, sorted
+// unique names, well-formed digests, and totals and tree digest that match
+// the files.
 func ParseManifest(r io.Reader) (*Manifest, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxManifestSize+1))
 	if err != nil {
@@ -105,14 +107,10 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 	if len(data) > MaxManifestSize {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrBadManifest, MaxManifestSize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var m Manifest
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadManifest, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data", ErrBadManifest)
+	limits := strictjson.Limits{MaxBytes: MaxManifestSize, RequireFields: true, RejectNull: true}
+	if err := strictjson.Decode(data, &m, limits); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadManifest, err)
 	}
 	if err := m.validate(); err != nil {
 		return nil, err
