@@ -194,7 +194,11 @@ func hashSummary(env *cli.Env, m *digest.Manifest, took time.Duration) {
 	if took >= time.Millisecond {
 		rate = ", " + progress.Bytes(int64(float64(m.TotalBytes)/took.Seconds())) + "/s"
 	}
-	env.Infof("hashed %d files, %s in %s%s; tree %s", m.FileCount, progress.Bytes(m.TotalBytes),
+	files := "files"
+	if m.FileCount == 1 {
+		files = "file"
+	}
+	env.Infof("hashed %d %s, %s in %s%s; tree %s", m.FileCount, files, progress.Bytes(m.TotalBytes),
 		took.Round(time.Millisecond), rate, m.TreeDigest)
 }
 
