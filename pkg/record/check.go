@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -26,9 +27,6 @@ var (
 	reDecimal  = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
 	reCount    = regexp.MustCompile(`^[0-9]+$`)
 	reTime     = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$`)
-	reDigest   = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
-	reSHA256   = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	reHex      = regexp.MustCompile(`^[0-9a-f]{1,128}$`)
 	reAlg      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 	reRunID    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 	reRole     = regexp.MustCompile(`^[a-z][a-z0-9-]{0,63}$`)
@@ -84,7 +82,7 @@ func (c *checker) enum(path, s string, required bool, allowed ...string) {
 }
 
 func (c *checker) digest(path, s string, required bool) {
-	if c.str(path, s, required, MaxShort) && !reDigest.MatchString(s) {
+	if c.str(path, s, required, MaxShort) && !isDigest(s) {
 		c.add(path, ErrDigest, "%q, want sha256:<64 lowercase hex>", s)
 	}
 }
@@ -183,3 +181,19 @@ func member(path, key string) string {
 }
 
 func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+
+// isDigest reports whether s is "sha256:" and 64 lowercase hex digits.
+func isDigest(s string) bool {
+	hex, ok := strings.CutPrefix(s, "sha256:")
+	return ok && len(hex) == 64 && isLowerHex(hex)
+}
+
+// isLowerHex reports whether s is non-empty lowercase hex.
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return s != ""
+}

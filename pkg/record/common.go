@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -26,6 +27,13 @@ func (d ResourceDescriptor) SHA256() string { return d.Digest["sha256"] }
 
 // rd checks a descriptor; named descriptors must carry a name.
 func (c *checker) rd(path string, d *ResourceDescriptor, named bool) {
+	if !rdOK(d, named) {
+		c.rdFull(path, d, named)
+	}
+}
+
+// rdFull is rd without the fast path.
+func (c *checker) rdFull(path string, d *ResourceDescriptor, named bool) {
 	c.str(joinPath(path, "name"), d.Name, named, MaxURI)
 	c.str(joinPath(path, "uri"), d.URI, false, MaxURI)
 	c.match(joinPath(path, "mediaType"), d.MediaType, false, MaxShort, reMedia, "a media type")
@@ -43,9 +51,9 @@ func (c *checker) digestSet(path string, ds map[string]string) {
 		switch {
 		case !reAlg.MatchString(alg):
 			c.add(p, ErrDigest, "algorithm name %q", alg)
-		case alg == "sha256" && !reSHA256.MatchString(v):
+		case alg == "sha256" && (len(v) != 64 || !isLowerHex(v)):
 			c.add(p, ErrDigest, "%q, want 64 lowercase hex", v)
-		case !reHex.MatchString(v):
+		case len(v) > 128 || !isLowerHex(v):
 			c.add(p, ErrDigest, "%q, want lowercase hex", v)
 		}
 	}
@@ -58,8 +66,7 @@ func (c *checker) annotations(path string, a map[string]json.RawMessage) {
 		c.str(p, k, true, MaxShort)
 		switch k {
 		case "size":
-			var n uint64
-			if json.Unmarshal(a[k], &n) != nil || !reCount.Match(a[k]) {
+			if !isSize(a[k]) {
 				c.add(p, ErrType, "got %s, want a non-negative integer", a[k])
 			}
 		case "linkTarget":
@@ -149,4 +156,37 @@ func (c *checker) common(cm *Common, runScoped bool) {
 	if cm.TimeEvidence != nil {
 		c.digest("timeEvidence.digest", cm.TimeEvidence.Digest, true)
 	}
+}
+
+// rdOK is a conservative fast check of the common case, without building
+// paths: true only if rd would find nothing. Descriptors it is unsure
+// about get the full check.
+func rdOK(d *ResourceDescriptor, named bool) bool {
+	if (named && d.Name == "") || len(d.Name) > MaxURI || len(d.URI) > MaxURI || len(d.MediaType) > MaxShort ||
+		(d.MediaType != "" && !reMedia.MatchString(d.MediaType)) || len(d.Digest) > 8 || len(d.Annotations) > 64 {
+		return false
+	}
+	if v, ok := d.Digest["sha256"]; !ok || len(v) != 64 || !isLowerHex(v) {
+		return false
+	}
+	for alg, v := range d.Digest {
+		if !reAlg.MatchString(alg) || len(v) > 128 || !isLowerHex(v) {
+			return false
+		}
+	}
+	for k, v := range d.Annotations {
+		if k == "" || len(k) > MaxShort || k == "linkTarget" || (k == "size" && !isSize(v)) {
+			return false
+		}
+	}
+	return true
+}
+
+// isSize reports whether raw is a JSON non-negative integer that fits uint64.
+func isSize(raw json.RawMessage) bool {
+	if !reCount.Match(raw) {
+		return false
+	}
+	_, err := strconv.ParseUint(string(raw), 10, 64)
+	return err == nil
 }

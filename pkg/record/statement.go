@@ -27,7 +27,9 @@ type Statement struct {
 	Type          string               `json:"_type"`
 	Subject       []ResourceDescriptor `json:"subject"`
 	PredicateType string               `json:"predicateType"`
-	Predicate     json.RawMessage      `json:"predicate"`
+	// Predicate is checked strictly by the predicate's own parse, so the
+	// statement pass only checks that it is well-formed.
+	Predicate json.RawMessage `json:"predicate" strictjson:"shallow"`
 
 	parsed Predicate
 }

@@ -24,6 +24,10 @@
 //
 // Values decoded into json.RawMessage, interfaces or types with their own
 // UnmarshalJSON are checked for syntax, UTF-8, depth and duplicate keys only.
+// A json.RawMessage field tagged strictjson:"shallow" is only checked to be
+// well-formed JSON: use the tag only when the caller decodes that value
+// strictly itself (as a statement parser does with its predicate), so the
+// same bytes are not walked twice.
 package strictjson
 
 import (

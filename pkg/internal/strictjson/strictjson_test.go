@@ -281,3 +281,35 @@ func TestRejectNull(t *testing.T) {
 		}
 	}
 }
+
+func TestShallowRaw(t *testing.T) {
+	t.Parallel()
+	type env struct {
+		Kind string          `json:"kind"`
+		Body json.RawMessage `json:"body" strictjson:"shallow"`
+	}
+	type deep struct {
+		Kind string          `json:"kind"`
+		Body json.RawMessage `json:"body"`
+	}
+	in := `{"kind":"k","body":{"a":1,"a":2,"B":[1,2]}}`
+	var e env
+	if err := Decode([]byte(in), &e, Limits{}); err != nil {
+		t.Fatalf("shallow: %v", err)
+	}
+	if string(e.Body) != `{"a":1,"a":2,"B":[1,2]}` {
+		t.Fatalf("body = %s", e.Body)
+	}
+	var d deep
+	if err := Decode([]byte(in), &d, Limits{}); !errors.Is(err, ErrDuplicateKey) {
+		t.Fatalf("without the tag: got %v, want ErrDuplicateKey", err)
+	}
+	for _, bad := range []string{`{"kind":"k","body":{"a":}}`, `{"kind":"k","body":`} {
+		if err := Decode([]byte(bad), &e, Limits{}); !errors.Is(err, ErrSyntax) {
+			t.Errorf("Decode(%s) = %v, want ErrSyntax", bad, err)
+		}
+	}
+	if err := Decode([]byte(`{"body":{},"kind":"k","kind":"x"}`), &e, Limits{}); !errors.Is(err, ErrDuplicateKey) {
+		t.Errorf("duplicate after raw: got %v", err)
+	}
+}

@@ -29,9 +29,9 @@ func walk(data []byte, t reflect.Type, opts Limits) error {
 		return newError("", ErrSyntax, "empty input")
 	}
 	if err != nil {
-		return syntaxError("", err)
+		return syntaxError(nil, err)
 	}
-	if err := w.value(tok, "", t, 0, false); err != nil {
+	if err := w.value(tok, nil, t, 0, false); err != nil {
 		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -40,17 +40,18 @@ func walk(data []byte, t reflect.Type, opts Limits) error {
 	return nil
 }
 
-func syntaxError(path string, err error) error {
+func syntaxError(path *pos, err error) error {
 	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-		return newError(path, ErrSyntax, "unexpected end of input")
+		return newError(path.String(), ErrSyntax, "unexpected end of input")
 	}
-	return newError(path, ErrSyntax, "%v", err)
+	return newError(path.String(), ErrSyntax, "%v", err)
 }
 
 var (
 	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 	numberType      = reflect.TypeFor[json.Number]()
+	rawMessageType  = reflect.TypeFor[json.RawMessage]()
 )
 
 // resolve strips pointers and returns nil for types that accept any JSON
@@ -72,7 +73,7 @@ func isText(t reflect.Type) bool {
 	return t.Implements(textUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler)
 }
 
-func (w *walker) value(tok json.Token, path string, t reflect.Type, depth int, nullTag bool) error {
+func (w *walker) value(tok json.Token, path *pos, t reflect.Type, depth int, nullTag bool) error {
 	declared := t
 	t = resolve(t)
 	switch v := tok.(type) {
@@ -116,9 +117,9 @@ func isBytes(t reflect.Type) bool {
 	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8
 }
 
-func (w *walker) composite(d json.Delim, path string, t reflect.Type, depth int) error {
+func (w *walker) composite(d json.Delim, path *pos, t reflect.Type, depth int) error {
 	if depth > w.opts.maxDepth() {
-		return newError(path, ErrTooDeep, "depth %d, limit %d", depth, w.opts.maxDepth())
+		return newError(path.String(), ErrTooDeep, "depth %d, limit %d", depth, w.opts.maxDepth())
 	}
 	if d == '{' {
 		if t != nil && t.Kind() != reflect.Struct && t.Kind() != reflect.Map {
@@ -132,7 +133,7 @@ func (w *walker) composite(d json.Delim, path string, t reflect.Type, depth int)
 	return w.array(path, t, depth)
 }
 
-func (w *walker) object(path string, t reflect.Type, depth int) error {
+func (w *walker) object(path *pos, t reflect.Type, depth int) error {
 	seen := map[string]bool{}
 	for w.dec.More() {
 		tok, err := w.dec.Token()
@@ -140,16 +141,16 @@ func (w *walker) object(path string, t reflect.Type, depth int) error {
 			return syntaxError(path, err)
 		}
 		key, _ := tok.(string)
-		kpath := joinKey(path, key)
+		kpath := &pos{parent: path, key: key, idx: -1}
 		if seen[key] {
-			return newError(kpath, ErrDuplicateKey, "%q", key)
+			return newError(kpath.String(), ErrDuplicateKey, "%q", key)
 		}
 		seen[key] = true
 		f, err := w.fieldType(kpath, key, t)
 		if err != nil {
 			return err
 		}
-		if err := w.next(kpath, f.typ, depth, f.nullable); err != nil {
+		if err := w.next(kpath, f, depth); err != nil {
 			return err
 		}
 	}
@@ -161,43 +162,51 @@ func (w *walker) object(path string, t reflect.Type, depth int) error {
 
 // checkRequired reports the first field (in declaration order) whose tag
 // lacks omitempty/omitzero and whose key was absent, when RequireFields is set.
-func (w *walker) checkRequired(path string, t reflect.Type, seen map[string]bool) error {
+func (w *walker) checkRequired(path *pos, t reflect.Type, seen map[string]bool) error {
 	if !w.opts.RequireFields || t == nil || t.Kind() != reflect.Struct {
 		return nil
 	}
 	for _, f := range structFields(t).order {
 		if f.required && !seen[f.name] {
-			return newError(joinKey(path, f.name), ErrMissingField, "")
+			return newError(joinKey(path.String(), f.name), ErrMissingField, "")
 		}
 	}
 	return nil
 }
 
-func (w *walker) array(path string, t reflect.Type, depth int) error {
+func (w *walker) array(path *pos, t reflect.Type, depth int) error {
 	var et reflect.Type
 	if t != nil {
 		et = t.Elem()
 	}
 	for i := 0; w.dec.More(); i++ {
 		if t != nil && t.Kind() == reflect.Array && i >= t.Len() {
-			return newError(path, ErrType, "more than %d elements", t.Len())
+			return newError(path.String(), ErrType, "more than %d elements", t.Len())
 		}
-		if err := w.next(path+"["+strconv.Itoa(i)+"]", et, depth, false); err != nil {
+		if err := w.next(&pos{parent: path, idx: i}, field{typ: et}, depth); err != nil {
 			return err
 		}
 	}
 	return w.end(path)
 }
 
-func (w *walker) next(path string, t reflect.Type, depth int, nullTag bool) error {
+// next reads the value of field f (or of an array element) at path.
+func (w *walker) next(path *pos, f field, depth int) error {
+	if f.shallow && f.typ == rawMessageType {
+		var skip json.RawMessage
+		if err := w.dec.Decode(&skip); err != nil {
+			return syntaxError(path, err)
+		}
+		return nil
+	}
 	tok, err := w.dec.Token()
 	if err != nil {
 		return syntaxError(path, err)
 	}
-	return w.value(tok, path, t, depth, nullTag)
+	return w.value(tok, path, f.typ, depth, f.nullable)
 }
 
-func (w *walker) end(path string) error {
+func (w *walker) end(path *pos) error {
 	if _, err := w.dec.Token(); err != nil {
 		return syntaxError(path, err)
 	}
@@ -206,7 +215,7 @@ func (w *walker) end(path string) error {
 
 // fieldType returns the field expected under key in an object of type t;
 // its typ is nil when any value is acceptable.
-func (w *walker) fieldType(path, key string, t reflect.Type) (field, error) {
+func (w *walker) fieldType(path *pos, key string, t reflect.Type) (field, error) {
 	if t == nil {
 		return field{}, nil
 	}
@@ -219,13 +228,13 @@ func (w *walker) fieldType(path, key string, t reflect.Type) (field, error) {
 	}
 	for _, f := range fields.order {
 		if name := f.name; strings.EqualFold(name, key) {
-			return field{}, newError(path, ErrUnknownField, "%q matches field %q only case-insensitively", key, name)
+			return field{}, newError(path.String(), ErrUnknownField, "%q matches field %q only case-insensitively", key, name)
 		}
 	}
 	if w.opts.AllowUnknownFields {
 		return field{}, nil
 	}
-	return field{}, newError(path, ErrUnknownField, "%q", key)
+	return field{}, newError(path.String(), ErrUnknownField, "%q", key)
 }
 
 var fieldCache sync.Map // reflect.Type -> *fieldSet
@@ -235,6 +244,7 @@ type field struct {
 	typ      reflect.Type
 	required bool // no omitempty/omitzero in the tag
 	nullable bool // tagged strictjson:"nullable"
+	shallow  bool // tagged strictjson:"shallow" (json.RawMessage only)
 }
 
 type fieldSet struct {
@@ -286,7 +296,9 @@ func collectFields(t reflect.Type, out *fieldSet, depth int) {
 			name = f.Name
 		}
 		optional := strings.Contains(","+opts+",", ",omitempty,") || strings.Contains(","+opts+",", ",omitzero,")
-		out.add(field{name: name, typ: f.Type, required: !optional, nullable: f.Tag.Get("strictjson") == "nullable"})
+		strict := "," + f.Tag.Get("strictjson") + ","
+		out.add(field{name: name, typ: f.Type, required: !optional,
+			nullable: strings.Contains(strict, ",nullable,"), shallow: strings.Contains(strict, ",shallow,")})
 	}
 	for _, et := range embedded {
 		sub := &fieldSet{byName: map[string]field{}}
@@ -304,7 +316,7 @@ func derefType(t reflect.Type) reflect.Type {
 	return t
 }
 
-func checkNumber(n json.Number, path string, t reflect.Type) error {
+func checkNumber(n json.Number, path *pos, t reflect.Type) error {
 	if t == nil {
 		return nil
 	}
@@ -320,13 +332,13 @@ func checkNumber(n json.Number, path string, t reflect.Type) error {
 		return typeError(path, "number", t)
 	}
 	if err != nil {
-		return newError(path, ErrType, "number %s does not fit %s", n, t)
+		return newError(path.String(), ErrType, "number %s does not fit %s", n, t)
 	}
 	return nil
 }
 
-func typeError(path, got string, t reflect.Type) error {
-	return newError(path, ErrType, "got %s, want %s", got, jsonKind(t))
+func typeError(path *pos, got string, t reflect.Type) error {
+	return newError(path.String(), ErrType, "got %s, want %s", got, jsonKind(t))
 }
 
 func jsonKind(t reflect.Type) string {
@@ -369,4 +381,22 @@ func joinKey(path, key string) string {
 		return key
 	}
 	return path + "." + key
+}
+
+// pos is a JSON path built lazily: a chain of object keys and array
+// indices rendered only when an error needs it.
+type pos struct {
+	parent *pos
+	key    string
+	idx    int // array index, or -1 for an object key
+}
+
+func (p *pos) String() string {
+	if p == nil {
+		return ""
+	}
+	if p.idx >= 0 {
+		return p.parent.String() + "[" + strconv.Itoa(p.idx) + "]"
+	}
+	return joinKey(p.parent.String(), p.key)
 }
