@@ -42,6 +42,10 @@ func runTimecheck(env *cli.Env, args []string) error {
 	opts := ntp.Options{}
 	fs.Var(&servers, "server", "NTP server HOST[:PORT] (port 123 by default); repeat or separate with commas")
 	asJSON := fs.Bool("json", false, "print the time evidence as JSON")
+	recordOut := fs.String("record", "", "also sign the evidence as a time-evidence record and write it to this file;\n"+
+		"with no --server the record honestly says untraceable (no NTP server configured)")
+	keyRef := fs.String("key", "", "with --record: the time key (private key file or KMS URI)")
+	passFile := fs.String("password-file", "", "with --record: file holding the key password")
 	fs.DurationVar(&opts.Timeout, "timeout", ntp.DefaultTimeout, "timeout of each query")
 	fs.IntVar(&opts.Samples, "samples", 1, "queries per server; the one with the smallest RTT is kept")
 	fs.DurationVar(&p.MaxError, "max-error", p.MaxError, "largest proved clock error that counts as good")
@@ -54,21 +58,33 @@ func runTimecheck(env *cli.Env, args []string) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if err := checkTimecheckArgs(fs.Args(), servers, p, opts); err != nil {
+	if err := checkTimecheckArgs(fs.Args(), servers, p, opts, *recordOut != ""); err != nil {
 		return err
 	}
-	r := ntp.Check(context.Background(), servers, p, opts)
+	if (*recordOut == "") != (*keyRef == "") {
+		return cli.Usage("--record and --key go together")
+	}
+	opts.Now = env.Now
+	r := timecheck.NoServers(p, env.Now())
+	if len(servers) > 0 {
+		r = ntp.Check(context.Background(), servers, p, opts)
+	}
 	if err := renderTimecheck(env.Stdout, r, *asJSON); err != nil {
 		return cli.Inconclusive(err, "")
+	}
+	if *recordOut != "" {
+		if err := writeTimeEvidence(env, r, *recordOut, *keyRef, *passFile); err != nil {
+			return err
+		}
 	}
 	return timecheckOutcome(r, *asJSON)
 }
 
-func checkTimecheckArgs(rest []string, servers []string, p timecheck.Policy, o ntp.Options) error {
+func checkTimecheckArgs(rest []string, servers []string, p timecheck.Policy, o ntp.Options, recording bool) error {
 	switch {
 	case len(rest) != 0:
 		return cli.Usage("timecheck takes no arguments, got %q (use --server)", rest)
-	case len(servers) == 0:
+	case len(servers) == 0 && !recording:
 		return cli.Usage("at least one --server is required")
 	case p.MaxError <= 0 || p.MaxRTT <= 0 || p.MaxRootDistance <= 0 || p.MaxStaleness <= 0 || o.Timeout <= 0:
 		return cli.Usage("--max-error, --max-rtt, --max-root-distance, --max-staleness and --timeout must be positive")
@@ -90,6 +106,8 @@ func timecheckOutcome(r timecheck.Result, withDiagnosis bool) error {
 	switch {
 	case r.Acceptable():
 		return nil
+	case len(r.Sources) == 0:
+		return cli.Failed(fmt.Errorf("time is %s: %s", r.Verdict, r.Diagnosis), "pass --server for each internal NTP server")
 	case r.Answered() == 0:
 		return cli.Inconclusive(errors.New("no NTP server answered"),
 			"check the addresses and that UDP port 123 is reachable from this host")

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/dossier-audit/dossier/cmd/internal/cli"
+	"github.com/dossier-audit/dossier/internal/atomicfile"
+	"github.com/dossier-audit/dossier/pkg/bundle"
+	"github.com/dossier-audit/dossier/pkg/keys"
+	"github.com/dossier-audit/dossier/pkg/record"
+	"github.com/dossier-audit/dossier/pkg/verify"
+)
+
+func init() {
+	commands.Register(&cli.Command{Name: "record create", Summary: "sign a predicate as a record of a run (Sigstore bundle)", Run: recordCreate})
+	commands.Register(&cli.Command{Name: "record verify", Summary: "verify record bundles with a public key", Run: recordVerify})
+	commands.Register(&cli.Command{Name: "record inspect", Summary: "show what a record bundle says (does not verify)", Run: recordInspect})
+}
+
+// maxInput bounds files read by the record commands (the bundle limit).
+const maxInput = bundle.MaxSize
+
+func readInput(env *cli.Env, path string) ([]byte, error) {
+	var r io.Reader = env.Stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, cli.Inconclusive(err, "")
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+	if err != nil {
+		return nil, cli.Inconclusive(fmt.Errorf("reading %s: %w", path, err), "")
+	}
+	if len(b) > maxInput {
+		return nil, cli.Failed(fmt.Errorf("%s: larger than %d bytes", path, maxInput), "")
+	}
+	return b, nil
+}
+
+func recordCreate(env *cli.Env, args []string) error {
+	fs := cli.FlagSet(env, "record create", "--type KIND --predicate FILE --key KEY [--run RUNFILE] [-o OUT]")
+	kindFlag := fs.String("type", "", "record kind or predicate type URI (see 'dossier predicate list')")
+	predFile := fs.String("predicate", "", "predicate JSON file, or - for stdin")
+	runFile := fs.String("run", "", "run file from 'dossier run init' (required for run-scoped kinds)")
+	keyRef := fs.String("key", "", "private key file or KMS URI (hashivault://..., sigstore-kms-...)")
+	passFile := fs.String("password-file", "", "file holding the key password (else $"+keys.PasswordEnv+" or a prompt)")
+	out := fs.String("o", "", "write the bundle to this file (default stdout); never overwrites")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if *kindFlag == "" || *predFile == "" || *keyRef == "" || fs.NArg() != 0 {
+		return cli.Usage("record create needs --type, --predicate and --key, and no arguments")
+	}
+	kind, ok := record.LookupKind(*kindFlag)
+	if !ok {
+		return &cli.Error{Code: cli.ExitUsage, Err: fmt.Errorf("unknown record kind %q", *kindFlag),
+			Hint: "run 'dossier predicate list' for the kinds"}
+	}
+	pred, err := readInput(env, *predFile)
+	if err != nil {
+		return err
+	}
+	subject, err := subjectFor(kind, *runFile, pred)
+	if err != nil {
+		return err
+	}
+	stmt, err := record.NewStatement(subject, kind.PredicateType, pred)
+	if err != nil {
+		return lintFailure(*predFile, err)
+	}
+	signer, err := loadSignerFlag(env, *keyRef, *passFile)
+	if err != nil {
+		return err
+	}
+	b, err := bundle.Sign(context.Background(), signer, bundle.PayloadTypeInToto, stmt)
+	if err != nil {
+		return cli.Inconclusive(fmt.Errorf("signing: %w", err), "")
+	}
+	if *out == "" {
+		_, err = env.Stdout.Write(b)
+		return err
+	}
+	if err := atomicfile.WriteNew(*out, b, 0o644); err != nil {
+		return cli.Inconclusive(err, "choose another -o file; records are never overwritten")
+	}
+	bun, _ := bundle.Parse(b)
+	env.Infof("%s %s %s", bun.Digest(), kind.Name, *out)
+	return nil
+}
+
+// subjectFor returns subject[0] of a new record: the run root for
+// run-scoped kinds (whose predicate must name the same run), else the
+// subject the kind derives from its predicate.
+func subjectFor(kind record.Kind, runFile string, pred []byte) (record.ResourceDescriptor, error) {
+	if !kind.RunScoped {
+		s, err := record.DerivedSubject(kind.PredicateType, pred)
+		if err != nil {
+			return s, lintFailure("predicate", err)
+		}
+		return s, nil
+	}
+	if runFile == "" {
+		return record.ResourceDescriptor{}, cli.Usage("%s records are run-scoped: pass --run RUNFILE", kind.Name)
+	}
+	root, err := loadRunFile(runFile)
+	if err != nil {
+		return record.ResourceDescriptor{}, err
+	}
+	c, err := record.ValidatePredicate(kind.PredicateType, pred)
+	if err != nil {
+		return record.ResourceDescriptor{}, lintFailure("predicate", err)
+	}
+	if c.RunID != root.Registration.RunID {
+		return record.ResourceDescriptor{}, cli.Failed(
+			fmt.Errorf("predicate runId %q is not the run of %s (%q)", c.RunID, runFile, root.Registration.RunID),
+			"set runId in the predicate to the run's id, or pass the right --run")
+	}
+	return record.RunSubject(root.Registration.RunID, root.Digest()), nil
+}
+
+// lintFailure turns validation errors into one exit-1 error listing every
+// finding.
+func lintFailure(name string, err error) error {
+	msg := fmt.Sprintf("%s is not valid", name)
+	for _, f := range record.Findings(err) {
+		msg += fmt.Sprintf("\n  %s: %s", f.Path, f.Message)
+	}
+	return cli.Failed(errors.New(msg), "check it with 'dossier predicate lint'")
+}
+
+type verifyLine struct {
+	File          string         `json:"file"`
+	Verified      bool           `json:"verified"`
+	Digest        string         `json:"digest,omitempty"`
+	PredicateType string         `json:"predicateType,omitempty"`
+	RunID         string         `json:"runId,omitempty"`
+	KeyID         string         `json:"keyId,omitempty"`
+	Failure       verify.Failure `json:"failure,omitempty"`
+	Step          string         `json:"step,omitempty"`
+	Error         string         `json:"error,omitempty"`
+}
+
+func recordVerify(env *cli.Env, args []string) error {
+	fs := cli.FlagSet(env, "record verify", "--key PUBKEY [--run RUNFILE] [--type KIND] BUNDLE...")
+	keyRef := fs.String("key", "", "public key PEM file or KMS URI")
+	runFile := fs.String("run", "", "require records of this run (run file)")
+	kindFlag := fs.String("type", "", "require this record kind or predicate type")
+	asJSON := fs.Bool("json", false, "print one JSON result per bundle")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if *keyRef == "" || fs.NArg() == 0 {
+		return cli.Usage("record verify needs --key and at least one bundle")
+	}
+	opts, err := verifyOptions(*runFile, *kindFlag)
+	if err != nil {
+		return err
+	}
+	v, err := keys.LoadVerifier(context.Background(), *keyRef)
+	if err != nil {
+		return cli.Inconclusive(err, "pass a PEM public key written by 'dossier key generate'")
+	}
+	failed := 0
+	enc := json.NewEncoder(env.Stdout)
+	for _, path := range fs.Args() {
+		line := verifyOne(env, path, v, opts)
+		if !line.Verified {
+			failed++
+		}
+		if *asJSON {
+			_ = enc.Encode(line)
+		} else if line.Verified {
+			fmt.Fprintf(env.Stdout, "verified %s %s %s\n", line.File, line.Digest, line.PredicateType)
+		} else {
+			fmt.Fprintf(env.Stdout, "REJECTED %s: %s\n", line.File, line.Error)
+		}
+	}
+	if failed > 0 {
+		return cli.Failed(fmt.Errorf("%d of %d records rejected", failed, fs.NArg()), "")
+	}
+	return nil
+}
+
+func verifyOptions(runFile, kindFlag string) (verify.RecordOptions, error) {
+	var opts verify.RecordOptions
+	if kindFlag != "" {
+		k, ok := record.LookupKind(kindFlag)
+		if !ok {
+			return opts, cli.Usage("unknown record kind %q", kindFlag)
+		}
+		opts.PredicateType = k.PredicateType
+	}
+	if runFile != "" {
+		root, err := loadRunFile(runFile)
+		if err != nil {
+			return opts, err
+		}
+		opts.RunID, opts.RunRoot = root.Registration.RunID, root.Digest()
+	}
+	return opts, nil
+}
+
+func verifyOne(env *cli.Env, path string, v signature.Verifier, opts verify.RecordOptions) verifyLine {
+	line := verifyLine{File: path}
+	b, err := readInput(env, path)
+	if err != nil {
+		line.Error = err.Error()
+		return line
+	}
+	rec, err := verify.VerifyRecord(b, v, opts)
+	if err != nil {
+		var ve *verify.Error
+		if errors.As(err, &ve) {
+			line.Failure, line.Step = ve.Class, ve.Step
+		}
+		line.Error = err.Error()
+		return line
+	}
+	line.Verified, line.Digest, line.KeyID = true, rec.Digest, rec.KeyID
+	line.PredicateType, line.RunID = rec.Statement.PredicateType, rec.Common.RunID
+	return line
+}

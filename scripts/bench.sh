@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# make bench: runs the benchmarks that carry the issues' budgets and prints
+# each figure beside its physical bound, measured in the same run.
+# Environment: BENCHTIME (default 1x for the long ones), DOSSIER_BENCH_HASH_BYTES,
+# DOSSIER_BENCH_LARGE=1 for the 1,000,000-leaf log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=local
+: "${DOSSIER_BENCH_HASH_BYTES:=2147483648}"
+export DOSSIER_BENCH_HASH_BYTES
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+run() { # run PKG PATTERN BENCHTIME
+  echo "== go test -bench '$2' $1" >&2
+  go test -run '^$' -bench "$2" -benchtime "$3" -timeout 60m "$1" | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL|---)' >&2 || true
+}
+
+run ./pkg/digest  'HashTree'                      1x
+run ./pkg/bundle  'Sign|Verify'                   2s
+run ./pkg/tlog    'Append|Fsync|Build|Prove'      1x
+
+echo
+echo "Figures beside their bounds (same run):"
+python3 scripts/benchsummary.py < "$out"

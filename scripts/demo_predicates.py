@@ -1,0 +1,78 @@
+"""Fills the demo's predicates from `dossier predicate init` templates with
+the demo run's real values: run id, digests from the hash manifests, the
+time-evidence record. Usage: demo_predicates.py OUT RUN_ID ROOT TIME_EVIDENCE"""
+import json
+import os
+import subprocess
+import sys
+
+out, run_id, root, time_evidence = sys.argv[1:5]
+dossier = os.path.join(os.environ.get("BIN", "bin"), "dossier")
+
+
+def template(kind):
+    return json.loads(subprocess.check_output([dossier, "predicate", "init", kind]))
+
+
+def manifest(name):
+    with open(f"{out}/hashes/{name}.json") as f:
+        return json.load(f)
+
+
+def rd(f):
+    """A ResourceDescriptor from a hash-manifest entry."""
+    d = {"name": f["name"], "digest": {"sha256": f["digest"]["sha256"]},
+         "annotations": {"size": f["annotations"]["size"]}}
+    return d
+
+
+def common(p, when, producer_id, producer_name):
+    p["runId"] = run_id
+    p["attempt"] = 1
+    p["producedAt"] = when
+    p["producer"] = {"id": producer_id, "name": producer_name, "kind": "workload"}
+    p["externalRefs"] = [{"system": "slurm", "id": "job-884213"}]
+    p["timeEvidence"] = {"digest": time_evidence}
+    return p
+
+
+data, model = manifest("dataset"), manifest("model")
+weights = [rd(f) for f in model["files"] if f["name"] == "snapshots/rev-1/adapter_model.safetensors"]
+weights[0]["name"] = "adapter_model.safetensors"
+
+ds = common(template("dataset"), "2026-11-27T09:05:00Z", "workload:pipeline/data-prep", "data-prep pipeline")
+ds["name"], ds["version"] = "support-tickets-de", "2026.11"
+ds["statistics"] = {"records": "8400", "files": str(data["fileCount"]), "bytes": str(data["totalBytes"])}
+ds["content"] = [rd(f) for f in data["files"]]
+ds["manifest"] = {"name": "hashes/dataset.json", "mediaType": "application/vnd.dossier.hash-manifest.v1+json",
+                  "digest": {"sha256": data["treeDigest"].split(":")[1]}}
+ds.pop("dataUseAgreement", None)
+
+tr = common(template("training-run"), "2026-11-27T12:40:00Z", "workload:pipeline/train", "training pipeline")
+tr["datasets"] = [{"descriptor": {"name": "support-tickets-de",
+                                  "digest": {"sha256": data["treeDigest"].split(":")[1]}}, "role": "train"}]
+tr["outputs"] = weights
+
+ev = common(template("evaluation"), "2026-11-27T13:10:00Z", "workload:pipeline/eval", "evaluation pipeline")
+ev["model"] = {"name": weights[0]["name"], "digest": weights[0]["digest"]}
+ev["dataset"] = {"name": "validation/part-0000.jsonl",
+                 "digest": {"sha256": next(f for f in data["files"] if f["name"] == "validation/part-0000.jsonl")["digest"]["sha256"]}}
+ev.pop("plan", None)
+
+mr = template("model-release")
+mr["producedAt"] = "2026-11-27T14:00:00Z"
+mr["producer"] = {"id": "workload:pipeline/release", "name": "release pipeline", "kind": "workload"}
+mr["timeEvidence"] = {"digest": time_evidence}
+mr["modelId"], mr["version"] = "support-assistant-de", "1.0.0"
+mr.pop("previousVersion", None)
+mr["runs"] = [root]
+mr["weights"] = weights
+
+rc = common(template("run-closed"), "2026-11-27T14:05:00Z", "workload:pipeline/train", "training pipeline")
+
+for n, kind, p in (("01", "dataset", ds), ("02", "training-run", tr), ("03", "evaluation", ev),
+                   ("04", "model-release", mr), ("05", "run-closed", rc)):
+    with open(f"{out}/predicates/{n}-{kind}.json", "w") as f:
+        json.dump(p, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+print(f"predicates written to {out}/predicates/")
