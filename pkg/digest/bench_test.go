@@ -109,6 +109,10 @@ func writeFill(p string, size int64, chunk []byte, seed byte) error {
 		}
 		size -= n
 	}
+	if err := f.Sync(); err != nil { // no writeback during the measurement
+		f.Close()
+		return err
+	}
 	return f.Close()
 }
 
