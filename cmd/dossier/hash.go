@@ -292,18 +292,24 @@ func renderCheck(w io.Writer, r *digest.CheckReport, asJSON bool) error {
 		return err
 	}
 	var b strings.Builder
+	name := func(n string) string {
+		if p, ok := r.Paths[n]; ok {
+			return n + " = " + p
+		}
+		return n
+	}
 	for _, d := range r.Missing {
 		fmt.Fprintf(&b, "missing       %s\n", d.Name)
 	}
 	for _, d := range r.Added {
-		fmt.Fprintf(&b, "added         %s\n", d.Name)
+		fmt.Fprintf(&b, "added         %s\n", name(d.Name))
 	}
 	for _, c := range r.Changed {
-		fmt.Fprintf(&b, "changed       %s (sha256 %.12s… size %d, was %.12s… size %d)\n", c.Name,
+		fmt.Fprintf(&b, "changed       %s (sha256 %.12s… size %d, was %.12s… size %d)\n", name(c.Name),
 			c.Got.Digest.SHA256, c.Got.Annotations.Size, c.Want.Digest.SHA256, c.Want.Annotations.Size)
 	}
 	for _, c := range r.TypeChanged {
-		fmt.Fprintf(&b, "type changed  %s (link target %q, was %q)\n", c.Name,
+		fmt.Fprintf(&b, "type changed  %s (link target %q, was %q)\n", name(c.Name),
 			c.Got.Annotations.LinkTarget, c.Want.Annotations.LinkTarget)
 	}
 	fmt.Fprintf(&b, "%d files checked: %s\n", r.Checked, checkCounts(r))

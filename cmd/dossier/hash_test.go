@@ -132,6 +132,12 @@ func TestHashCommandHashedNames(t *testing.T) {
 	if code, stdout, stderr = runHashCmd("--check", manifest, "--salt", salt, dir); code != 0 {
 		t.Errorf("check with salt: exit %d\n%s%s", code, stdout, stderr)
 	}
+	os.WriteFile(filepath.Join(dir, "data", "b.bin"), []byte("BETA"), 0o644)
+	code, stdout, _ = runHashCmd("--check", manifest, "--salt", salt, dir)
+	if code != 1 || !strings.Contains(stdout, " = data/b.bin (sha256") {
+		t.Errorf("check of a changed file: exit %d, clear path missing:\n%s", code, stdout)
+	}
+	os.WriteFile(filepath.Join(dir, "data", "b.bin"), []byte("beta"), 0o644)
 	_, again, _ := runHashCmd("--hash-names", "--salt", salt, "--json", dir)
 	want, _ := os.ReadFile(manifest)
 	if again != string(want) {

@@ -26,6 +26,10 @@ type CheckReport struct {
 	// TypeChanged are files with the same content that became or stopped
 	// being links, or whose link target moved.
 	TypeChanged []Change `json:"typeChanged"`
+	// Paths maps the hashed names of added and changed files to their names
+	// in clear, for a manifest with hashed names (the owner holds the salt).
+	// Missing files are gone and cannot be named.
+	Paths map[string]string `json:"paths,omitempty"`
 }
 
 // Change is one file as the manifest recorded it and as it is now.
@@ -54,12 +58,33 @@ func Check(ctx context.Context, m *Manifest, roots []string, opts Options) (*Che
 	}
 	opts.Excludes = m.Excludes
 	opts.AllowExternalLinks = m.AllowExternalLinks
-	opts.HashNames = m.HashedNames
+	opts.HashNames = false
 	got, err := Hash(ctx, roots, opts)
 	if err != nil {
 		return nil, err
 	}
-	return compare(m, got), nil
+	if !m.HashedNames {
+		return compare(m, got), nil
+	}
+	clear := make(map[string]string, len(got.Files))
+	for _, f := range got.Files {
+		clear[HashName(opts.Salt, f.Name)] = f.Name
+	}
+	hideNames(got, opts.Salt)
+	r := compare(m, got)
+	r.addPaths(clear)
+	return r, nil
+}
+
+// addPaths fills Paths for the files of the tree that differ.
+func (r *CheckReport) addPaths(clear map[string]string) {
+	r.Paths = map[string]string{}
+	for _, d := range r.Added {
+		r.Paths[d.Name] = clear[d.Name]
+	}
+	for _, c := range append(r.Changed, r.TypeChanged...) {
+		r.Paths[c.Name] = clear[c.Name]
+	}
 }
 
 // compare merges the two sorted file lists.

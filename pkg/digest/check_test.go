@@ -222,8 +222,8 @@ func TestCheckHashedNames(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "b"), []byte("3"), 0o644)
 	r, err := Check(context.Background(), m, []string{dir}, Options{Salt: salt})
-	if err != nil || changeNames(r.Changed) != HashName(salt, "b") {
-		t.Errorf("report = %+v, %v; want b changed", r, err)
+	if err != nil || changeNames(r.Changed) != HashName(salt, "b") || r.Paths[HashName(salt, "b")] != "b" {
+		t.Errorf("report = %+v, %v; want b changed, with its clear path", r, err)
 	}
 }
 

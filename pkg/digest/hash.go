@@ -157,11 +157,9 @@ func build(entries []entry, sums, roots []string, opts *Options, salt []byte) *M
 		m.TotalBytes += e.id.size
 	}
 	m.FileCount = len(m.Files)
+	m.TreeDigest = TreeDigest(m.Files)
 	if salt != nil {
 		hideNames(m, salt)
-		slices.SortFunc(m.Files, func(a, b ResourceDescriptor) int { return cmp.Compare(a.Name, b.Name) })
-		m.Salt = salt
 	}
-	m.TreeDigest = TreeDigest(m.Files)
 	return m
 }

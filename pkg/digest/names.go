@@ -1,11 +1,13 @@
 package digest
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -63,8 +65,8 @@ func DecodeSalt(data []byte) ([]byte, error) {
 	return salt, nil
 }
 
-// hideNames replaces names, roots and internal link targets of m by their
-// salted digests, then restores the sort order.
+// hideNames replaces names, roots and link targets of m by their salted
+// digests, restores the sort order and recomputes the tree digest.
 func hideNames(m *Manifest, salt []byte) {
 	for i, r := range m.Roots {
 		m.Roots[i] = HashName(salt, r)
@@ -78,4 +80,7 @@ func hideNames(m *Manifest, salt []byte) {
 	}
 	m.HashedNames = true
 	m.SaltCheck = SaltCheck(salt)
+	m.Salt = salt
+	slices.SortFunc(m.Files, func(a, b ResourceDescriptor) int { return cmp.Compare(a.Name, b.Name) })
+	m.TreeDigest = TreeDigest(m.Files)
 }
