@@ -1,11 +1,25 @@
 // Package layout writes and reads an OCI image layout directory
-// (image-spec v1.1 "image-layout.md"): content-addressed blobs under
-// blobs/sha256/, an oci-layout marker and an index.json of tagged manifests.
+// (image-spec v1.1 "image-layout.md") that stays fast and crash-safe with
+// millions of records.
 //
-// Every blob and every index.json update is written atomically (temporary
-// file, fsync, rename, directory fsync), so a crash leaves either the old or
-// the new state. Blobs are verified against their descriptor before they are
-// stored, and stored blobs are never rewritten.
+// Blobs are content-addressed under blobs/sha256/ as usual. index.json stays
+// small: it lists the tagged manifests (one run root per run, tagged
+// run-<id>, annotated "kind: dev.cosignproject.cosign/image" for cosign
+// --local-image) and, per run, the top of the run's referrers tree: an OCI
+// image index whose entries are the run's record and attachment manifests.
+// Full chunks of Fanout entries are sealed into immutable child indexes, so
+// an append rewrites at most Fanout entries per level plus index.json,
+// whatever the number of records already stored. Every artifact is thus
+// reachable from index.json (oras-go content/oci indexes predecessors from
+// there: `oras discover --oci-layout` lists a run's records), and cosign
+// --local-image finds records by their subject in blobs/sha256.
+//
+// Crash safety: blobs are written to ingest/, fsynced and renamed into
+// place; index.json is replaced atomically after the blobs directory is
+// fsynced. index.json is the commit point: a crash leaves the previous
+// index.json and, at worst, unreferenced blobs, which the layout format
+// allows and a retried append reuses. Writers in several processes are
+// serialised by an flock on ingest/lock; readers never lock.
 package layout
 
 import (
@@ -17,6 +31,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -24,28 +39,50 @@ import (
 	"github.com/dossier-audit/dossier/internal/atomicfile"
 )
 
-// ErrDigestMismatch is returned when content does not match its descriptor.
-var ErrDigestMismatch = errors.New("content does not match descriptor")
+// Errors.
+var (
+	// ErrDigestMismatch: content does not match its descriptor.
+	ErrDigestMismatch = errors.New("content does not match descriptor")
+	// ErrNotFound: a tag or blob is not in the layout.
+	ErrNotFound = errors.New("not found in layout")
+	// ErrCorrupt: index.json or a referrers tree index is malformed.
+	ErrCorrupt = errors.New("corrupt layout")
+)
 
-// ErrNotFound is returned when a tag or blob is not in the layout.
-var ErrNotFound = errors.New("not found in layout")
-
-const layoutMarker = `{"imageLayoutVersion":"1.0.0"}`
-
-// maxIndexSize bounds index.json; the layout is meant for a handful of tags
-// per directory (one run root per run).
-const maxIndexSize = 64 << 20
+const (
+	layoutMarker = `{"imageLayoutVersion":"1.0.0"}`
+	// maxIndexSize bounds index.json (two entries per run).
+	maxIndexSize = 64 << 20
+	// MaxManifestSize bounds a manifest read to find a referrer's subject.
+	MaxManifestSize = 4 << 20
+	ingestDir       = "ingest"
+)
 
 // Layout is an OCI image layout directory opened for reading and writing.
+// Its methods are safe for concurrent use.
 type Layout struct {
 	dir string
-	mu  sync.Mutex
+
+	mu       sync.Mutex
+	pending  map[string][]ocispec.Descriptor // run root digest -> staged entries
+	maybeDup map[digest.Digest]bool          // staged manifests that existed before
+	tags     []ocispec.Descriptor            // staged tagged entries
+	unsynced atomic.Bool                     // blobs renamed since the last directory fsync
+	cache    map[string]*members             // run root digest -> members at a tree top
+}
+
+type members struct {
+	top  digest.Digest
+	list []ocispec.Descriptor
+	set  map[digest.Digest]bool
 }
 
 // Open opens the layout at dir, creating it when it does not exist.
 func Open(dir string) (*Layout, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
-		return nil, fmt.Errorf("creating layout %s: %w", dir, err)
+	for _, d := range []string{filepath.Join(dir, "blobs", "sha256"), filepath.Join(dir, ingestDir)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("creating layout %s: %w", dir, err)
+		}
 	}
 	marker := filepath.Join(dir, ocispec.ImageLayoutFile)
 	if b, err := os.ReadFile(marker); err == nil {
@@ -56,7 +93,13 @@ func Open(dir string) (*Layout, error) {
 	} else if err := atomicfile.WriteFile(marker, []byte(layoutMarker), 0o644); err != nil {
 		return nil, err
 	}
-	return &Layout{dir: dir}, nil
+	if _, err := os.Stat(filepath.Join(dir, ocispec.ImageIndexFile)); errors.Is(err, os.ErrNotExist) {
+		if err := writeIndex(dir, newIndexFile()); err != nil {
+			return nil, err
+		}
+	}
+	return &Layout{dir: dir, pending: map[string][]ocispec.Descriptor{},
+		maybeDup: map[digest.Digest]bool{}, cache: map[string]*members{}}, nil
 }
 
 // Dir returns the layout's directory.
@@ -70,19 +113,57 @@ func (l *Layout) blobPath(d digest.Digest) (string, error) {
 }
 
 // Put stores content under desc after checking its digest and size. Storing
-// a blob that is already present is a no-op.
+// a blob that is already present is a no-op. The blob is durable after the
+// next Commit (or Tag).
 func (l *Layout) Put(desc ocispec.Descriptor, content []byte) error {
+	_, err := l.put(desc, content)
+	return err
+}
+
+// put stores a blob and reports whether it was already present.
+func (l *Layout) put(desc ocispec.Descriptor, content []byte) (existed bool, err error) {
 	if int64(len(content)) != desc.Size || digest.FromBytes(content) != desc.Digest {
-		return fmt.Errorf("storing %s: %w (size %d)", desc.Digest, ErrDigestMismatch, len(content))
+		return false, fmt.Errorf("storing %s: %w (got size %d, want %d)", desc.Digest, ErrDigestMismatch, len(content), desc.Size)
 	}
 	p, err := l.blobPath(desc.Digest)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if _, err := os.Stat(p); err == nil {
-		return nil
+		return true, nil
 	}
-	return atomicfile.WriteFile(p, content, 0o444)
+	if err := l.writeBlob(p, content); err != nil {
+		return false, err
+	}
+	l.unsynced.Store(true)
+	return false, nil
+}
+
+// writeBlob writes content to ingest/, fsyncs it and renames it to p.
+func (l *Layout) writeBlob(p string, content []byte) error {
+	f, err := os.CreateTemp(filepath.Join(l.dir, ingestDir), "blob-*")
+	if err != nil {
+		return fmt.Errorf("storing blob: %w", err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(content)
+	if err == nil {
+		err = f.Chmod(0o444)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, p)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("storing blob %s: %w", filepath.Base(p), err)
+	}
+	return nil
 }
 
 // Get returns the blob named by desc, verified against its digest and size.
@@ -90,6 +171,9 @@ func (l *Layout) Get(desc ocispec.Descriptor) ([]byte, error) {
 	p, err := l.blobPath(desc.Digest)
 	if err != nil {
 		return nil, err
+	}
+	if desc.Size < 0 || desc.Size > 1<<40 {
+		return nil, fmt.Errorf("reading blob %s: size %d out of range", desc.Digest, desc.Size)
 	}
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
@@ -99,48 +183,43 @@ func (l *Layout) Get(desc ocispec.Descriptor) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) != desc.Size || digest.FromBytes(b) != desc.Digest {
-		return nil, fmt.Errorf("reading blob %s: %w", desc.Digest, ErrDigestMismatch)
+		return nil, fmt.Errorf("reading blob %s: %w (got %s, size %d; want size %d)",
+			desc.Digest, ErrDigestMismatch, digest.FromBytes(b), len(b), desc.Size)
 	}
 	return b, nil
 }
 
-// Tag points name at desc in index.json, replacing an earlier entry of the
-// same name. annotations are added to the index entry (cosign looks for
-// "kind" there, research/oci-packaging.md §4.3).
-func (l *Layout) Tag(name string, desc ocispec.Descriptor, annotations map[string]string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	idx, err := l.readIndex()
+// Exists reports whether the blob named by desc is present (unverified).
+func (l *Layout) Exists(desc ocispec.Descriptor) (bool, error) {
+	p, err := l.blobPath(desc.Digest)
 	if err != nil {
-		return err
+		return false, err
 	}
+	_, err = os.Stat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Tag points name at desc in index.json, replacing an earlier entry of the
+// same name, and commits. annotations are added to the index entry (cosign
+// looks for "kind" there, research/oci-packaging.md §4.3).
+func (l *Layout) Tag(name string, desc ocispec.Descriptor, annotations map[string]string) error {
 	entry := ocispec.Descriptor{MediaType: desc.MediaType, ArtifactType: desc.ArtifactType,
 		Digest: desc.Digest, Size: desc.Size, Annotations: map[string]string{ocispec.AnnotationRefName: name}}
 	for k, v := range annotations {
 		entry.Annotations[k] = v
 	}
-	kept := idx.Manifests[:0]
-	for _, m := range idx.Manifests {
-		if m.Annotations[ocispec.AnnotationRefName] != name {
-			kept = append(kept, m)
-		}
-	}
-	idx.Manifests = append(kept, entry)
-	sort.SliceStable(idx.Manifests, func(i, j int) bool {
-		return idx.Manifests[i].Annotations[ocispec.AnnotationRefName] < idx.Manifests[j].Annotations[ocispec.AnnotationRefName]
-	})
-	b, err := json.MarshalIndent(idx, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(filepath.Join(l.dir, ocispec.ImageIndexFile), append(b, '\n'), 0o644)
+	l.mu.Lock()
+	l.tags = append(l.tags, entry)
+	l.mu.Unlock()
+	return l.Commit()
 }
 
 // Resolve returns the descriptor tagged name.
 func (l *Layout) Resolve(name string) (ocispec.Descriptor, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	idx, err := l.readIndex()
+	idx, err := readIndex(l.dir)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -152,24 +231,60 @@ func (l *Layout) Resolve(name string) (ocispec.Descriptor, error) {
 	return ocispec.Descriptor{}, fmt.Errorf("tag %q: %w", name, ErrNotFound)
 }
 
-func (l *Layout) readIndex() (*ocispec.Index, error) {
-	p := filepath.Join(l.dir, ocispec.ImageIndexFile)
+// Tagged returns the tagged entries of index.json, sorted by name.
+func (l *Layout) Tagged() ([]ocispec.Descriptor, error) {
+	idx, err := readIndex(l.dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []ocispec.Descriptor
+	for _, m := range idx.Manifests {
+		if m.Annotations[ocispec.AnnotationRefName] != "" {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func newIndexFile() *ocispec.Index {
+	idx := &ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{}}
+	idx.SchemaVersion = 2
+	return idx
+}
+
+func readIndex(dir string) (*ocispec.Index, error) {
+	p := filepath.Join(dir, ocispec.ImageIndexFile)
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
-		idx := &ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{}}
-		idx.SchemaVersion = 2
-		return idx, nil
+		return newIndexFile(), nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", p, err)
 	}
 	if len(b) > maxIndexSize {
-		return nil, fmt.Errorf("reading %s: larger than %d bytes", p, maxIndexSize)
+		return nil, fmt.Errorf("%w: %s larger than %d bytes", ErrCorrupt, p, maxIndexSize)
 	}
 	var idx ocispec.Index
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&idx); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", p, err)
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&idx); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, p, err)
 	}
 	return &idx, nil
+}
+
+// writeIndex writes index.json atomically: tagged entries sorted by name,
+// then tree tops sorted by subject.
+func writeIndex(dir string, idx *ocispec.Index) error {
+	sort.SliceStable(idx.Manifests, func(i, j int) bool { return sortKey(idx.Manifests[i]) < sortKey(idx.Manifests[j]) })
+	b, err := json.MarshalIndent(idx, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(dir, ocispec.ImageIndexFile), append(b, '\n'), 0o644)
+}
+
+func sortKey(d ocispec.Descriptor) string {
+	if n := d.Annotations[ocispec.AnnotationRefName]; n != "" {
+		return "0" + n
+	}
+	return "1" + d.Annotations[AnnotationTreeSubject] + d.Digest.String()
 }
