@@ -166,14 +166,17 @@ func benchAgainstBound(b *testing.B, root string, total int64, boundProcs int) {
 // memory, split over procs goroutines, each streaming its share through one
 // 4 MiB buffer.
 func memoryTime(total int64, procs int) time.Duration {
+	bufs := make([][]byte, procs)
+	for i := range bufs {
+		bufs[i] = make([]byte, 4<<20)
+		for j := range bufs[i] {
+			bufs[i][j] = byte(j)
+		}
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range procs {
+	for _, buf := range bufs {
 		wg.Go(func() {
-			buf := make([]byte, 4<<20)
-			for i := range buf {
-				buf[i] = byte(i)
-			}
 			h := sha256.New()
 			for left := total / int64(procs); left > 0; left -= int64(len(buf)) {
 				h.Write(buf[:min(left, int64(len(buf)))])
