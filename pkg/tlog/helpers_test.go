@@ -3,6 +3,7 @@ package tlog
 import (
 	"context"
 	"fmt"
+	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
 	"testing"
 	"time"
 
@@ -57,3 +58,9 @@ func closeLog(t testing.TB, l *Log) {
 func bundleN(i int) []byte {
 	return fmt.Appendf(nil, `{"mediaType":"test","n":%d}`, i)
 }
+
+func digestOf(b []byte) string {
+	return tlogproofDigest(b)
+}
+
+var tlogproofDigest = tlogproof.Digest
