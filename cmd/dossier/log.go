@@ -55,6 +55,9 @@ func runLogInit(env *cli.Env, args []string) error {
 		return cli.Usage("log init needs --dir, --origin and --key-out and no arguments")
 	}
 	quietTessera()
+	if _, err := os.Stat(filepath.Join(*dir, "checkpoint")); err == nil {
+		return cli.Usage("%v: %s has a checkpoint", tlog.ErrExists, *dir)
+	}
 	skey, vkey, err := tlog.GenerateKey(*origin)
 	if err != nil {
 		return cli.Usage("%v", err)
