@@ -9,7 +9,8 @@
 // lets encoding/json fill the target:
 //
 //   - input larger than Limits.MaxBytes (ErrTooLarge);
-//   - invalid UTF-8 anywhere in the input (ErrInvalidUTF8);
+//   - invalid UTF-8 anywhere in the input, including \u escapes of unpaired
+//     UTF-16 surrogates (ErrInvalidUTF8);
 //   - syntax errors and empty input (ErrSyntax);
 //   - a second value after the first (ErrTrailingData);
 //   - objects and arrays nested deeper than Limits.MaxDepth (ErrTooDeep);
@@ -131,6 +132,9 @@ func Decode(data []byte, v any, opts Limits) error {
 	}
 	if !utf8.Valid(data) {
 		return newError("", ErrInvalidUTF8, "at byte offset %d", invalidUTF8Offset(data))
+	}
+	if off := loneSurrogate(data); off >= 0 {
+		return newError("", ErrInvalidUTF8, "unpaired surrogate escape at byte offset %d", off)
 	}
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {

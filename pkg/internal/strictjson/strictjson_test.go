@@ -48,6 +48,11 @@ func TestDecodeOK(t *testing.T) {
 	if err := Decode([]byte(in), &s, Limits{}); err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
+	var pair statement
+	if err := Decode([]byte(`{"predicate":{"runId":"\ud83d\ude00 \\ud800 \"\\\u00e9"}}`), &pair, Limits{}); err != nil ||
+		pair.Predicate.RunID != "\U0001F600 \\ud800 \"\\é" {
+		t.Fatalf("surrogate pair and escaped backslashes: %v %q", err, pair.Predicate.RunID)
+	}
 	p := s.Predicate
 	if p.RunID != "r1" || p.Attempt != 2 || len(p.Datasets) != 2 || p.Datasets[1].Licence.SPDX != "MIT" ||
 		p.Params["LR"] != "x" || string(p.Raw) != `{"x":[1,{"y":null}]}` || p.Small != 255 || p.Pair != [2]int{1, 2} {
@@ -71,6 +76,11 @@ func TestDecodeErrors(t *testing.T) {
 		{"too large", `{"predicate":{}}`, Limits{MaxBytes: 10}, ErrTooLarge, ""},
 		{"invalid utf8 in value", "{\"predicate\":{\"runId\":\"a\xff\"}}", Limits{}, ErrInvalidUTF8, ""},
 		{"invalid utf8 in key", "{\"pred\xc3\":{}}", Limits{}, ErrInvalidUTF8, ""},
+		{"lone high surrogate", `{"predicate":{"runId":"a\ud800"}}`, Limits{}, ErrInvalidUTF8, ""},
+		{"lone low surrogate", `{"predicate":{"runId":"\udc00b"}}`, Limits{}, ErrInvalidUTF8, ""},
+		{"reversed pair", `{"predicate":{"runId":"\udc00\ud800"}}`, Limits{}, ErrInvalidUTF8, ""},
+		{"high then other escape", `{"predicate":{"runId":"\ud800\u0041"}}`, Limits{}, ErrInvalidUTF8, ""},
+		{"surrogate in key", `{"\ud800":1}`, Limits{}, ErrInvalidUTF8, ""},
 		{"trailing value", `{"predicate":{}} {}`, Limits{}, ErrTrailingData, ""},
 		{"trailing garbage", `{"predicate":{}}x`, Limits{}, ErrTrailingData, ""},
 		{"trailing bracket", `{"predicate":{}}}`, Limits{}, ErrTrailingData, ""},
