@@ -7,22 +7,22 @@ import (
 	"time"
 )
 
-// BenchmarkBundleStorePut measures group-committed durable Puts alone.
+// BenchmarkBundleStorePut measures group-committed durable Puts alone
+// (DOSSIER_BENCH_APPENDS bundles of 1 KiB from benchWriters goroutines).
 func BenchmarkBundleStorePut(b *testing.B) {
-	s, _ := OpenDirStore(b.TempDir())
+	s, err := OpenDirStore(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
 	defer s.Close()
 	var n atomic.Int64
-	parallelism(b)
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
+	total := envInt("DOSSIER_BENCH_APPENDS", 40000)
+	var d time.Duration
+	for b.Loop() {
+		d += timeParallel(b, total, func() error {
 			bb := benchBundle(n.Add(1))
-			if err := s.Put(context.Background(), digestOf(bb), bb); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "puts/s")
+			return s.Put(context.Background(), digestOf(bb), bb)
+		})
+	}
+	b.ReportMetric(float64(total*b.N)/d.Seconds(), "puts/s")
 }
