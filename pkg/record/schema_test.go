@@ -119,3 +119,29 @@ func TestSchemaAcceptsWhatCodeAccepts(t *testing.T) {
 		})
 	}
 }
+
+// TestSpecPages checks that every kind has its normative page, listed in
+// the README, whose example is the current Template.
+func TestSpecPages(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile(filepath.Join(specDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Kinds() {
+		page, err := os.ReadFile(filepath.Join(specDir, k.Name+".md"))
+		if err != nil {
+			t.Errorf("%s: %v", k.Name, err)
+			continue
+		}
+		if !bytes.Contains(page, []byte("predicateType: `"+k.PredicateType+"`")) {
+			t.Errorf("%s.md does not state its predicateType", k.Name)
+		}
+		if !bytes.Contains(page, Template(k.Name)) {
+			t.Errorf("%s.md example is not the current Template (regenerate it from 'dossier predicate init %s')", k.Name, k.Name)
+		}
+		if !bytes.Contains(readme, []byte("("+k.Name+".md)")) {
+			t.Errorf("README.md does not list %s.md", k.Name)
+		}
+	}
+}
