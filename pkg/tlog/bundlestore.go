@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -264,20 +265,31 @@ func (s *DirStore) writer() {
 		case <-s.quit:
 			return
 		}
-	drain:
-		for len(batch) < maxPutBatch {
-			select {
-			case r := <-s.reqs:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
+		batch = s.drain(batch)
 		err := s.commit(batch)
 		for _, r := range batch {
 			r.done <- err
 		}
 	}
+}
+
+// drain adds the queued requests to batch. While requests keep arriving it
+// yields the processor and drains again, so that writers woken together
+// (by the previous commit) share one fsync instead of trickling into many.
+func (s *DirStore) drain(batch []putReq) []putReq {
+	for yields := 0; len(batch) < maxPutBatch; {
+		select {
+		case r := <-s.reqs:
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		if yields++; yields > 3 {
+			return batch
+		}
+		runtime.Gosched()
+	}
+	return batch
 }
 
 // commit writes the frames of batch with one write and one fsync.
