@@ -42,7 +42,7 @@ func (r *Repository) remember(list *[]ocispec.Descriptor, d ocispec.Descriptor) 
 func (r *Repository) PushManifest(ctx context.Context, desc ocispec.Descriptor, data []byte) error {
 	plain := oci.Plain(desc)
 	if err := r.repo.Manifests().Push(ctx, plain, bytes.NewReader(data)); err != nil {
-		return fmt.Errorf("pushing manifest %s: %w", desc.Digest, err)
+		return fmt.Errorf("pushing manifest %s: %w", desc.Digest, readBackErr(err))
 	}
 	r.remember(&r.manifest, plain)
 	var m ocispec.Manifest
@@ -64,8 +64,21 @@ func (r *Repository) PushManifest(ctx context.Context, desc ocispec.Descriptor, 
 // Tag points tag at desc and checks the registry resolves it to desc.
 func (r *Repository) Tag(ctx context.Context, desc ocispec.Descriptor, tag string) error {
 	if err := r.repo.Tag(ctx, oci.Plain(desc), tag); err != nil {
-		return fmt.Errorf("tagging %s: %w", tag, err)
+		return fmt.Errorf("tagging %s: %w", tag, readBackErr(err))
 	}
+	return r.checkTag(ctx, tag, desc)
+}
+
+// readBackErr marks oras-go content verification failures as ErrReadBack.
+func readBackErr(err error) error {
+	if errorsIs(err, content.ErrMismatchedDigest) || errorsIs(err, content.ErrInvalidDescriptorSize) || errorsIs(err, content.ErrTrailingData) {
+		return fmt.Errorf("%w: %w", ErrReadBack, err)
+	}
+	return err
+}
+
+// checkTag checks that the registry resolves tag to desc.
+func (r *Repository) checkTag(ctx context.Context, tag string, desc ocispec.Descriptor) error {
 	got, err := r.repo.Resolve(ctx, tag)
 	if err != nil {
 		return fmt.Errorf("reading back tag %s: %w", tag, err)
@@ -179,7 +192,7 @@ func (r *Repository) updateTagIndex(ctx context.Context, subject ocispec.Descrip
 	if err := r.repo.PushReference(ctx, desc, bytes.NewReader(b), tag); err != nil {
 		return fmt.Errorf("pushing referrers index %s: %w", tag, err)
 	}
-	return r.Tag(ctx, desc, tag)
+	return r.checkTag(ctx, tag, desc)
 }
 
 // tagIndex returns the referrers listed in the subject's tag schema index.
