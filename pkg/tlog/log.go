@@ -48,6 +48,7 @@ const (
 	DefaultBatchMaxAge        = 5 * time.Millisecond
 	DefaultCheckpointInterval = 200 * time.Millisecond
 	stateDir                  = ".dossier"
+	closeTimeout              = 30 * time.Second
 )
 
 // Options configure Open and Init.
@@ -229,6 +230,11 @@ func (l *Log) Size(ctx context.Context) (uint64, error) { return l.reader.Integr
 // Close waits until a published checkpoint covers every integrated entry,
 // then stops the appender and releases the directory.
 func (l *Log) Close(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, closeTimeout)
+		defer cancel()
+	}
 	var err error
 	if size, serr := l.reader.IntegratedSize(ctx); serr != nil {
 		err = serr

@@ -2,7 +2,9 @@ package tlog
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
@@ -114,5 +116,63 @@ func TestProveAndVerify(t *testing.T) {
 	cp, err := tlogproof.VerifyConsistency(cproof, old, k.verifier)
 	if err != nil || cp.Size != 333 {
 		t.Fatalf("VerifyConsistency: %v %v", cp, err)
+	}
+}
+
+func TestAwaitCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	k := newTestKey(t, testOrigin)
+	dir := t.TempDir()
+	opts := testOptions(k)
+	opts.AwaitCheckpoint = true
+	l := openTestLog(t, dir, opts)
+	defer closeLog(t, l)
+	for i := range 3 {
+		r, err := l.Append(ctx, bundleN(i), "export")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := tlogproof.VerifyCheckpoint([]byte(checkpointOf(t, dir)), k.verifier)
+		if err != nil || cp.Size <= r.Index {
+			t.Fatalf("after Append(%d): checkpoint %v, %v", r.Index, cp, err)
+		}
+		if _, err := ProveInclusion(ctx, dir, r.Index); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestOpenRefusesSecondWriter(t *testing.T) {
+	k := newTestKey(t, testOrigin)
+	dir := t.TempDir()
+	l := openTestLog(t, dir, testOptions(k))
+	defer closeLog(t, l)
+	if _, err := Open(context.Background(), dir, testOptions(k)); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open: got %v, want ErrLocked", err)
+	}
+}
+
+func TestStreamOf(t *testing.T) {
+	mk := func(pt, sub string) []byte {
+		st := `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"run:r","digest":{"sha256":"` + sub + `"}}],"predicateType":"` + pt + `"}`
+		return []byte(`{"dsseEnvelope":{"payload":"` + base64.StdEncoding.EncodeToString([]byte(st)) + `"}}`)
+	}
+	hex64 := strings.Repeat("a", 64)
+	tests := []struct {
+		name, want string
+		in         []byte
+		err        error
+	}{
+		{"run record", "sha256:" + hex64, mk("https://dossier.dev/predicates/dataset/v1", hex64), nil},
+		{"time evidence", "time-evidence", mk("https://dossier.dev/predicates/time-evidence/v1", ""), nil},
+		{"export", "export", mk("https://dossier.dev/predicates/export/v1", ""), nil},
+		{"bad subject digest", "", mk("https://dossier.dev/predicates/dataset/v1", "xyz"), ErrNoStream},
+		{"not a bundle", "", []byte(`[]`), ErrNoStream},
+	}
+	for _, tc := range tests {
+		got, err := StreamOf(tc.in)
+		if got != tc.want || !errors.Is(err, tc.err) {
+			t.Errorf("%s: got %q, %v; want %q, %v", tc.name, got, err, tc.want, tc.err)
+		}
 	}
 }
