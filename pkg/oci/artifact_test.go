@@ -9,7 +9,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/dossier-audit/dossier/pkg/oci"
-	"github.com/dossier-audit/dossier/pkg/oci/internal/ocitest"
+	"github.com/dossier-audit/dossier/pkg/oci/ocitest"
 	"github.com/dossier-audit/dossier/pkg/record"
 )
 

@@ -12,8 +12,8 @@ import (
 	"oras.land/oras-go/v2/registry"
 
 	"github.com/dossier-audit/dossier/pkg/oci"
-	"github.com/dossier-audit/dossier/pkg/oci/internal/ocitest"
 	"github.com/dossier-audit/dossier/pkg/oci/layout"
+	"github.com/dossier-audit/dossier/pkg/oci/ocitest"
 	"github.com/dossier-audit/dossier/pkg/run"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/dossier-audit/dossier/pkg/oci"
-	"github.com/dossier-audit/dossier/pkg/oci/internal/ocitest"
+	"github.com/dossier-audit/dossier/pkg/oci/ocitest"
 )
 
 func TestTarRoundTripIsDeterministic(t *testing.T) {

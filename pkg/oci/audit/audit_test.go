@@ -12,7 +12,7 @@ import (
 
 	"github.com/dossier-audit/dossier/pkg/oci"
 	"github.com/dossier-audit/dossier/pkg/oci/audit"
-	"github.com/dossier-audit/dossier/pkg/oci/internal/ocitest"
+	"github.com/dossier-audit/dossier/pkg/oci/ocitest"
 	"github.com/dossier-audit/dossier/pkg/tlog"
 	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
 )

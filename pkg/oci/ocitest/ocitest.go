@@ -87,7 +87,7 @@ func Sign(t testing.TB, s signature.Signer, root *run.Root, kind string, predica
 			t.Fatal(err)
 		}
 	}
-	st, err := record.NewStatement(subject, k.PredicateType, predicate)
+	st, err := record.NewStatement([]record.ResourceDescriptor{subject}, k.PredicateType, predicate)
 	if err != nil {
 		t.Fatalf("statement %s: %v", kind, err)
 	}

@@ -14,7 +14,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/dossier-audit/dossier/pkg/oci"
-	"github.com/dossier-audit/dossier/pkg/oci/internal/ocitest"
+	"github.com/dossier-audit/dossier/pkg/oci/ocitest"
 	"github.com/dossier-audit/dossier/pkg/oci/remote"
 	"github.com/dossier-audit/dossier/pkg/run"
 )
