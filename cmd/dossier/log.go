@@ -231,12 +231,13 @@ func runLogConsistency(env *cli.Env, args []string) error {
 }
 
 func runLogVerify(env *cli.Env, args []string) error {
-	fs := cli.FlagSet(env, "log verify", "--vkey F --proof FILE [--bundle FILE | --leaf FILE | --old CHECKPOINT]")
+	fs := cli.FlagSet(env, "log verify", "--vkey F --proof FILE [--bundle FILE | --leaf FILE | --old CHECKPOINT] [--new CHECKPOINT]")
 	vkeyFile := fs.String("vkey", "", "log verifier key file")
 	proofFile := fs.String("proof", "", "inclusion (tlog-proof) or consistency proof")
 	bundle := fs.String("bundle", "", "bundle the inclusion proof is for")
 	leaf := fs.String("leaf", "", "leaf the inclusion proof is for")
 	old := fs.String("old", "", "trusted older checkpoint (consistency proofs)")
+	newer := fs.String("new", "", "require the proof's checkpoint to be exactly this checkpoint file")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -252,6 +253,9 @@ func runLogVerify(env *cli.Env, args []string) error {
 	if err != nil {
 		return cli.Inconclusive(err, "")
 	}
+	if err := checkNewer(proof, *newer); err != nil {
+		return err
+	}
 	var res verifyResult
 	if strings.HasPrefix(string(proof), tlogproof.ConsistencyHeader+"\n") {
 		res, err = verifyConsistency(proof, *old, v)
@@ -262,6 +266,23 @@ func runLogVerify(env *cli.Env, args []string) error {
 		return err
 	}
 	return printVerify(env, res, *asJSON)
+}
+
+// checkNewer requires the checkpoint carried by proof to equal the file
+// newer, when given.
+func checkNewer(proof []byte, newer string) error {
+	if newer == "" {
+		return nil
+	}
+	want, err := os.ReadFile(newer)
+	if err != nil {
+		return cli.Inconclusive(err, "")
+	}
+	_, got, _ := strings.Cut(string(proof), "\n\n")
+	if got != string(want) {
+		return cli.Failed(fmt.Errorf("the proof's checkpoint is not the one in %s", newer), "")
+	}
+	return nil
 }
 
 type verifyResult struct {

@@ -73,6 +73,8 @@ func TestLogCommands(t *testing.T) {
 	}{
 		{"consistency", []string{"consistency", "--dir", p("log"), "--old", p("old.cp"), "-o", p("c.proof")}, 0, ""},
 		{"verify consistency", []string{"verify", "--vkey", p("trust/log.vkey"), "--proof", p("c.proof"), "--old", p("old.cp")}, 0, ""},
+		{"verify consistency new", []string{"verify", "--vkey", p("trust/log.vkey"), "--proof", p("c.proof"), "--old", p("old.cp"), "--new", p("cur.cp")}, 0, ""},
+		{"verify consistency other new", []string{"verify", "--vkey", p("trust/log.vkey"), "--proof", p("c.proof"), "--old", p("old.cp"), "--new", p("old.cp")}, 1, "is not the one"},
 		{"consistency without old", []string{"verify", "--vkey", p("trust/log.vkey"), "--proof", p("c.proof")}, 2, "needs --old"},
 		{"trusted is newer", []string{"verify", "--vkey", p("trust/log.vkey"), "--proof", p("c.proof"), "--old", p("cur.cp")}, 1, "consistency proof does not verify"},
 		{"other log's checkpoint", []string{"consistency", "--dir", p("log2"), "--old", p("old.cp")}, 1, "smaller"},
