@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"syscall"
 
@@ -137,6 +138,10 @@ func (l *Layout) commitRun(idx *ocispec.Index, root string, staged []ocispec.Des
 		}
 		have = m.set
 	}
+	// Within one commit entries go in digest order, so the same batch always
+	// gives the same tree whatever order concurrent writers staged it in.
+	staged = slices.Clone(staged)
+	sort.Slice(staged, func(i, j int) bool { return staged[i].Digest < staged[j].Digest })
 	seen := map[digest.Digest]bool{}
 	emit := func(d ocispec.Descriptor, b []byte) error { _, err := l.put(d, b); return err }
 	for _, e := range staged {
