@@ -63,7 +63,7 @@ func TestPredicateLint(t *testing.T) {
 	good := writeTemp(t, dir, "dataset.json", record.Template("dataset"))
 	bad := writeTemp(t, dir, "bad.json", []byte(`{"runId":"r 1","runId":"x","attempt":1}`))
 	broken := writeTemp(t, dir, "broken.json", bytes.ReplaceAll(record.Template("evaluation"), []byte(`"pass"`), []byte(`"passed"`)))
-	stmt, err := record.NewStatement(record.RunSubject("llama3-ft-2026-11-27-001", strings.Repeat("ab", 32)),
+	stmt, err := record.NewStatement([]record.ResourceDescriptor{record.RunSubject("llama3-ft-2026-11-27-001", strings.Repeat("ab", 32))},
 		record.PredicateTypePrefix+"run-closed/v1", record.Template("run-closed"))
 	if err != nil {
 		t.Fatal(err)

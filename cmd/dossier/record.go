@@ -70,11 +70,11 @@ func recordCreate(env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	subject, err := subjectFor(kind, *runFile, pred)
+	subjects, err := subjectsFor(kind, *runFile, pred)
 	if err != nil {
 		return err
 	}
-	stmt, err := record.NewStatement(subject, kind.PredicateType, pred)
+	stmt, err := record.NewStatement(subjects, kind.PredicateType, pred)
 	if err != nil {
 		return lintFailure(*predFile, err)
 	}
@@ -98,20 +98,32 @@ func recordCreate(env *cli.Env, args []string) error {
 	return nil
 }
 
-// subjectFor returns subject[0] of a new record: the run root for
+// subjectsFor returns the subjects of a new record: the run root first for
 // run-scoped kinds (whose predicate must name the same run), else the
-// subject the kind derives from its predicate.
-func subjectFor(kind record.Kind, runFile string, pred []byte) (record.ResourceDescriptor, error) {
-	if !kind.RunScoped {
-		s, err := record.DerivedSubject(kind.PredicateType, pred)
-		if err != nil {
-			return s, lintFailure("predicate", err)
+// subject the kind derives from its predicate, then any subjects the kind
+// requires (record.Subjects).
+func subjectsFor(kind record.Kind, runFile string, pred []byte) ([]record.ResourceDescriptor, error) {
+	var root *record.ResourceDescriptor
+	if kind.RunScoped {
+		if runFile == "" {
+			return nil, cli.Usage("%s records are run-scoped: pass --run RUNFILE", kind.Name)
 		}
-		return s, nil
+		r, err := runRootFor(kind, runFile, pred)
+		if err != nil {
+			return nil, err
+		}
+		root = &r
 	}
-	if runFile == "" {
-		return record.ResourceDescriptor{}, cli.Usage("%s records are run-scoped: pass --run RUNFILE", kind.Name)
+	s, err := record.Subjects(kind.PredicateType, pred, root)
+	if err != nil {
+		return nil, lintFailure("predicate", err)
 	}
+	return s, nil
+}
+
+// runRootFor returns the run root subject of runFile after checking that
+// the predicate names that run.
+func runRootFor(kind record.Kind, runFile string, pred []byte) (record.ResourceDescriptor, error) {
 	root, err := loadRunFile(runFile)
 	if err != nil {
 		return record.ResourceDescriptor{}, err

@@ -20,11 +20,11 @@ func writeTimeEvidence(env *cli.Env, r timecheck.Result, out, keyRef, passFile s
 		return cli.Inconclusive(err, "")
 	}
 	pt := record.PredicateTypePrefix + "time-evidence/v1"
-	subject, err := record.DerivedSubject(pt, pred)
+	subjects, err := record.Subjects(pt, pred, nil)
 	if err != nil {
 		return cli.Inconclusive(fmt.Errorf("time evidence does not validate: %w", err), "")
 	}
-	stmt, err := record.NewStatement(subject, pt, pred)
+	stmt, err := record.NewStatement(subjects, pt, pred)
 	if err != nil {
 		return cli.Inconclusive(fmt.Errorf("time evidence does not validate: %w", err), "")
 	}

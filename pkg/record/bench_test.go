@@ -19,7 +19,7 @@ func bigDatasetStatement(b *testing.B, n int) []byte {
 		fmt.Fprintf(&sb, `{"name":"train/part-%06d.parquet","digest":{"sha256":"%064x"},"annotations":{"size":%d}}`, i, i, 1<<20+i)
 	}
 	pred := strings.Replace(string(Template("dataset")), `"content": [`, `"content": [`+sb.String()+",", 1)
-	st, err := NewStatement(RunSubject("llama3-ft-2026-11-27-001", rootHex), PredicateTypePrefix+"dataset/v1", []byte(pred))
+	st, err := NewStatement([]ResourceDescriptor{RunSubject("llama3-ft-2026-11-27-001", rootHex)}, PredicateTypePrefix+"dataset/v1", []byte(pred))
 	if err != nil {
 		b.Fatal(err)
 	}

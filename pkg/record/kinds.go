@@ -36,6 +36,12 @@ type Kind struct {
 	// subject derives subject[0] from the predicate for kinds that are not
 	// run-scoped.
 	subject func(raw []byte, p Predicate) (ResourceDescriptor, error)
+	// extra derives the required subject[1..] from the predicate; nil when
+	// further subjects are free (the statement profile allows them).
+	extra func(p Predicate) []ResourceDescriptor
+	// runCheck checks the run root subject[0] of a run-scoped kind against
+	// the predicate beyond its name.
+	runCheck func(c *checker, root ResourceDescriptor, p Predicate)
 }
 
 func predicateType(kind string) string { return PredicateTypePrefix + kind + "/v1" }
@@ -49,8 +55,9 @@ var kinds = []Kind{
 		newPredicate: func() Predicate { return new(EvaluationPlan) }, template: evaluationPlanTemplate},
 	{Name: "evaluation", Summary: "results of one benchmark with the thresholds applied and a verdict", RunScoped: true,
 		newPredicate: func() Predicate { return new(Evaluation) }, template: evaluationTemplate},
-	{Name: "model-release", Summary: "a released model version: weights, runs it comes from, risk tier, intended use",
-		newPredicate: func() Predicate { return new(ModelRelease) }, template: modelReleaseTemplate, subject: modelReleaseSubject},
+	{Name: "model-release", Summary: "a released model version: weights, runs it comes from, risk tier, intended use", RunScoped: true,
+		newPredicate: func() Predicate { return new(ModelRelease) }, template: modelReleaseTemplate,
+		extra: releaseSubjects, runCheck: releaseRunListed},
 	{Name: "approval", Summary: "an electronic signature (21 CFR 11.50) over a set of records: who, when, meaning, decision", RunScoped: true,
 		newPredicate: func() Predicate { return new(Approval) }, template: approvalTemplate},
 	{Name: "export", Summary: "an export of records to a recipient: who, why, which runs, which records",

@@ -3,7 +3,10 @@ package record
 // ModelRelease is the predicate of kind "model-release": a model version
 // placed into use, the weights it consists of, the runs it comes from, its
 // risk tier and intended use (EU AI Act Annex IV 1(a) and 6, SR 11-7 model
-// inventory). It is not run-scoped: a release may draw on several runs.
+// inventory). It is run-scoped: runId names the run that produced the
+// released weights (its root is also listed in runs, with any other runs
+// the release draws on). Its statement's subject[0] is that run's root and
+// subject[1..] name the weight files (see releaseSubjects).
 type ModelRelease struct {
 	Common
 	ModelID         string               `json:"modelId"`
@@ -29,7 +32,7 @@ func (p *ModelRelease) CommonFields() Common { return p.Common }
 // Validate checks the predicate; see spec/predicates/model-release.md.
 func (p *ModelRelease) Validate() error {
 	c := &checker{}
-	c.common(&p.Common, false)
+	c.common(&p.Common, true)
 	c.str("modelId", p.ModelID, true, MaxShort)
 	c.str("version", p.Version, true, MaxShort)
 	c.str("riskTier", p.RiskTier, true, 64)
@@ -41,7 +44,7 @@ func (p *ModelRelease) Validate() error {
 		}
 	}
 	c.digests("runs", p.Runs, true, MaxList)
-	c.rds("weights", p.Weights, true, MaxSubjects)
+	c.rds("weights", p.Weights, true, MaxSubjects-1)
 	c.str("intendedUse", p.IntendedUse, true, MaxText)
 	if p.Licence != nil {
 		c.licence("licence", *p.Licence, true)
@@ -50,15 +53,33 @@ func (p *ModelRelease) Validate() error {
 	return c.err()
 }
 
-// modelReleaseSubject: {"name":"model:<modelId>@<version>","digest":
-// {"sha256": sha256 of the compact JSON of the weights array}}.
-func modelReleaseSubject(raw []byte, p Predicate) (ResourceDescriptor, error) {
+// releaseSubjects returns subject[1..] of a model-release statement: one
+// per weights entry, in order, {"name":"model:<modelId>@<version>/<name>",
+// "digest":{"sha256":<the entry's sha256>}}.
+func releaseSubjects(p Predicate) []ResourceDescriptor {
 	mr := p.(*ModelRelease)
-	return arraySubject("model:"+mr.ModelID+"@"+mr.Version, raw, "weights")
+	out := make([]ResourceDescriptor, len(mr.Weights))
+	for i, w := range mr.Weights {
+		out[i] = ResourceDescriptor{Name: "model:" + mr.ModelID + "@" + mr.Version + "/" + w.Name,
+			Digest: map[string]string{"sha256": w.SHA256()}}
+	}
+	return out
+}
+
+// releaseRunListed checks that the run root of subject[0] is one of the
+// release's runs.
+func releaseRunListed(c *checker, root ResourceDescriptor, p Predicate) {
+	want := "sha256:" + root.SHA256()
+	for _, r := range p.(*ModelRelease).Runs {
+		if r == want {
+			return
+		}
+	}
+	c.add("subject[0].digest.sha256", ErrSubjectMismatch, "%s is not listed in predicate.runs", want)
 }
 
 const modelReleaseTemplate = `{
- "producedAt": "2026-11-28T11:30:00Z",
+ "runId": "llama3-ft-2026-11-27-001", "attempt": 1, "producedAt": "2026-11-28T11:30:00Z",
  "producer": {"id": "person:e20417", "name": "Max Mustermann", "kind": "person"},
  "timeEvidence": {"digest": "sha256:4d7a9e1c3b5f2a6d8e0c1b3a5f7e9d2c4b6a8f0e1d3c5b7a9f2e4d6c8b0a1f3e"},
  "modelId": "support-assistant-de", "version": "1.3.0", "riskTier": "tier-2",

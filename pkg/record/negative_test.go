@@ -16,14 +16,12 @@ func validStatement(t *testing.T, kind string) map[string]any {
 	t.Helper()
 	k, _ := LookupKind(kind)
 	tpl := Template(kind)
-	subject := RunSubject("llama3-ft-2026-11-27-001", rootHex)
-	if !k.RunScoped {
-		var err error
-		if subject, err = DerivedSubject(k.PredicateType, tpl); err != nil {
-			t.Fatal(err)
-		}
+	root := RunSubject("llama3-ft-2026-11-27-001", rootHex)
+	subjects, err := Subjects(k.PredicateType, tpl, &root)
+	if err != nil {
+		t.Fatal(err)
 	}
-	st, err := NewStatement(subject, k.PredicateType, tpl)
+	st, err := NewStatement(subjects, k.PredicateType, tpl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,8 +105,23 @@ func TestParseStatementErrors(t *testing.T) {
 		{name: "time-evidence subject over other bytes", kind: "time-evidence", edit: func(m map[string]any) {
 			obj(m, "predicate")["diagnosis"] = "changed after the subject was computed"
 		}, sentinel: ErrSubjectMismatch, path: "subject[0].digest.sha256"},
-		{name: "model-release subject name", kind: "model-release", edit: func(m map[string]any) {
+		{name: "model-release weights subject name", kind: "model-release", edit: func(m map[string]any) {
 			obj(m, "predicate")["version"] = "9.9.9"
+		}, sentinel: ErrSubjectMismatch, path: "subject[1].name"},
+		{name: "model-release weights subject digest", kind: "model-release", edit: func(m map[string]any) {
+			m["subject"].([]any)[1].(map[string]any)["digest"] = map[string]any{"sha256": rootHex}
+		}, sentinel: ErrSubjectMismatch, path: "subject[1].digest.sha256"},
+		{name: "model-release weights subject missing", kind: "model-release", edit: func(m map[string]any) {
+			m["subject"] = m["subject"].([]any)[:1]
+		}, sentinel: ErrSubjectMismatch, path: "subject"},
+		{name: "model-release extra subject", kind: "model-release", edit: func(m map[string]any) {
+			m["subject"] = append(m["subject"].([]any), m["subject"].([]any)[1])
+		}, sentinel: ErrSubjectMismatch, path: "subject"},
+		{name: "model-release run not in runs", kind: "model-release", edit: func(m map[string]any) {
+			obj(m, "predicate")["runs"] = []any{"sha256:" + strings.Repeat("c", 64)}
+		}, sentinel: ErrSubjectMismatch, path: "subject[0].digest.sha256"},
+		{name: "model-release subject not the run", kind: "model-release", edit: func(m map[string]any) {
+			obj(m, "predicate")["runId"] = "other-run"
 		}, sentinel: ErrSubjectMismatch, path: "subject[0].name"},
 		{name: "null in predicate", edit: func(m map[string]any) { obj(m, "predicate")["manifest"] = nil }, sentinel: ErrType, path: "predicate.manifest"},
 		{name: "null timeEvidence allowed", edit: func(m map[string]any) {
@@ -181,15 +194,16 @@ func TestParseStatementErrors(t *testing.T) {
 
 func TestNewStatementRejects(t *testing.T) {
 	t.Parallel()
-	subject := RunSubject("llama3-ft-2026-11-27-001", rootHex)
+	subject := []ResourceDescriptor{RunSubject("llama3-ft-2026-11-27-001", rootHex)}
+	one := func(d ResourceDescriptor) []ResourceDescriptor { return []ResourceDescriptor{d} }
 	dataset := PredicateTypePrefix + "dataset/v1"
 	if _, err := NewStatement(subject, dataset, []byte(`{"name":"x"}`)); !errors.Is(err, ErrMissing) {
 		t.Fatalf("incomplete predicate: got %v, want ErrMissing", err)
 	}
-	if _, err := NewStatement(RunSubject("other", rootHex), dataset, Template("dataset")); !hasFinding(err, ErrSubjectMismatch, "subject[0].name") {
+	if _, err := NewStatement(one(RunSubject("other", rootHex)), dataset, Template("dataset")); !hasFinding(err, ErrSubjectMismatch, "subject[0].name") {
 		t.Fatalf("wrong run: got %v, want ErrSubjectMismatch", err)
 	}
-	if _, err := NewStatement(RunSubject("llama3-ft-2026-11-27-001", "sha256:zz"), dataset, Template("dataset")); !hasFinding(err, ErrDigest, "subject[0].digest.sha256") {
+	if _, err := NewStatement(one(RunSubject("llama3-ft-2026-11-27-001", "sha256:zz")), dataset, Template("dataset")); !hasFinding(err, ErrDigest, "subject[0].digest.sha256") {
 		t.Fatalf("bad root digest: got %v, want ErrDigest", err)
 	}
 	if _, err := NewStatement(subject, "https://example.com/x/v1", Template("dataset")); !errors.Is(err, ErrUnknownPredicateType) {
@@ -199,11 +213,9 @@ func TestNewStatementRejects(t *testing.T) {
 
 func FuzzParseStatement(f *testing.F) {
 	for _, k := range Kinds() {
-		subject := RunSubject("llama3-ft-2026-11-27-001", rootHex)
-		if !k.RunScoped {
-			subject, _ = DerivedSubject(k.PredicateType, Template(k.Name))
-		}
-		st, err := NewStatement(subject, k.PredicateType, Template(k.Name))
+		root := RunSubject("llama3-ft-2026-11-27-001", rootHex)
+		subjects, _ := Subjects(k.PredicateType, Template(k.Name), &root)
+		st, err := NewStatement(subjects, k.PredicateType, Template(k.Name))
 		if err != nil {
 			f.Fatal(err)
 		}

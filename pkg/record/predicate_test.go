@@ -84,7 +84,8 @@ var predicateCases = []predicateCase{
 	// model-release
 	{"release no weights", "model-release", set("weights", []any{}), ErrMissing, "weights", true},
 	{"release duplicate run", "model-release", set("runs", []any{"sha256:" + rootHex, "sha256:" + rootHex}), ErrDuplicate, "runs[1]", true},
-	{"release attempt", "model-release", set("attempt", 1), ErrUnknownField, "attempt", true},
+	{"release no attempt", "model-release", del("attempt"), ErrMissing, "attempt", true},
+	{"release no runId", "model-release", del("runId"), ErrMissing, "runId", true},
 	// approval
 	{"approval meaning", "approval", set("meaning", "blessing"), ErrEnum, "meaning", true},
 	{"approval decision", "approval", set("decision", "approved"), ErrEnum, "decision", true},

@@ -51,11 +51,10 @@ func TestTemplates(t *testing.T) {
 			if common.ProducedAt == "" || (k.RunScoped && common.RunID == "") {
 				t.Fatalf("common fields not returned: %+v", common)
 			}
-			subject := RunSubject(common.RunID, "sha256:9b74c9897bac770ffc029102a200c5de6e2d1b2a8f9c2a1a3e4f5d6c7b8a9f0e")
-			if !k.RunScoped {
-				if subject, err = DerivedSubject(k.PredicateType, tpl); err != nil {
-					t.Fatalf("DerivedSubject: %v", err)
-				}
+			root := RunSubject(common.RunID, "sha256:9b74c9897bac770ffc029102a200c5de6e2d1b2a8f9c2a1a3e4f5d6c7b8a9f0e")
+			subject, err := Subjects(k.PredicateType, tpl, &root)
+			if err != nil {
+				t.Fatalf("Subjects: %v", err)
 			}
 			st, err := NewStatement(subject, k.PredicateType, tpl)
 			if err != nil {
@@ -78,6 +77,29 @@ func TestTemplates(t *testing.T) {
 				t.Fatal("predicate bytes changed")
 			}
 		})
+	}
+}
+
+func TestSubjects(t *testing.T) {
+	t.Parallel()
+	root := RunSubject("llama3-ft-2026-11-27-001", rootHex)
+	mr := PredicateTypePrefix + "model-release/v1"
+	got, err := Subjects(mr, Template("model-release"), &root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"run:llama3-ft-2026-11-27-001", "model:support-assistant-de@1.3.0/adapter_model.safetensors"}
+	if len(got) != 2 || got[0].Name != want[0] || got[1].Name != want[1] ||
+		got[1].SHA256() != "18ac3e7343f016890c510e93f935261169d9e3f565436429830faf0934f4f8e4" {
+		t.Fatalf("model-release subjects = %+v, want names %q", got, want)
+	}
+	if _, err := Subjects(mr, Template("model-release"), nil); !errors.Is(err, ErrRunScoped) {
+		t.Fatalf("no run root: got %v, want ErrRunScoped", err)
+	}
+	te := PredicateTypePrefix + "time-evidence/v1"
+	got, err = Subjects(te, Template("time-evidence"), &root)
+	if err != nil || len(got) != 1 || got[0].Name != "time-evidence" {
+		t.Fatalf("time-evidence subjects = %+v, %v", got, err)
 	}
 }
 

@@ -85,7 +85,27 @@ func (s *Statement) validate() error {
 	if len(s.Subject) > 0 {
 		c.subjectRule(k, s.Subject[0], s.Predicate, p)
 	}
+	if k.extra != nil && len(s.Subject) > 0 && len(s.Subject) <= MaxSubjects {
+		c.extraSubjects(s.Subject[1:], k.extra(p))
+	}
 	return c.err()
+}
+
+// extraSubjects checks subject[1..] against the subjects the predicate
+// requires, in order and nothing else.
+func (c *checker) extraSubjects(got, want []ResourceDescriptor) {
+	if len(got) != len(want) {
+		c.add("subject", ErrSubjectMismatch, "%d subjects, want %d (subject[0] and one per predicate entry)", len(got)+1, len(want)+1)
+	}
+	for i := range min(len(got), len(want)) {
+		p := index("subject", i+1)
+		if got[i].Name != want[i].Name {
+			c.add(p+".name", ErrSubjectMismatch, "%q, want %q", got[i].Name, want[i].Name)
+		}
+		if got[i].SHA256() != want[i].SHA256() {
+			c.add(p+".digest.sha256", ErrSubjectMismatch, "%s, want %s (derived from the predicate)", got[i].SHA256(), want[i].SHA256())
+		}
+	}
 }
 
 // subjectRule checks subject[0]: the run root for run-scoped kinds, the
@@ -94,6 +114,9 @@ func (c *checker) subjectRule(k Kind, got ResourceDescriptor, raw []byte, p Pred
 	if k.RunScoped {
 		if want := "run:" + p.CommonFields().RunID; got.Name != want {
 			c.add("subject[0].name", ErrSubjectMismatch, "%q, want %q (the run root of predicate.runId)", got.Name, want)
+		}
+		if k.runCheck != nil {
+			k.runCheck(c, got, p)
 		}
 		return
 	}
@@ -138,12 +161,45 @@ func DerivedSubject(predicateType string, predicate []byte) (ResourceDescriptor,
 	return k.subject(predicate, p)
 }
 
+// Subjects returns the complete subject list of a statement of
+// predicateType with this predicate: subject[0] is runRoot for run-scoped
+// kinds (see RunSubject; nil is ErrRunScoped) or the subject derived from
+// the predicate otherwise (runRoot is then ignored), followed by the
+// subjects the kind requires (model-release: one per weights entry). The
+// predicate is validated first.
+func Subjects(predicateType string, predicate []byte, runRoot *ResourceDescriptor) ([]ResourceDescriptor, error) {
+	k, ok := KindOf(predicateType)
+	if !ok {
+		return nil, fieldErr("", ErrUnknownPredicateType, "%q", predicateType)
+	}
+	p, err := k.parse(predicate)
+	if err != nil {
+		return nil, err
+	}
+	var first ResourceDescriptor
+	switch {
+	case k.RunScoped && runRoot == nil:
+		return nil, fieldErr("", ErrRunScoped, "%s: subject[0] is the run root, none given", k.Name)
+	case k.RunScoped:
+		first = *runRoot
+	default:
+		if first, err = k.subject(predicate, p); err != nil {
+			return nil, err
+		}
+	}
+	out := []ResourceDescriptor{first}
+	if k.extra != nil {
+		out = append(out, k.extra(p)...)
+	}
+	return out, nil
+}
+
 // NewStatement validates predicate as predicateType and returns the
-// statement with the single subject, as deterministic compact JSON: keys
-// in the order _type, subject, predicateType, predicate; the subject's
-// maps with sorted keys; the predicate bytes compacted, otherwise as given.
-// The result passes ParseStatement.
-func NewStatement(subject ResourceDescriptor, predicateType string, predicate []byte) ([]byte, error) {
+// statement with these subjects (see Subjects), as deterministic compact
+// JSON: keys in the order _type, subject, predicateType, predicate; the
+// subjects' maps with sorted keys; the predicate bytes compacted, otherwise
+// as given. The result passes ParseStatement.
+func NewStatement(subjects []ResourceDescriptor, predicateType string, predicate []byte) ([]byte, error) {
 	if _, err := ParsePredicate(predicateType, predicate); err != nil {
 		return nil, err
 	}
@@ -151,7 +207,7 @@ func NewStatement(subject ResourceDescriptor, predicateType string, predicate []
 	if err := json.Compact(&compact, predicate); err != nil {
 		return nil, fieldErr("", ErrSyntax, "%v", err)
 	}
-	s := Statement{Type: StatementType, Subject: []ResourceDescriptor{subject},
+	s := Statement{Type: StatementType, Subject: subjects,
 		PredicateType: predicateType, Predicate: compact.Bytes()}
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)

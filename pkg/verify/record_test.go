@@ -47,7 +47,7 @@ func newFixture(t *testing.T, runID string) fixture {
 	}
 	m["runId"] = runID
 	pred, _ := json.Marshal(m)
-	stmt, err := record.NewStatement(record.RunSubject(runID, root.Digest()), record.PredicateTypePrefix+"run-closed/v1", pred)
+	stmt, err := record.NewStatement([]record.ResourceDescriptor{record.RunSubject(runID, root.Digest())}, record.PredicateTypePrefix+"run-closed/v1", pred)
 	if err != nil {
 		t.Fatal(err)
 	}
