@@ -219,3 +219,18 @@ func BenchmarkBuild1M(b *testing.B) {
 		b.ReportMetric(float64(prove.Microseconds())/1000, "prove+verify-ms")
 	}
 }
+
+// BenchmarkReopen opens a 100,000-leaf log: Open rebuilds the digest index
+// and stream heads from the leaves.
+func BenchmarkReopen(b *testing.B) {
+	k := newTestKey(b, testOrigin)
+	dir := b.TempDir()
+	buildBench(b, dir, k, 100_000)
+	b.ResetTimer()
+	for b.Loop() {
+		l := openTestLog(b, dir, Options{Signer: k.signer})
+		b.StopTimer()
+		closeLog(b, l)
+		b.StartTimer()
+	}
+}

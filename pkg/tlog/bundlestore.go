@@ -71,8 +71,9 @@ type putReq struct {
 // magic "DSB1" | uint32 big-endian length | SHA-256 | bytes.
 // Concurrent Puts are group-committed: one writer goroutine writes every
 // pending frame with one write and one fsync, then acknowledges them all.
-// Open scans the frame headers; a torn frame at the tail of the last segment
-// (a crash mid-write, never acknowledged) is truncated away.
+// Open scans the frame headers (and checks the hash of the last frame); a
+// torn frame at the tail of the newest segment (a crash mid-write, never
+// acknowledged) is saved aside and cut off.
 type DirStore struct {
 	dir  string
 	open openFunc
@@ -112,9 +113,15 @@ func (s *DirStore) segName(i int) string {
 
 // load opens every segment in order and indexes its frames.
 func (s *DirStore) load() error {
-	names, err := filepath.Glob(filepath.Join(s.dir, "seg-*"))
+	all, err := filepath.Glob(filepath.Join(s.dir, "seg-*"))
 	if err != nil {
 		return err
+	}
+	var names []string
+	for _, n := range all {
+		if !strings.Contains(filepath.Base(n), ".") { // skip saved tails
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	for i, n := range names {
@@ -141,15 +148,38 @@ func (s *DirStore) loadSegment(i int, last bool) error {
 	if err != nil && !last {
 		return err
 	}
-	if err != nil { // torn tail of the newest segment: never acknowledged
-		if terr := f.Truncate(end); terr != nil {
-			return fmt.Errorf("bundle store: truncating torn tail: %w", terr)
-		}
-		if serr := f.Sync(); serr != nil {
-			return fmt.Errorf("bundle store: %w", serr)
+	if err != nil {
+		if err := s.cutTail(i, f, end); err != nil {
+			return err
 		}
 	}
 	s.size = end
+	return nil
+}
+
+// cutTail removes the bytes after the last whole frame of the newest
+// segment: a write torn by a crash, never acknowledged. The bytes are first
+// kept in "seg-NNNNNN.tail-OFFSET" (never destroy what might be evidence, e.g.
+// when the cause was damage rather than a crash), then the segment is
+// truncated so appends continue after the last whole frame.
+func (s *DirStore) cutTail(i int, f segmentFile, end int64) error {
+	size := s.fileEnd(f, end)
+	if size > end {
+		tail := make([]byte, size-end)
+		if _, err := f.ReadAt(tail, end); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("bundle store: reading torn tail: %w", err)
+		}
+		name := fmt.Sprintf("%s.tail-%d", s.segName(i), end)
+		if err := atomicfile.WriteFile(name, tail, 0o644); err != nil {
+			return fmt.Errorf("bundle store: saving torn tail: %w", err)
+		}
+	}
+	if err := f.Truncate(end); err != nil {
+		return fmt.Errorf("bundle store: truncating torn tail: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("bundle store: %w", err)
+	}
 	return nil
 }
 

@@ -33,8 +33,8 @@
 // The log is its own index: Open rebuilds the digest index and stream heads
 // from the leaves of the integrated tree, so a crash between integration and
 // acknowledgement cannot lose or duplicate a record (a retry returns the
-// existing receipt). The DirStore truncates a torn tail frame that no Put
-// ever acknowledged. The cost is a scan of the entry bundles on Open
+// existing receipt). The DirStore cuts a torn tail frame that no Put ever
+// acknowledged, after keeping its bytes in a ".tail-OFFSET" file. The cost is a scan of the entry bundles on Open
 // (measured in BenchmarkBuild1M).
 //
 // # Rollback

@@ -122,3 +122,40 @@ func TestIntegrationFailureBreaksLog(t *testing.T) {
 		t.Fatalf("after failure: got %v, want ErrLogFailed until reopen", err)
 	}
 }
+
+func TestTornTailIsKeptAndCut(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := mustStoreNoCleanup(t, dir)
+	a, b := bundleN(1), bundleN(2)
+	if err := s.Put(ctx, digestOf(a), a); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	seg := filepath.Join(dir, "seg-000001")
+	f, _ := os.OpenFile(seg, os.O_WRONLY|os.O_APPEND, 0)
+	f.Write([]byte("DSB1\x00\x00\x10\x00garbage")) // a frame torn by a crash
+	f.Close()
+	s = mustStore(t, dir)
+	if got, err := s.Get(ctx, digestOf(a)); err != nil || string(got) != string(a) {
+		t.Fatalf("acknowledged bundle: %q %v", got, err)
+	}
+	if err := s.Put(ctx, digestOf(b), b); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, digestOf(b)); err != nil || string(got) != string(b) {
+		t.Fatalf("bundle after the cut: %q %v", got, err)
+	}
+	tails, _ := filepath.Glob(seg + ".tail-*")
+	if len(tails) != 1 {
+		t.Fatalf("torn tail not kept: %v", tails)
+	}
+}
+
+func mustStoreNoCleanup(t *testing.T, dir string) *DirStore {
+	s, err := OpenDirStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

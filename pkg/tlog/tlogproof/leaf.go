@@ -114,11 +114,13 @@ func Digest(b []byte) string {
 // ValidateDigest checks the "sha256:<64 lowercase hex>" form.
 func ValidateDigest(d string) error {
 	h, ok := strings.CutPrefix(d, "sha256:")
-	if !ok || len(h) != 64 || strings.ToLower(h) != h {
+	if !ok || len(h) != 64 {
 		return fmt.Errorf("digest %q: want sha256:<64 lowercase hex>", d)
 	}
-	if _, err := hex.DecodeString(h); err != nil {
-		return fmt.Errorf("digest %q: want sha256:<64 lowercase hex>", d)
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return fmt.Errorf("digest %q: want sha256:<64 lowercase hex>", d)
+		}
 	}
 	return nil
 }
