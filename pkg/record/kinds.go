@@ -70,6 +70,10 @@ var kinds = []Kind{
 		newPredicate: func() Predicate { return new(Correction) }, template: correctionTemplate},
 	{Name: "attachment", Summary: "a content-addressed document attached to a run (report, datasheet, licence, ...)", RunScoped: true,
 		newPredicate: func() Predicate { return new(Attachment) }, template: attachmentTemplate},
+	{Name: "export-sealed", Summary: "a sealed export: the package digest and the checkpoint its proofs are against",
+		newPredicate: func() Predicate { return new(ExportSealed) }, template: exportSealedTemplate, subject: exportSealedSubject},
+	{Name: "package", Summary: "the package attestation: binds a package index to its export record and checkpoint",
+		newPredicate: func() Predicate { return new(Package) }, template: packageTemplate, subject: packageSubject},
 	{Name: "deployment", Summary: "a released model deployed to an environment",
 		newPredicate: func() Predicate { return new(Deployment) }, template: deploymentTemplate, subject: deploymentSubject},
 }

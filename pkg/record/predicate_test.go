@@ -99,6 +99,12 @@ var predicateCases = []predicateCase{
 	{"export count", "export", set("recordCount", 0), ErrRange, "recordCount", true},
 	{"export list digest", "export", set("recordListDigest", "sha512:00"), ErrDigest, "recordListDigest", true},
 	{"export recipient", "export", del("recipient.organisation"), ErrMissing, "recipient.organisation", true},
+	// export-sealed, package
+	{"sealed root hash", "export-sealed", set("checkpoint.rootHash", "abc"), ErrFormat, "checkpoint.rootHash", true},
+	{"sealed package digest", "export-sealed", set("package", "sha256:00"), ErrDigest, "package", true},
+	{"package tree size", "package", set("checkpoint.size", 0), ErrRange, "checkpoint.size", true},
+	{"package runId", "package", set("runId", "r"), ErrUnknownField, "runId", true},
+	{"package index digest", "package", del("packageIndex"), ErrMissing, "packageIndex", true},
 	// time-evidence
 	{"time verdict", "time-evidence", set("verdict", "ok"), ErrEnum, "verdict", true},
 	{"time offset type", "time-evidence", set("offsetNs", "-412000"), ErrType, "offsetNs", true},
