@@ -12,18 +12,22 @@ import (
 )
 
 // chunkSize is the read size: large enough that syscalls cost little next to
-// hashing, small enough to stay in cache.
-const chunkSize = 1 << 20
+// hashing, small enough that the chunk stays in the core's L2 cache between
+// the copy and the hash.
+const chunkSize = 256 << 10
 
-// pipelineMin is the size from which a file is read by a separate goroutine
-// while the previous chunk is hashed: SHA-256 of one stream is sequential,
-// but the copy out of the page cache can run on another core.
-const pipelineMin = 4 * chunkSize
+// pipelineMin is the size from which a file may be read by a separate
+// goroutine while the previous chunk is hashed: SHA-256 of one stream is
+// sequential, but the copy out of the page cache can run on another core.
+// That costs more CPU in all (the chunks cross cores), so it is done only
+// when a worker would otherwise sit idle.
+const pipelineMin = 16 * chunkSize
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
-// hashFile hashes one file and checks that it did not change meanwhile.
-func hashFile(ctx context.Context, e *entry, opts *Options) (string, error) {
+// hashFile hashes one file and checks that it did not change meanwhile;
+// spare says a core is free to read ahead.
+func hashFile(ctx context.Context, e *entry, opts *Options, spare bool) (string, error) {
 	f, err := openRead(e.path)
 	if err != nil {
 		return "", fmt.Errorf("hashing %s: %w", e.name, err)
@@ -35,7 +39,7 @@ func hashFile(ctx context.Context, e *entry, opts *Options) (string, error) {
 	}
 	h := sha256.New()
 	read := readChunks
-	if before.size >= pipelineMin {
+	if spare && before.size >= pipelineMin {
 		read = readPipelined
 	}
 	n, err := read(ctx, h, f, e.path, opts)

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Hash walks roots and hashes every file below them (see the package doc for
@@ -97,14 +98,18 @@ func hashAll(ctx context.Context, entries []entry, opts *Options) ([]string, err
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(entries[b].id.size, entries[a].id.size) })
 	jobs := make(chan int)
 	sums := make([]string, len(entries))
+	n := workers(opts.Workers, len(entries))
 	var wg sync.WaitGroup
-	for range workers(opts.Workers, len(entries)) {
+	var left atomic.Int64 // files not yet done: fewer than n leaves a core spare
+	left.Store(int64(len(entries)))
+	for range n {
 		wg.Go(func() {
 			for i := range jobs {
 				if ctx.Err() != nil {
 					continue
 				}
-				sum, err := hashFile(ctx, &entries[i], opts)
+				sum, err := hashFile(ctx, &entries[i], opts, left.Load() < int64(n) || n < runtime.NumCPU())
+				left.Add(-1)
 				if err != nil {
 					cancel(err)
 					continue
