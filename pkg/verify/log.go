@@ -1,0 +1,228 @@
+package verify
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/dossier-audit/dossier/pkg/internal/strictjson"
+	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
+)
+
+// leafInfo is one verified proof entry: where the content is in the log.
+type leafInfo struct {
+	Index uint64
+	Leaf  tlogproof.Leaf
+}
+
+// proofEntry is one entry of proofs.json.
+type proofEntry struct {
+	Digest string   `json:"digest"`
+	Index  uint64   `json:"index"`
+	Leaf   string   `json:"leaf"`
+	Hashes []string `json:"hashes"`
+}
+
+// ErrProofs: proofs.json is malformed.
+var ErrProofs = errors.New("malformed proofs.json")
+
+// checkLog implements spec/package.md §4 step 7:
+//
+//	> `checkpoint`, `inclusion` — the checkpoint verifies with the keyring's
+//	> `log` key; for every record, export record and keyring version, its
+//	> proof entry's leaf names its digest, and the inclusion proof verifies.
+func (s *pkgState) checkLog() bool {
+	if !s.checkCheckpoint() {
+		s.skip("7", FailInclusion, "the checkpoint did not verify")
+		return false
+	}
+	if err := s.readProofs(); err != nil {
+		s.c.fail(fail(FailInclusion, "7", err), s.meta.Proofs.Digest)
+		return false
+	}
+	return s.checkCoverage()
+}
+
+// checkCheckpoint opens the checkpoint note with the keyring's log key.
+func (s *pkgState) checkCheckpoint() bool {
+	v, err := s.keyring.logVerifier()
+	if err == nil {
+		var raw []byte
+		if raw, err = s.blob(s.meta.Checkpoint.Digest, tlogproof.MaxCheckpointSize); err == nil {
+			s.cp, err = tlogproof.VerifyCheckpoint(raw, v)
+		}
+	}
+	if err != nil {
+		s.c.fail(fail(FailCheckpoint, "7", err), s.meta.Checkpoint.Digest)
+		return false
+	}
+	s.logVer = v
+	s.c.res.Summary.Checkpoint = &CheckpointSummary{Origin: s.cp.Origin, Size: s.cp.Size, RootHash: base64.StdEncoding.EncodeToString(s.cp.Root[:])}
+	s.c.pass("7", FailCheckpoint, s.meta.Checkpoint.Digest, fmt.Sprintf("checkpoint of %s, size %d, signed by the log key", s.cp.Origin, s.cp.Size))
+	return true
+}
+
+// readProofs streams proofs.json, verifying each inclusion proof as it is
+// read; it holds only the leaves.
+func (s *pkgState) readProofs() error {
+	rd, _, err := s.blobReader(s.meta.Proofs.Digest)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(rd)
+	s.leaves = map[string]leafInfo{}
+	if err := expectDelim(dec, '{'); err != nil {
+		return err
+	}
+	if err := expectKey(dec, "treeSize"); err != nil {
+		return err
+	}
+	var size uint64
+	if err := dec.Decode(&size); err != nil || size != s.cp.Size {
+		return fmt.Errorf("%w: treeSize %d, checkpoint size %d (%v)", ErrProofs, size, s.cp.Size, err)
+	}
+	if err := expectKey(dec, "entries"); err != nil {
+		return err
+	}
+	if err := s.readEntries(dec); err != nil {
+		return err
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: data after the document", ErrProofs)
+	}
+	return nil
+}
+
+func (s *pkgState) readEntries(dec *json.Decoder) error {
+	if err := expectDelim(dec, '['); err != nil {
+		return err
+	}
+	var last int64 = -1
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return fmt.Errorf("%w: %v", ErrProofs, err)
+		}
+		var pe proofEntry
+		if err := strictjson.Decode(raw, &pe, strictjson.Limits{MaxBytes: 64 << 10, MaxDepth: 4, RequireFields: true}); err != nil {
+			return fmt.Errorf("%w: entry after index %d: %v", ErrProofs, last, err)
+		}
+		if int64(pe.Index) <= last {
+			return fmt.Errorf("%w: entry index %d after %d (entries must be sorted by index, once each)", ErrProofs, pe.Index, last)
+		}
+		last = int64(pe.Index)
+		if err := s.checkEntry(pe); err != nil {
+			return err
+		}
+	}
+	return expectDelim(dec, ']')
+}
+
+// checkEntry verifies one inclusion proof and records its leaf.
+func (s *pkgState) checkEntry(pe proofEntry) error {
+	leafBytes, err := base64.StdEncoding.DecodeString(pe.Leaf)
+	if err != nil || len(leafBytes) > tlogproof.MaxLeafSize {
+		return fmt.Errorf("%w: leaf of index %d is not base64 of at most %d bytes", ErrProofs, pe.Index, tlogproof.MaxLeafSize)
+	}
+	leaf, err := tlogproof.ParseLeaf(leafBytes)
+	if err != nil {
+		return fmt.Errorf("index %d: %w", pe.Index, err)
+	}
+	if leaf.Bundle != pe.Digest {
+		return fmt.Errorf("%w: proof entry for %s has a leaf naming %s", tlogproof.ErrLeafMismatch, pe.Digest, leaf.Bundle)
+	}
+	hashes, err := decodeHashes(pe.Hashes)
+	if err != nil {
+		return fmt.Errorf("index %d: %w", pe.Index, err)
+	}
+	if err := tlogproof.CheckInclusion(s.cp, pe.Index, tlogproof.LeafHash(leafBytes), hashes); err != nil {
+		return fmt.Errorf("inclusion of %s at index %d: %w", pe.Digest, pe.Index, err)
+	}
+	if _, dup := s.leaves[pe.Digest]; dup {
+		return fmt.Errorf("%w: two proof entries for %s", ErrProofs, pe.Digest)
+	}
+	s.leaves[pe.Digest] = leafInfo{Index: pe.Index, Leaf: leaf}
+	return nil
+}
+
+func decodeHashes(hs []string) ([][32]byte, error) {
+	if len(hs) > tlogproof.MaxProofHashes {
+		return nil, fmt.Errorf("%w: %d hashes, limit %d", ErrProofs, len(hs), tlogproof.MaxProofHashes)
+	}
+	out := make([][32]byte, len(hs))
+	for i, h := range hs {
+		b, err := base64.StdEncoding.DecodeString(h)
+		if err != nil || len(b) != 32 {
+			return nil, fmt.Errorf("%w: hash %d is not base64 of 32 bytes", ErrProofs, i)
+		}
+		copy(out[i][:], b)
+	}
+	return out, nil
+}
+
+// checkCoverage requires a proof for every record and keyring version,
+// in the stream it belongs to, and no proof for anything else.
+func (s *pkgState) checkCoverage() bool {
+	want := map[string]string{} // digest -> expected stream ("" = any)
+	for i := range s.records {
+		if ri := &s.records[i]; ri.Digest != "" {
+			want[ri.Digest] = ri.Stream
+		}
+	}
+	for _, d := range s.keyring.digests {
+		want[d] = "keyring"
+	}
+	ok := true
+	for _, d := range sortedKeys(want) {
+		stream := want[d]
+		li, found := s.leaves[d]
+		switch {
+		case !found:
+			s.c.failf(FailInclusion, "7", d, "no inclusion proof for %s", d)
+			ok = false
+		case stream != "" && li.Leaf.Stream != stream:
+			s.c.failf(FailInclusion, "7", d, "leaf puts %s in stream %s, it belongs to %s", d, li.Leaf.Stream, stream)
+			ok = false
+		default:
+			s.c.passN("7", FailInclusion)
+		}
+	}
+	for _, d := range sortedKeys(s.leaves) {
+		if _, expected := want[d]; !expected {
+			s.c.failf(FailInclusion, "7", d, "proof entry for %s, which is not in the package", d)
+			ok = false
+		}
+	}
+	return ok
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	t, err := dec.Token()
+	if err != nil || t != d {
+		return fmt.Errorf("%w: want %q, got %v (%v)", ErrProofs, d, t, err)
+	}
+	return nil
+}
+
+func expectKey(dec *json.Decoder, k string) error {
+	t, err := dec.Token()
+	if err != nil || t != k {
+		return fmt.Errorf("%w: want member %q, got %v (%v)", ErrProofs, k, t, err)
+	}
+	return nil
+}
