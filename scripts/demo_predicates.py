@@ -59,10 +59,7 @@ ev["dataset"] = {"name": "validation/part-0000.jsonl",
                  "digest": {"sha256": next(f for f in data["files"] if f["name"] == "validation/part-0000.jsonl")["digest"]["sha256"]}}
 ev.pop("plan", None)
 
-mr = template("model-release")
-mr["producedAt"] = "2026-11-27T14:00:00Z"
-mr["producer"] = {"id": "workload:pipeline/release", "name": "release pipeline", "kind": "workload"}
-mr["timeEvidence"] = {"digest": time_evidence}
+mr = common(template("model-release"), "2026-11-27T14:00:00Z", "workload:pipeline/release", "release pipeline")
 mr["modelId"], mr["version"] = "support-assistant-de", "1.0.0"
 mr.pop("previousVersion", None)
 mr["runs"] = [root]
