@@ -101,7 +101,7 @@ func noteKey(name string) (note.Signer, string, ed25519.PublicKey) {
 	if err != nil {
 		panic(err)
 	}
-	raw, _ := base64.StdEncoding.DecodeString(vkey[strings.LastIndex(vkey, "+")+1:])
+	raw, _ := base64.StdEncoding.DecodeString(strings.SplitN(vkey, "+", 3)[2])
 	return s, vkey, ed25519.PublicKey(raw[1:])
 }
 
@@ -116,12 +116,12 @@ type pkgBuilder struct {
 	topRoots      []descriptor
 	topRecords    []descriptor
 	recordDigests []string
-	exportIn      bool
+	dropped       map[string]bool // logged but withheld from the package
 }
 
 func buildPackage(tb testing.TB, sp spec) *built {
 	tb.Helper()
-	b, err := (&pkgBuilder{sp: sp, kk: fixedKeys(tb), streams: map[string][]string{}, blobs: map[string][]byte{}, idx: map[string]uint64{}}).build()
+	b, err := (&pkgBuilder{sp: sp, kk: fixedKeys(tb), streams: map[string][]string{}, dropped: map[string]bool{}, blobs: map[string][]byte{}, idx: map[string]uint64{}}).build()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -331,6 +331,7 @@ func (p *pkgBuilder) runRecords(ctx context.Context, ri int, root *run.Root, roo
 		d := tlogproof.Digest(b)
 		p.appendLeaf(d, root.Digest())
 		if special && p.sp.DropRecord {
+			p.dropped[d] = true
 			continue
 		}
 		if special && p.sp.TamperBundle {

@@ -43,7 +43,8 @@ func (s *pkgState) checkLog() bool {
 		s.c.fail(fail(FailInclusion, "7", err), s.meta.Proofs.Digest)
 		return false
 	}
-	return s.checkCoverage()
+	s.checkCoverage() // recorded; later steps use the proofs that verified
+	return true
 }
 
 // checkCheckpoint opens the checkpoint note with the keyring's log key.
@@ -168,7 +169,7 @@ func decodeHashes(hs []string) ([][32]byte, error) {
 
 // checkCoverage requires a proof for every record and keyring version,
 // in the stream it belongs to, and no proof for anything else.
-func (s *pkgState) checkCoverage() bool {
+func (s *pkgState) checkCoverage() {
 	want := map[string]string{} // digest -> expected stream ("" = any)
 	for i := range s.records {
 		if ri := &s.records[i]; ri.Digest != "" {
@@ -178,17 +179,14 @@ func (s *pkgState) checkCoverage() bool {
 	for _, d := range s.keyring.digests {
 		want[d] = "keyring"
 	}
-	ok := true
 	for _, d := range sortedKeys(want) {
 		stream := want[d]
 		li, found := s.leaves[d]
 		switch {
 		case !found:
 			s.c.failf(FailInclusion, "7", d, "no inclusion proof for %s", d)
-			ok = false
 		case stream != "" && li.Leaf.Stream != stream:
 			s.c.failf(FailInclusion, "7", d, "leaf puts %s in stream %s, it belongs to %s", d, li.Leaf.Stream, stream)
-			ok = false
 		default:
 			s.c.passN("7", FailInclusion)
 		}
@@ -196,10 +194,8 @@ func (s *pkgState) checkCoverage() bool {
 	for _, d := range sortedKeys(s.leaves) {
 		if _, expected := want[d]; !expected {
 			s.c.failf(FailInclusion, "7", d, "proof entry for %s, which is not in the package", d)
-			ok = false
 		}
 	}
-	return ok
 }
 
 func sortedKeys[V any](m map[string]V) []string {

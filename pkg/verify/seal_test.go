@@ -72,6 +72,9 @@ func (p *pkgBuilder) proofs(levels [][][32]byte) []byte {
 	var es []entry
 	for i, l := range p.leaves {
 		lf, _ := tlogproof.ParseLeaf(l)
+		if p.dropped[lf.Bundle] {
+			continue
+		}
 		h := inclusionPath(levels, i)
 		if h == nil {
 			h = []string{}
