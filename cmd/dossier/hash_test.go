@@ -54,7 +54,7 @@ func TestHashCommand(t *testing.T) {
 		{"flags after paths", []string{dir, "--exclude", "*.tmp", "--json"}, 0, []string{`"excludes": [` + "\n" + `    "*.tmp"`, `"fileCount": 2`}, ""},
 		{"double dash", []string{"--json", "--", dir}, 0, []string{`"fileCount": 3`}, ""},
 		{"escaping link", []string{escaping}, 1, nil, "hint: hash the directory that holds the link targets"},
-		{"external links allowed", []string{"--allow-external-links", escaping}, 0, []string{" -> " + filepath.ToSlash(outside)}, ""},
+		{"external links allowed", []string{"--allow-external-links", escaping}, 0, []string{" -> ../", "/data/a.bin\n"}, ""},
 		{"no path", nil, 2, nil, "hash needs at least one PATH"},
 		{"missing path", []string{filepath.Join(dir, "nope")}, 3, nil, "no such file"},
 		{"bad pattern", []string{"--exclude", "[", dir}, 2, nil, "bad exclude pattern"},

@@ -21,7 +21,9 @@
 // to the root). Directory links are followed; a link back to a directory
 // being walked is a cycle and an error. Links resolving outside the root are
 // refused with ErrLinkEscapes unless Options.AllowExternalLinks is set; their
-// linkTarget is then the absolute path of the target.
+// linkTarget is then the target's path relative to the root, starting with
+// "../" (a Hugging Face snapshot hashed alone records "../../blobs/<hash>",
+// the same on every machine), or absolute where no relative path exists.
 //
 // Excludes. A pattern without "/" is matched against the base name of every
 // file and directory at any depth (".git", "*.lock"). A pattern containing

@@ -186,9 +186,8 @@ func TestHashHuggingFaceSnapshot(t *testing.T) {
 		t.Fatalf("snapshot alone: err = %v, want ErrLinkEscapes", err)
 	}
 	m = mustHash(t, []string{snap}, Options{AllowExternalLinks: true})
-	real, _ := filepath.EvalSymlinks(filepath.Join(repo, "blobs", "bbb"))
-	if m.Files[0].Name != "config.json" || m.Files[0].Annotations.LinkTarget != filepath.ToSlash(real) || !m.AllowExternalLinks {
-		t.Errorf("external link = %+v, want absolute target %s", m.Files[0], real)
+	if m.Files[0].Name != "config.json" || m.Files[0].Annotations.LinkTarget != "../../blobs/bbb" || !m.AllowExternalLinks {
+		t.Errorf("external link = %+v, want target ../../blobs/bbb", m.Files[0])
 	}
 }
 

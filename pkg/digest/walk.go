@@ -62,11 +62,10 @@ func (r *root) inside(p string) bool {
 	return p == r.real || strings.HasPrefix(p, dir)
 }
 
-// target returns the linkTarget annotation for the resolved path p.
+// target returns the linkTarget annotation for the resolved path p: its
+// path relative to the root ("../" first when outside it), absolute only
+// where no relative path exists (another volume).
 func (r *root) target(p string) string {
-	if !r.inside(p) {
-		return filepath.ToSlash(p)
-	}
 	rel, err := filepath.Rel(r.real, p)
 	if err != nil {
 		return filepath.ToSlash(p)
