@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Registry interop (issue 4 acceptance, called by `make interop` after the
+# demo ran): a stock CNCF distribution registry on a loopback port, stock
+# oras and stock cosign against the demo run pushed by `dossier push`.
+#  1. dossier push out/demo/layout -> 127.0.0.1:PORT/dossier/demo (plain HTTP);
+#  2. oras discover lists every record of the run;
+#  3. for every (predicate type, signing key) of the run, cosign
+#     verify-attestation against the registry prints exactly as many verified
+#     attestations as the run has records of that type by that key (cosign
+#     passes when one of several verifies, so the count is the check);
+#  4. oras cp -r of the run to another repository preserves every digest;
+#  5. cosign verify-attestation --local-image out/demo/layout verifies every
+#     record the same way (issue 5 acceptance, same mechanism).
+# Needs: out/demo/{run.json,layout/,records/*.json,trust/*.pub} (bash scripts/demo.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+: "${BIN:=$PWD/bin}" "${TOOLS:=$HOME/.cache/dossier-tools}" "${COSIGN_VERSION:=v3.1.3}"
+: "${ORAS_VERSION:=v1.3.6}" "${DISTRIBUTION_VERSION:=v3.1.2}"
+D="$BIN/dossier"
+demo=out/demo
+say() { echo "interop-registry: $*"; }
+fail() { echo "interop-registry: FAIL $*" >&2; exit 1; }
+
+for f in "$demo/run.json" "$demo/layout/index.json"; do
+  [ -e "$f" ] || fail "$f missing: run 'bash scripts/demo.sh' first"
+done
+[ -x "$D" ] || fail "$D missing: run 'make build' first"
+
+# --- tools: stock cosign, oras and distribution, built from their modules --
+ensure_cosign
+mkdir -p "$TOOLS/bin"
+install_tool() { # install_tool NAME MODULE/PATH@VERSION VERSION-CHECK-STRING
+  if [ -x "$TOOLS/bin/$1" ] && [ -f "$TOOLS/bin/.$1.version" ] && [ "$(cat "$TOOLS/bin/.$1.version")" = "$2" ]; then
+    return 0
+  fi
+  say "installing $2 into $TOOLS/bin (first use only)"
+  GOBIN="$TOOLS/bin" go install "$2"
+  echo "$2" > "$TOOLS/bin/.$1.version"
+}
+install_tool oras "oras.land/oras/cmd/oras@$ORAS_VERSION"
+install_tool registry "github.com/distribution/distribution/v3/cmd/registry@$DISTRIBUTION_VERSION"
+ORAS="$TOOLS/bin/oras"
+
+# --- a stock registry on a free loopback port ------------------------------
+work=$(mktemp -d)
+reg_pid=""
+cleanup() {
+  if [ -n "$reg_pid" ]; then kill "$reg_pid" 2>/dev/null || true; wait "$reg_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+cat > "$work/config.yml" <<EOF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $work/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+EOF
+OTEL_TRACES_EXPORTER=none "$TOOLS/bin/registry" serve "$work/config.yml" > "$work/registry.log" 2>&1 &
+reg_pid=$!
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null || { cat "$work/registry.log" >&2; fail "registry did not start"; }
+host="127.0.0.1:$port"
+repo="$host/dossier/demo"
+say "distribution $DISTRIBUTION_VERSION on $host (no referrers API: tag schema fallback)"
+
+# --- what the run holds ----------------------------------------------------
+run_id=$(json_get "$demo/run.json" 'd["runId"]')
+root=$(json_get "$demo/run.json" 'd["digest"]')
+"$D" records list --json --run "$demo/run.json" "layout:$demo/layout" > "$work/layout.json"
+n=$(json_get "$work/layout.json" 'len(d["records"])')
+[ "$n" -gt 0 ] || fail "the demo layout holds no records of run $run_id"
+# Every record file whose statement is about the run must be in the layout.
+for rec in "$demo"/records/*.json; do
+  "$D" record inspect --json "$rec" > "$work/inspect.json"
+  if python3 - "$work/inspect.json" "$root" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+subj = [s for s in d.get("subjects", d.get("subject", [])) if isinstance(s, dict)]
+digests = ["sha256:" + s.get("digest", {}).get("sha256", "") for s in subj]
+sys.exit(0 if sys.argv[2] in digests else 1)
+PY
+  then
+    b="sha256:$(sha256sum "$rec" | cut -d' ' -f1)"
+    grep -q "\"$b\"" "$work/layout.json" || fail "$rec ($b) is a record of the run but not in $demo/layout"
+  fi
+done
+say "run $run_id ($root): $n records in $demo/layout"
+
+# Map key fingerprints to public key files.
+declare -A pub_for
+for pub in "$demo"/trust/*.pub; do
+  pub_for[$("$D" key fingerprint "$pub")]=$pub
+done
+
+# --- 1. push ----------------------------------------------------------------
+"$D" push --plain-http --layout "$demo/layout" --run "$demo/run.json" "$repo" >/dev/null
+"$D" records list --json --plain-http --run "$demo/run.json" "$repo" > "$work/registry.json"
+cmp -s <(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$work/layout.json") \
+       <(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$work/registry.json") \
+  || fail "records listed from the registry differ from the layout"
+say "dossier push: $n records pushed and listed back from $repo"
+
+# --- 2. oras discover ---------------------------------------------------------
+"$ORAS" discover --plain-http --format json "$repo:run-$run_id" > "$work/discover.json"
+python3 - "$work/layout.json" "$work/discover.json" <<'PY' || fail "oras discover does not list every record"
+import json, sys
+want = {r["manifest"] for r in json.load(open(sys.argv[1]))["records"]}
+found = set()
+def walk(x):
+    if isinstance(x, dict):
+        if "digest" in x: found.add(x["digest"])
+        for v in x.values(): walk(v)
+    elif isinstance(x, list):
+        for v in x: walk(v)
+walk(json.load(open(sys.argv[2])))
+missing = want - found
+if missing:
+    print("missing from oras discover:", sorted(missing), file=sys.stderr)
+    sys.exit(1)
+PY
+say "oras $ORAS_VERSION discover lists all $n records"
+
+# --- 3 and 5. cosign verify-attestation, counted per (type, key) -------------
+python3 - "$work/layout.json" > "$work/groups.txt" <<'PY'
+import json, sys, collections
+c = collections.Counter((r["predicateType"], r["signer"]) for r in json.load(open(sys.argv[1]))["records"])
+for (t, k), n in sorted(c.items()):
+    print(t, k, n)
+PY
+cosign_count() { # cosign_count TARGET-ARGS... ; prints the number of verified attestations
+  "$COSIGN" verify-attestation "$@" 2>"$work/cosign.err" | grep -c '^{' || true
+}
+while read -r ptype keyid want; do
+  pub=${pub_for[$keyid]:-}
+  [ -n "$pub" ] || fail "no public key in $demo/trust with fingerprint $keyid"
+  got=$(cosign_count --key "$pub" --insecure-ignore-tlog --allow-http-registry --type "$ptype" "$repo:run-$run_id")
+  [ "$got" = "$want" ] || { cat "$work/cosign.err" >&2; fail "cosign verify-attestation $repo: $ptype by $keyid: $got verified, want $want"; }
+  got=$(cosign_count --local-image --key "$pub" --insecure-ignore-tlog --type "$ptype" "$demo/layout")
+  [ "$got" = "$want" ] || { cat "$work/cosign.err" >&2; fail "cosign verify-attestation --local-image: $ptype by $keyid: $got verified, want $want"; }
+  say "cosign $COSIGN_VERSION verified $want x $ptype by $(basename "$pub") (registry and --local-image)"
+done < "$work/groups.txt"
+
+# --- 4. oras cp -r preserves every digest ------------------------------------
+"$ORAS" cp -r --from-plain-http --to-plain-http "$repo:run-$run_id" "$host/dossier/copy:run-$run_id" >/dev/null
+"$D" records list --json --plain-http --run "$demo/run.json" "$host/dossier/copy" > "$work/copy.json"
+cmp -s <(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$work/layout.json") \
+       <(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$work/copy.json") \
+  || fail "oras cp changed the run's records"
+say "oras cp -r to $host/dossier/copy preserved all $n record digests and the run root"
+
+# --- negative control: a foreign key verifies nothing --------------------------
+first_type=$(head -1 "$work/groups.txt" | cut -d' ' -f1)
+foreign="$work/foreign"
+"$D" key generate --unencrypted --output "$foreign" >/dev/null 2>&1 || true
+if [ -f "$foreign.pub" ]; then
+  got=$(cosign_count --key "$foreign.pub" --insecure-ignore-tlog --allow-http-registry --type "$first_type" "$repo:run-$run_id")
+  [ "$got" = 0 ] || fail "cosign verified $got records with a foreign key"
+  say "cosign refuses the run's records with a foreign key (negative control)"
+fi
+say "OK"
