@@ -210,3 +210,10 @@ func leadingInt(s string) int {
 	}
 	return n
 }
+
+// InconclusiveResult is the result of a verification that could not read
+// its input (the package file cannot be opened): outcome inconclusive,
+// one failure of class io.
+func InconclusiveResult(err error) *Result {
+	return newCollector().result(err)
+}

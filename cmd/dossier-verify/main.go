@@ -1,0 +1,35 @@
+// Command dossier-verify checks a Dossier compliance package offline:
+//
+//	dossier-verify [--json] [--policy FILE] [--trusted-head FILE] [--at RFC3339] --root-fingerprint SHA256:<hex> PACKAGE.tar
+//
+// It implements spec/package.md §4 through verify.VerifyPackage and the
+// conformance CLI protocol of §6: with --json, stdout carries exactly one
+// result document. It links no network, registry or NTP client code
+// (depcheck_test.go).
+package main
+
+import (
+	"os"
+
+	"github.com/dossier-audit/dossier/cmd/internal/cli"
+)
+
+const usage = `usage: dossier-verify [--json] [--policy FILE] [--trusted-head FILE] [--at RFC3339] --root-fingerprint SHA256:<hex> PACKAGE.tar
+
+Verifies a compliance package offline, step by step (spec/package.md §4),
+against the keyring root fingerprint obtained out of band.
+
+flags:
+`
+
+const exitCodes = `
+exit codes:
+  0  verified: every mandatory check ran and passed
+  1  rejected: a check ran and failed
+  2  usage error
+  3  inconclusive: the package could not be read (I/O or internal error)
+`
+
+func main() {
+	os.Exit(run(cli.Default("dossier-verify"), os.Args[1:]))
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/dossier-audit/dossier/pkg/verify"
+)
+
+// renderHuman prints the result for an auditor: the verdict first, then
+// what the package holds, the failures, the checks, and what the verdict
+// covers (verified), what it does not prove (asserted) and what was not
+// checked.
+func renderHuman(w io.Writer, r *verify.Result) {
+	fmt.Fprintf(w, "dossier-verify: %s\n\n", strings.ToUpper(string(r.Outcome)))
+	renderPackage(w, &r.Summary)
+	if len(r.Failures) > 0 {
+		fmt.Fprintf(w, "\nfailures (%d):\n", len(r.Failures))
+		for _, f := range r.Failures {
+			fmt.Fprintf(w, "  step %-3s %-18s %s%s\n", f.Step, f.Class, subject(f.Subject), f.Message)
+		}
+	}
+	fmt.Fprintf(w, "\nchecks:\n")
+	for _, c := range r.Checks {
+		renderCheck(w, c)
+	}
+	if r.Outcome == verify.Verified {
+		list(w, "verified (cryptographically)", r.Summary.Verified)
+	} else {
+		fmt.Fprintf(w, "\nverified: nothing can be relied on; the package was %s\n", r.Outcome)
+	}
+	list(w, "asserted (stated by signers, not proven)", r.Summary.Asserted)
+	list(w, "not checked", r.Summary.NotChecked)
+}
+
+func renderPackage(w io.Writer, s *verify.Summary) {
+	if s.PackageID != "" {
+		fmt.Fprintf(w, "package   %s, created %s\n", s.PackageID, s.Created)
+	}
+	if s.Checkpoint != nil {
+		fmt.Fprintf(w, "log       %s, size %d, root %s\n", s.Checkpoint.Origin, s.Checkpoint.Size, s.Checkpoint.RootHash)
+	}
+	for _, k := range s.Keyring {
+		fmt.Fprintf(w, "keyring   v%d %s, issued %s, %d keys\n", k.Version, k.Digest, k.IssuedAt, k.Keys)
+	}
+	fmt.Fprintf(w, "policy    %s\n", s.PolicySource)
+	if s.At != "" {
+		fmt.Fprintf(w, "at        %s\n", s.At)
+	}
+	fmt.Fprintf(w, "records   %d %s\n", s.RecordCount, counts(s.Kinds))
+	for _, r := range s.Runs {
+		fmt.Fprintf(w, "run       %s (%s): %d records %s\n", r.RunID, r.Root, r.Records, counts(r.Kinds))
+	}
+	if len(s.TimeVerdicts) > 0 {
+		fmt.Fprintf(w, "time      %s\n", counts(s.TimeVerdicts))
+	}
+}
+
+func renderCheck(w io.Writer, c verify.Check) {
+	what := c.Message
+	if c.Count > 0 {
+		what = fmt.Sprintf("%d checked", c.Count)
+	}
+	fmt.Fprintf(w, "  %-11s step %-3s %-18s %s%s\n", c.Status, c.Step, c.Class, subject(c.Subject), what)
+}
+
+func subject(s string) string {
+	if s == "" {
+		return ""
+	}
+	return s + ": "
+}
+
+func list(w io.Writer, title string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s:\n", title)
+	for _, it := range items {
+		fmt.Fprintf(w, "  - %s\n", it)
+	}
+}
+
+// counts renders a kind->count map as "(a 1, b 2)", sorted.
+func counts(m map[string]int) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
