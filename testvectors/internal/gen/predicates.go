@@ -1,0 +1,108 @@
+package main
+
+// Baseline predicate contents (spec/predicates/*.md). Maps marshal with
+// sorted keys, so the bytes are deterministic.
+
+type obj = map[string]any
+
+func producer(id, name string) obj { return obj{"id": id, "name": name, "kind": "workload"} }
+
+func common(runID, at string, te string) obj {
+	m := obj{"runId": runID, "attempt": 1, "producedAt": at, "producer": producer("workload:pipeline/train", "training pipeline")}
+	if te != "" {
+		m["timeEvidence"] = obj{"digest": te}
+	}
+	return m
+}
+
+func with(m obj, kv obj) obj {
+	for k, v := range kv {
+		m[k] = v
+	}
+	return m
+}
+
+func descriptor(name, content string, size int) obj {
+	return obj{"name": name, "digest": obj{"sha256": hexOf([]byte(content))}, "annotations": obj{"size": size}}
+}
+
+func datasetPred(runID, at, te, name, role string) obj {
+	return with(common(runID, at, te), obj{
+		"name": name, "version": "2026.11", "role": role,
+		"sources":      []any{obj{"uri": "internal:ticketing/export-2026-10", "description": "support tickets, pseudonymised at export"}},
+		"licence":      obj{"spdx": "LicenseRef-internal-use"},
+		"legalBasis":   "GDPR Art. 6(1)(f) legitimate interest; DPIA-2026-014",
+		"personalData": obj{"present": true, "phi": false, "deidentification": "pseudonymisation"},
+		"statistics":   obj{"records": "1000"},
+		"content":      []any{descriptor(name+"/part-0001.parquet", name+" part 1", 7)},
+	})
+}
+
+func trainingPred(runID, at, te string, datasets []string) obj {
+	ds := []any{}
+	for i, d := range datasets {
+		role := "train"
+		if i > 0 {
+			role = "validation"
+		}
+		ds = append(ds, obj{"record": d, "role": role})
+	}
+	return with(common(runID, at, te), obj{
+		"baseModel":       obj{"hub": obj{"repo": "example/base-8b", "revision": "d04e592bb4f6aa9cfee91e2e20afa771667e1d4b"}},
+		"method":          "lora",
+		"hyperparameters": obj{"learning_rate": "2e-4", "epochs": "3"},
+		"code":            obj{"repo": "https://git.internal/ml/finetune", "commit": "9fceb02d0ae598e95dc970b74767f19372d61af8"},
+		"containerImage":  obj{"digest": digestOf([]byte("container image"))},
+		"hardware":        obj{"accelerator": "NVIDIA H100 80GB", "acceleratorCount": 8, "nodes": 1},
+		"compute":         obj{"flops": "6.1e19", "flopsMethod": "6*N*D approximation"},
+		"datasets":        ds,
+		"outputs":         []any{descriptor("adapter_model.safetensors", "adapter weights", 15)},
+	})
+}
+
+func evaluationPred(runID, at, te, value string) obj {
+	return with(common(runID, at, te), obj{
+		"benchmark":  obj{"name": "support-qa-de", "version": "3"},
+		"model":      descriptor("adapter_model.safetensors", "adapter weights", 15),
+		"metrics":    []any{obj{"name": "exact_match", "value": value}},
+		"thresholds": []any{obj{"metric": "exact_match", "op": ">=", "threshold": "0.85"}},
+		"verdict":    "pass",
+	})
+}
+
+func runClosedPred(runID, at, te string) obj {
+	return with(common(runID, at, te), obj{"status": "completed", "exitCode": 0})
+}
+
+func timeEvidencePred(checkedAt, verdict string) obj {
+	src := func(server, t string) obj {
+		return obj{"server": server, "answered": true, "stratum": 1, "refId": "GPS", "leap": 0,
+			"offsetNs": -400000, "rttNs": 600000, "rootDelayNs": 0, "rootDispersionNs": 15000, "rootDistanceNs": 315000,
+			"t1": t, "t2": t, "t3": t, "t4": t, "accepted": true, "reason": "within majority intersection"}
+	}
+	agreeing, diag := 2, "2 of 2 sources agree within 1.8ms; policy max error 50ms"
+	switch verdict {
+	case "untraceable":
+		diag = "sources agree but none is traceable to UTC (local clock reference)"
+	case "degraded":
+		diag = "error bound 80ms exceeds policy 50ms"
+	case "bad":
+		agreeing, diag = 0, "no two sources agree"
+	}
+	return obj{"checkedAt": checkedAt, "verdict": verdict, "diagnosis": diag,
+		"offsetNs": -400000, "maxErrorNs": 1800000, "agreeing": agreeing, "required": 2,
+		"policy":  obj{"maxErrorNs": 50000000, "minAgreeing": 2, "maxRttNs": 100000000, "maxRootDistanceNs": 100000000, "maxStalenessNs": 86400000000000},
+		"sources": []any{src("ntp1.internal:123", "2026-11-27T09:00:00.100000000Z"), src("ntp2.internal:123", "2026-11-27T09:00:00.100002000Z")}}
+}
+
+func exportPred(at, te string, runs []string, listDigest string, count int) obj {
+	p := obj{"producedAt": at, "producer": producer("workload:dossier-export", "dossier export"),
+		"requestedBy": obj{"id": "person:e30211", "name": "Erika Musterfrau"},
+		"purpose":     "Technical documentation requested by the notified body, reference NB-2026-0415",
+		"recipient":   obj{"organisation": "Notified Body 0123", "contact": "assessor@nb0123.example"},
+		"runs":        runs, "recordListDigest": listDigest, "recordCount": count}
+	if te != "" {
+		p["timeEvidence"] = obj{"digest": te}
+	}
+	return p
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"sort"
+	"strings"
+)
+
+// ---- step 9: time and key validity ----
+
+func teVerdict(v string) func(*B) {
+	return onRec("te", func(b *B, r *rec) { r.Pred = timeEvidencePred("2026-11-27T09:00:00.123456789Z", v) })
+}
+
+func policyWith(f func(p obj)) func(*B) obj {
+	return func(*B) obj {
+		p := defaultPolicy()
+		f(p)
+		return p
+	}
+}
+
+// moveAfter moves the named log item right after another.
+func moveAfter(name, after string) func(*B) {
+	return func(b *B) {
+		var item *rec
+		var rest []*rec
+		for _, r := range b.Log {
+			if r.Name == name {
+				item = r
+			} else {
+				rest = append(rest, r)
+			}
+		}
+		var out []*rec
+		for _, r := range rest {
+			out = append(out, r)
+			if r.Name == after {
+				out = append(out, item)
+			}
+		}
+		b.Log = out
+	}
+}
+
+// insertAfter adds a record to the append order after another.
+func insertAfter(b *B, after string, r *rec) {
+	var out []*rec
+	for _, x := range b.Recs {
+		out = append(out, x)
+		if x.Name == after {
+			out = append(out, r)
+		}
+	}
+	b.Recs = out
+}
+
+func te2(b *B) *rec {
+	return &rec{Name: "te2", Kind: "time-evidence", Stream: "time-evidence", Logged: true, InPackage: true,
+		Pred: timeEvidencePred("2026-11-27T09:01:40Z", "good"), Spec: bundleSpec{Signer: b.Keys["time"]}}
+}
+
+func revokeProducer(d *keyringDoc, b *B, reason string) {
+	keyEntryOf(d, b.Keys["producer"]).Revocation = obj{"at": "2026-11-27T09:01:15Z", "reason": reason, "note": "laptop lost"}
+}
+
+func timeVectors() []vector {
+	addProducer2 := func(b *B) {
+		addV2(b, func(d *keyringDoc) {
+			d.Keys = sortedEntries(append(d.Keys, entryFor(b.Keys["producer2"], []string{"producer"}, "ml-platform", "")))
+		})
+		b.rec("eval").Spec.Signer = b.Keys["producer2"]
+	}
+	return []vector{
+		rej("time-untraceable-rejected", "time-untraceable", "9", "the time evidence is untraceable; the package's policy (no trust/policy.json) does not accept untraceable time",
+			Scenario{Setup: teVerdict("untraceable")}),
+		ok("time-untraceable-accepted", "the time evidence is untraceable; the auditor's policy accepts untraceable time",
+			Scenario{Setup: teVerdict("untraceable"), TrustPolicy: policyWith(func(p obj) { p["time"].(obj)["acceptUntraceable"] = true })}),
+		rej("time-untraceable-auditor-policy-wins", "time-untraceable", "9", "the package proposes a policy that accepts untraceable time; the auditor's policy (trust/policy.json) does not, and replaces it",
+			Scenario{Setup: func(b *B) {
+				teVerdict("untraceable")(b)
+				b.Policy["time"].(obj)["acceptUntraceable"] = true
+			}, TrustPolicy: policyWith(func(obj) {})}),
+		rej("time-bad-verdict", "time", "9", "the time evidence's verdict is bad", Scenario{Setup: teVerdict("bad")}),
+		rej("time-degraded-rejected", "time", "9", "the time evidence's verdict is degraded; the policy accepts only good", Scenario{Setup: teVerdict("degraded")}),
+		ok("time-degraded-accepted", "the time evidence's verdict is degraded; the auditor's policy accepts good and degraded",
+			Scenario{Setup: teVerdict("degraded"), TrustPolicy: policyWith(func(p obj) { p["time"].(obj)["accept"] = []any{"good", "degraded"} })}),
+		rej("time-evidence-ref-later", "time", "9", "the evaluation record references a time-evidence record logged after it",
+			Scenario{Setup: func(b *B) { insertAfter(b, "eval", te2(b)); b.rec("eval").TE = "te2" }}),
+		rej("time-evidence-ref-not-in-package", "time", "9", "the evaluation record references a time-evidence record that is logged but not in the package",
+			Scenario{Setup: func(b *B) { insertAfter(b, "b-dataset", te2(b)); b.rec("eval").TE = "te2" },
+				Select: func(b *B) { b.rec("te2").InPackage = false }}),
+		rej("time-evidence-other-org", "key-role", "6", "the time-evidence record is signed by another organisation's time key, not in the keyring",
+			Scenario{Setup: onRec("te", func(b *B, r *rec) { r.Spec.Signer = newEd25519("other-org-time") })}),
+		ok("key-validity-added-before", "keyring v2 adds a second producer key and is logged before the evaluation record that key signed", Scenario{Setup: addProducer2}),
+		rej("key-validity-added-after", "key-validity", "9", "the evaluation record is signed by a producer key that first appears in keyring v2, logged after the record",
+			Scenario{Setup: addProducer2, Order: moveAfter("keyring-v2", "closed")}),
+		rej("key-validity-compromised-before", "key-validity", "9", "keyring v2 marks the producer key compromised and is logged before the evaluation and run-closed records it signed",
+			Scenario{Setup: func(b *B) { addV2(b, func(d *keyringDoc) { revokeProducer(d, b, "compromised") }) }, Order: moveAfter("keyring-v2", "training")}),
+		ok("key-validity-compromised-after", "keyring v2 marks the producer key compromised and is logged after every record that key signed",
+			Scenario{Setup: func(b *B) { addV2(b, func(d *keyringDoc) { revokeProducer(d, b, "compromised") }) }, Order: moveAfter("keyring-v2", "closed")}),
+	}
+}
+
+// ---- steps 10 and 11: export and policy ----
+
+// listWithout is the record list digest of the package minus one record.
+func listWithout(b *B, name string) string {
+	skip := b.rec(name).Digest()
+	var ls []string
+	for _, r := range b.Log {
+		if r.InPackage && r.Kind != "keyring" && r.Kind != "export" && r.Digest() != skip {
+			ls = append(ls, r.Digest()+"\n")
+		}
+	}
+	sort.Strings(ls)
+	return digestOf([]byte(strings.Join(ls, "")))
+}
+
+func exportPolicyVectors() []vector {
+	dropClosed := func(b *B) {
+		var rs []*rec
+		for _, r := range b.Recs {
+			if r.Name != "closed" {
+				rs = append(rs, r)
+			}
+		}
+		b.Recs = rs
+	}
+	return []vector{
+		rej("export-record-list-digest-mismatch", "export", "10", "the signed, logged export record's recordListDigest covers the package minus the evaluation record",
+			Scenario{ExportSpec: func(b *B) { b.Export.Pred["recordListDigest"] = listWithout(b, "eval") }}),
+		rej("export-record-count-mismatch", "export", "10", "the signed, logged export record's recordCount is one more than the records in the package",
+			Scenario{ExportSpec: func(b *B) { b.Export.Pred["recordCount"] = b.Export.Pred["recordCount"].(int) + 1 }}),
+		rej("export-metadata-names-other-record", "export", "10", "the package descriptor's exportRecord names the time-evidence record instead of the export record",
+			Scenario{Meta: func(b *B) { b.MetaConfig["exportRecord"] = b.rec("te").Digest() }}),
+		rej("export-record-not-in-package", "export", "10", "the export record is logged but its bundle, manifest and proof are not in the package",
+			Scenario{ExportSpec: func(b *B) { b.Export.InPackage = false }}),
+		rej("policy-missing-run-closed", "policy", "11", "the run has no run-closed record (its stream is complete, just shorter)",
+			Scenario{Setup: dropClosed}),
+		rej("policy-auditor-requires-approval", "policy", "11", "the auditor's policy also requires an approval record, which the run does not have",
+			Scenario{TrustPolicy: policyWith(func(p obj) {
+				p["requiredKinds"] = []any{"approval", "dataset", "evaluation", "run-closed", "training-run"}
+			})}),
+		rej("policy-package-lax-auditor-strict", "policy", "11", "the run has no run-closed record; the package's own policy does not require one, the auditor's does",
+			Scenario{Setup: func(b *B) {
+				dropClosed(b)
+				b.Policy["requiredKinds"] = []any{"dataset", "training-run", "evaluation"}
+			}, TrustPolicy: policyWith(func(obj) {})}),
+	}
+}
