@@ -10,6 +10,8 @@ TOOLS    ?= $(HOME)/.cache/dossier-tools
 COSIGN_VERSION ?= v3.1.3
 # Optional: comma-separated host:port list of NTP servers for the demo.
 NTP_SERVERS ?=
+# Optional: HOST:PORT/REPO of a registry the demo pushes to (plain HTTP).
+REGISTRY ?=
 TEST_TIMEOUT ?= 20m
 
 .PHONY: all build test test-deps bench demo lint interop conformance clean
@@ -31,7 +33,7 @@ bench: build
 	@bash scripts/bench.sh
 
 demo: build
-	@NTP_SERVERS="$(NTP_SERVERS)" BIN="$(BIN)" bash scripts/demo.sh
+	@NTP_SERVERS="$(NTP_SERVERS)" REGISTRY="$(REGISTRY)" BIN="$(BIN)" bash scripts/demo.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

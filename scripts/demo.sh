@@ -11,7 +11,9 @@
 #  5. time evidence from $NTP_SERVERS, or honestly untraceable without them
 #  6. records: dataset, training run, evaluation, model release, run closed
 #  7. the log: records appended, checkpoint printed, one proof per record
-#  8. everything verified: records with their keys, proofs with the log key
+#  8. records stored as OCI artifacts in out/demo/layout/ (and pushed to
+#     $REGISTRY over plain HTTP when set, e.g. REGISTRY=127.0.0.1:5000/dossier/demo)
+#  9. everything verified: records with their keys, proofs with the log key
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -76,7 +78,18 @@ for f in "$OUT"/time-evidence/*.json "$OUT"/records/*.json; do
   "$D" log prove --dir "$OUT/log" --bundle "$f" -o "$OUT/proofs/$(basename "$f" .json).proof"
 done
 
-step "8. verify"
+step "8. the store: records as OCI artifacts in $OUT/layout (referrers of the run root)"
+"$D" store put --layout "$OUT/layout" --run "$OUT/run.json" --log "$OUT/log" --log-vkey "$OUT/trust/log.vkey" \
+  "$OUT"/records/*.json
+"$D" records list --run "$OUT/run.json" "layout:$OUT/layout"
+"$D" store audit --log "$OUT/log" --log-vkey "$OUT/trust/log.vkey" --run "$OUT/run.json" "layout:$OUT/layout"
+if [ -n "${REGISTRY:-}" ]; then
+  step "8b. push the run to $REGISTRY (plain HTTP) and list it back from there"
+  "$D" push --plain-http --layout "$OUT/layout" --run "$OUT/run.json" "$REGISTRY"
+  "$D" records list --plain-http --run "$OUT/run.json" "$REGISTRY"
+fi
+
+step "9. verify"
 "$D" record verify --key "$OUT/trust/producer.pub" --run "$OUT/run.json" "$OUT"/records/0{1,2,4,5}-*.json
 "$D" record verify --key "$OUT/trust/evaluator.pub" --run "$OUT/run.json" "$OUT"/records/03-*.json
 "$D" record verify --key "$OUT/trust/time.pub" "$OUT"/time-evidence/*.json
