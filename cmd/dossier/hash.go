@@ -46,7 +46,7 @@ func runHash(env *cli.Env, args []string) error {
 	fs := cli.FlagSet(env, "hash", hashSynopsis)
 	var f hashFlags
 	fs.BoolVar(&f.json, "json", false, "print the manifest (or the check report) as JSON")
-	fs.StringVar(&f.out, "o", "", "write the manifest JSON to `MANIFEST`")
+	fs.StringVar(&f.out, "o", "", "write the manifest JSON to `MANIFEST` (stdout then stays empty unless --json)")
 	fs.Var(&f.excludes, "exclude", "skip names matching `PATTERN` (base name, or anchored path with / and **); repeatable")
 	fs.BoolVar(&f.allowExternal, "allow-external-links", false, "hash symbolic links that leave the root instead of refusing them")
 	fs.BoolVar(&f.hashNames, "hash-names", false, "replace names by salted digests (HMAC-SHA256)")
@@ -134,8 +134,10 @@ func runHashTree(ctx context.Context, env *cli.Env, f *hashFlags, paths []string
 	if err := writeHashOutputs(f, m); err != nil {
 		return cli.Inconclusive(err, "")
 	}
-	if err := renderManifest(env.Stdout, m, f.json); err != nil {
-		return cli.Inconclusive(err, "")
+	if f.json || f.out == "" {
+		if err := renderManifest(env.Stdout, m, f.json); err != nil {
+			return cli.Inconclusive(err, "")
+		}
 	}
 	hashSummary(env, m, env.Now().Sub(start))
 	return nil

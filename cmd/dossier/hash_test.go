@@ -84,8 +84,8 @@ func TestHashCommandCheck(t *testing.T) {
 	t.Parallel()
 	dir := hashTree(t)
 	manifest := filepath.Join(t.TempDir(), "m.json")
-	if code, _, stderr := runHashCmd("-o", manifest, "--exclude", "*.tmp", dir); code != 0 {
-		t.Fatalf("hash -o: exit %d: %s", code, stderr)
+	if code, stdout, stderr := runHashCmd("-o", manifest, "--exclude", "*.tmp", dir); code != 0 || stdout != "" {
+		t.Fatalf("hash -o: exit %d, stdout %q: %s", code, stdout, stderr)
 	}
 	code, stdout, stderr := runHashCmd("--check", manifest, dir)
 	if code != 0 || !strings.Contains(stdout, "2 files checked: identical") {
