@@ -124,6 +124,9 @@ func runHashTree(ctx context.Context, env *cli.Env, f *hashFlags, paths []string
 		}
 		opts.Salt = salt
 	}
+	if f.hashNames && len(f.excludes) > 0 {
+		env.Warnf("exclude patterns are recorded in clear in the manifest, even with --hash-names")
+	}
 	start := env.Now()
 	m, err := hashWithProgress(env, !f.json, func(o digest.Options) (*digest.Manifest, error) {
 		return digest.Hash(ctx, paths, o)
