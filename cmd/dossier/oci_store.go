@@ -6,9 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/dossier-audit/dossier/cmd/internal/cli"
 	"github.com/dossier-audit/dossier/internal/atomicfile"
@@ -154,8 +157,15 @@ func storeError(err error) error {
 		errors.Is(err, oci.ErrSubjectMismatch), errors.Is(err, oci.ErrInvalidRecord), errors.Is(err, oci.ErrNotLogged),
 		errors.Is(err, oci.ErrAttachment):
 		return cli.Failed(err, "")
+	case isUnauthorized(err):
+		return cli.Inconclusive(err, "check --username and the password, or the Docker config credentials for this registry")
 	case errors.Is(err, remote.ErrIndexTooLarge):
 		return cli.Failed(err, "use a registry with the OCI referrers API (zot, Harbor) for runs this large")
 	}
 	return cli.Inconclusive(err, "")
+}
+
+func isUnauthorized(err error) bool {
+	var er *errcode.ErrorResponse
+	return errors.As(err, &er) && (er.StatusCode == http.StatusUnauthorized || er.StatusCode == http.StatusForbidden)
 }

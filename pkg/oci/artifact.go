@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -122,7 +123,7 @@ func PackRecord(root ocispec.Descriptor, bundleJSON []byte, seq uint64) (*Record
 	}
 	common := st.Parsed().CommonFields()
 	r := &Record{Bundle: b, Statement: st, Kind: k.Name, PredicateType: st.PredicateType,
-		RunID: common.RunID, Seq: seq, Created: common.ProducedAt}
+		RunID: strings.TrimPrefix(st.Subject[0].Name, "run:"), Seq: seq, Created: common.ProducedAt}
 	layer := Blob{Descriptor: ocispec.Descriptor{MediaType: bundle.MediaType,
 		Digest: digest.FromBytes(bundleJSON), Size: int64(len(bundleJSON))}, Data: bundleJSON}
 	ann := map[string]string{
