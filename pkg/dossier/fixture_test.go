@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
+	"golang.org/x/mod/sumdb/note"
 	"k8s.io/klog/v2"
 
 	"github.com/dossier-audit/dossier/pkg/bundle"
@@ -274,4 +275,13 @@ func (f *fixture) export(t testing.TB, dir, out string) *Result {
 		t.Fatalf("Export: %v", err)
 	}
 	return res
+}
+
+// logVerifierOf returns the checkpoint verifier of the fixture's keyring.
+func logVerifierOf(f *fixture) (note.Verifier, error) {
+	c, err := selfChain([][]byte{f.keyring})
+	if err != nil {
+		return nil, err
+	}
+	return logVerifier(c)
 }
