@@ -164,6 +164,8 @@ func Log(t testing.TB, dir string, bundles [][]byte) string {
 type RegistryOptions struct {
 	// Users maps user names to passwords; empty means no authentication.
 	Users map[string]string
+	// TLS serves HTTPS with a test certificate (srv.Certificate()).
+	TLS bool
 }
 
 // Registry starts CNCF distribution v3 (in-memory storage) on 127.0.0.1
@@ -192,7 +194,12 @@ func Registry(t testing.TB, opts RegistryOptions) *httptest.Server {
 		cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "test", "path": path}}
 	}
 	app := handlers.NewApp(context.Background(), cfg)
-	srv := httptest.NewServer(app)
+	srv := httptest.NewUnstartedServer(app)
+	if opts.TLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	return srv
 }

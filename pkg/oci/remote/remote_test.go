@@ -3,9 +3,13 @@ package remote_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -196,5 +200,51 @@ func TestRegistryAnsweringWrongDigests(t *testing.T) {
 				t.Fatalf("err = %v, want ErrReadBack", err)
 			}
 		})
+	}
+}
+
+func TestTLSWithCustomCA(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := ocitest.Registry(t, ocitest.RegistryOptions{TLS: true})
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(ca, pemBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rc := runContent(t, ocitest.Root(t), 2)
+	untrusted, err := remote.Open(ocitest.Host(srv)+"/dossier/tls", remote.Options{DockerConfig: filepath.Join(t.TempDir(), "none.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unknown x509.UnknownAuthorityError
+	if err := oci.WriteRun(ctx, untrusted, rc); !errors.As(err, &unknown) {
+		t.Fatalf("push without the CA = %v, want an unknown authority error", err)
+	}
+	trusted, err := remote.Open(ocitest.Host(srv)+"/dossier/tls", remote.Options{CAFile: ca, DockerConfig: filepath.Join(t.TempDir(), "none.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := oci.WriteRun(ctx, trusted, rc); err != nil {
+		t.Fatalf("push with the CA bundle: %v", err)
+	}
+}
+
+func TestPushResumesAfterTheRegistryCameBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := ocitest.Registry(t, ocitest.RegistryOptions{})
+	rc := runContent(t, ocitest.Root(t), 10)
+	dying := &counting{base: http.DefaultTransport, failAfter: 30}
+	if err := oci.WriteRun(ctx, open(t, ocitest.Host(srv), "dossier/resume", remote.Options{Transport: dying}), rc); err == nil {
+		t.Fatal("push through a dying transport succeeded")
+	}
+	repo := open(t, ocitest.Host(srv), "dossier/resume", remote.Options{})
+	if err := oci.WriteRun(ctx, repo, rc); err != nil {
+		t.Fatalf("second push: %v", err)
+	}
+	got, problems, err := oci.ReadRun(ctx, repo, ocitest.RunID)
+	if err != nil || len(problems) > 0 || len(got.Records) != len(rc.Records) {
+		t.Fatalf("after resume: %v %v", err, problems)
 	}
 }
