@@ -27,12 +27,12 @@ type keyEntry struct {
 	ID              string   `json:"id"`
 	Algorithm       string   `json:"algorithm"`
 	PublicKey       string   `json:"publicKey"`
+	NoteVerifierKey string   `json:"noteVerifierKey,omitempty"`
 	Roles           []string `json:"roles"`
 	Owner           owner    `json:"owner"`
 	ValidFrom       string   `json:"validFrom"`
 	ValidUntil      *string  `json:"validUntil"`
 	Revocation      any      `json:"revocation"`
-	NoteVerifierKey string   `json:"noteVerifierKey,omitempty"`
 }
 
 type keyringDoc struct {
@@ -55,8 +55,8 @@ func entryFor(k *Key, roles []string, team, logName string) keyEntry {
 }
 
 type dsseSig struct {
-	KeyID string `json:"keyid"`
 	Sig   string `json:"sig"`
+	KeyID string `json:"keyid"`
 }
 
 type dsseEnvelope struct {

@@ -106,9 +106,10 @@ func (b *B) makeMeta() {
 		layer("checkpoint", "application/vnd.dossier.checkpoint.v1", b.Checkpoint),
 		layer("proofs.json", "application/vnd.dossier.proofs.v1+json", cjson(b.Proofs)),
 	}
-	for _, k := range b.Keyrings {
+	for i, k := range b.Keyrings {
+		// titles number the chain by position; the version is in the document
 		if k.InPackage {
-			b.MetaLayers = append(b.MetaLayers, layer(k.Name+".json", "application/vnd.dossier.keyring.v1+dsse+json", k.Bundle))
+			b.MetaLayers = append(b.MetaLayers, layer("keyring-v"+itoa(i+1)+".json", "application/vnd.dossier.keyring.v1+dsse+json", k.Bundle))
 		}
 	}
 	b.MetaLayers = append(b.MetaLayers,

@@ -75,24 +75,39 @@ func runClosedPred(runID, at, te string) obj {
 }
 
 func timeEvidencePred(checkedAt, verdict string) obj {
-	src := func(server, t string) obj {
+	// t1..t4 are consistent with offset -400µs and RTT 600µs:
+	// θ = ((t2−t1)+(t3−t4))/2, RTT = (t4−t1)−(t3−t2) (SPEC.md §Time evidence).
+	src := func(server, t1, t2, t4 string) obj {
 		return obj{"server": server, "answered": true, "stratum": 1, "refId": "GPS", "leap": 0,
-			"offsetNs": -400000, "rttNs": 600000, "rootDelayNs": 0, "rootDispersionNs": 15000, "rootDistanceNs": 315000,
-			"t1": t, "t2": t, "t3": t, "t4": t, "accepted": true, "reason": "within majority intersection"}
+			"offsetNs": -400000, "rttNs": 600000, "rootDelayNs": 0, "rootDispersionNs": 15000, "rootDistanceNs": 315009,
+			"t1": t1, "t2": t2, "t3": t2, "t4": t4, "accepted": true, "reason": "within majority intersection"}
 	}
-	agreeing, diag := 2, "2 of 2 sources agree within 1.8ms; policy max error 50ms"
+	sources := []any{
+		src("ntp1.internal:123", "2026-11-27T09:00:00.1Z", "2026-11-27T09:00:00.0999Z", "2026-11-27T09:00:00.1006Z"),
+		src("ntp2.internal:123", "2026-11-27T09:00:00.2Z", "2026-11-27T09:00:00.1999Z", "2026-11-27T09:00:00.2006Z"),
+	}
+	agreeing, maxErr, diag := 2, 315009, "2 of 2 sources agree within 0.32ms; policy max error 50ms"
 	switch verdict {
 	case "untraceable":
-		diag = "sources agree but none is traceable to UTC (local clock reference)"
+		for _, s := range sources {
+			m := s.(obj)
+			m["stratum"], m["refId"], m["rootDispersionNs"], m["rootDistanceNs"] = 10, "LOCL", 0, 300009
+			m["accepted"], m["reason"] = false, "local-mode server (refid LOCL): no path to UTC"
+		}
+		agreeing, maxErr, diag = 0, 0, "every answer is from a local-mode server; time is not traceable to UTC"
 	case "degraded":
-		diag = "error bound 80ms exceeds policy 50ms"
+		diag = "2 sources agree, the policy wants 3"
 	case "bad":
-		agreeing, diag = 0, "no two sources agree"
+		agreeing, maxErr, diag = 0, 0, "no strict majority of sources agrees"
+	}
+	required := 2
+	if verdict == "degraded" {
+		required = 3
 	}
 	return obj{"checkedAt": checkedAt, "verdict": verdict, "diagnosis": diag,
-		"offsetNs": -400000, "maxErrorNs": 1800000, "agreeing": agreeing, "required": 2,
-		"policy":  obj{"maxErrorNs": 50000000, "minAgreeing": 2, "maxRttNs": 100000000, "maxRootDistanceNs": 100000000, "maxStalenessNs": 86400000000000},
-		"sources": []any{src("ntp1.internal:123", "2026-11-27T09:00:00.100000000Z"), src("ntp2.internal:123", "2026-11-27T09:00:00.100002000Z")}}
+		"offsetNs": -400000, "maxErrorNs": maxErr, "agreeing": agreeing, "required": required,
+		"policy":  obj{"maxErrorNs": 50000000, "minAgreeing": required, "maxRttNs": 50000000, "maxRootDistanceNs": 100000000, "maxStalenessNs": 4096000000000},
+		"sources": sources}
 }
 
 func exportPred(at, te string, runs []string, listDigest string, count int) obj {

@@ -166,12 +166,12 @@ func logVectors() []vector {
 				r.Seq, r.Prev = t.Seq, t.Prev
 				r.Leaf = leafText(r.Digest(), r.stream(), r.Seq, r.Prev)
 			})}),
-		rej("sequence-prev-on-first", "sequence", "8", "the run's seq-0 leaf has a prev digest instead of -",
+		rej("inclusion-leaf-prev-on-first", "inclusion", "7", "the run's seq-0 leaf (as logged) has a prev digest instead of -, so it is not a canonical leaf",
 			Scenario{Leaves: onRec("ds-train", func(b *B, r *rec) {
 				r.Prev = b.rec("te").Digest()
 				r.Leaf = leafText(r.Digest(), r.stream(), r.Seq, r.Prev)
 			})}),
+		rej("inclusion-leaf-no-final-newline", "inclusion", "7", "the evaluation record's leaf (as logged) lacks the line feed after its prev line, so it is not a canonical leaf",
+			Scenario{Leaves: onRec("eval", func(b *B, r *rec) { r.Leaf = []byte(strings.TrimSuffix(string(r.Leaf), "\n")) })}),
 	}
 }
-
-var _ = strings.TrimSpace

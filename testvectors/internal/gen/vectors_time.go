@@ -59,6 +59,16 @@ func te2(b *B) *rec {
 		Pred: timeEvidencePred("2026-11-27T09:01:40Z", "good"), Spec: bundleSpec{Signer: b.Keys["time"]}}
 }
 
+func dropKey(es []keyEntry, k *Key) []keyEntry {
+	var out []keyEntry
+	for _, e := range es {
+		if e.ID != k.Fingerprint() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 func revokeProducer(d *keyringDoc, b *B, reason string) {
 	keyEntryOf(d, b.Keys["producer"]).Revocation = obj{"at": "2026-11-27T09:01:15Z", "reason": reason, "note": "laptop lost"}
 }
@@ -96,6 +106,17 @@ func timeVectors() []vector {
 			Scenario{Setup: addProducer2, Order: moveAfter("keyring-v2", "closed")}),
 		rej("key-validity-compromised-before", "key-validity", "9", "keyring v2 marks the producer key compromised and is logged before the evaluation and run-closed records it signed",
 			Scenario{Setup: func(b *B) { addV2(b, func(d *keyringDoc) { revokeProducer(d, b, "compromised") }) }, Order: moveAfter("keyring-v2", "training")}),
+		rej("key-validity-retired-before", "key-validity", "9", "keyring v2 marks the producer key retired and is logged before the evaluation and run-closed records it signed",
+			Scenario{Setup: func(b *B) { addV2(b, func(d *keyringDoc) { revokeProducer(d, b, "retired") }) }, Order: moveAfter("keyring-v2", "training")}),
+		rej("key-validity-removed-before", "key-validity", "9", "keyring v2 no longer lists the producer key and is logged before the evaluation and run-closed records it signed",
+			Scenario{Setup: func(b *B) { addV2(b, func(d *keyringDoc) { d.Keys = dropKey(d.Keys, b.Keys["producer"]) }) }, Order: moveAfter("keyring-v2", "training")}),
+		rej("key-validity-compromise-not-undone", "key-validity", "9", "keyring v2 marks the producer key compromised (logged after the training record); v3 lists it again without revocation, logged before the evaluation record",
+			Scenario{Setup: func(b *B) {
+				addV2(b, func(d *keyringDoc) { revokeProducer(d, b, "compromised") })
+				addV3(b, func(d *keyringDoc) { keyEntryOf(d, b.Keys["producer"]).Revocation = nil })
+			}, Order: func(b *B) { moveAfter("keyring-v2", "training")(b); moveAfter("keyring-v3", "keyring-v2")(b) }}),
+		ok("key-validity-retired-after", "keyring v2 marks the producer key retired and is logged after every record that key signed",
+			Scenario{Setup: func(b *B) { addV2(b, func(d *keyringDoc) { revokeProducer(d, b, "retired") }) }, Order: moveAfter("keyring-v2", "closed")}),
 		ok("key-validity-compromised-after", "keyring v2 marks the producer key compromised and is logged after every record that key signed",
 			Scenario{Setup: func(b *B) { addV2(b, func(d *keyringDoc) { revokeProducer(d, b, "compromised") }) }, Order: moveAfter("keyring-v2", "closed")}),
 	}

@@ -43,6 +43,16 @@ func addV2(b *B, f func(d *keyringDoc)) {
 	b.KeyringSign = append(b.KeyringSign, []*Key{b.Keys["root"]})
 }
 
+// addV3 appends keyring version 3, a copy of version 2 changed by f.
+func addV3(b *B, f func(d *keyringDoc)) {
+	d := b.KeyringDocs[1]
+	d.Keys = append([]keyEntry{}, d.Keys...)
+	d.Version, d.IssuedAt, d.Previous = 3, "2026-11-27T08:45:00Z", nil
+	f(&d)
+	b.KeyringDocs = append(b.KeyringDocs, d)
+	b.KeyringSign = append(b.KeyringSign, []*Key{b.Keys["root"]})
+}
+
 func keyEntryOf(d *keyringDoc, k *Key) *keyEntry {
 	for i := range d.Keys {
 		if d.Keys[i].ID == k.Fingerprint() {
@@ -102,6 +112,22 @@ func keyringVectors() []vector {
 					d2.RootThreshold = 2
 					d2.Keys = sortedEntries(append(d2.Keys, entryFor(b.Keys["root2"], []string{"root"}, "security", "")))
 				})
+			}}),
+		rej("keyring-v1-threshold-same-key-twice", "keyring", "4", "keyring v1 has rootThreshold 2 (two root keys) and two signatures, both by the same root key",
+			Scenario{Setup: func(b *B) {
+				d := &b.KeyringDocs[0]
+				d.RootThreshold = 2
+				d.Keys = sortedEntries(append(d.Keys, entryFor(b.Keys["root2"], []string{"root"}, "security", "")))
+				b.KeyringSign[0] = []*Key{b.Keys["root"], b.Keys["root"]}
+			}}),
+		rej("keyring-v2-signed-by-revoked-root", "keyring", "4", "keyring v2 is signed by a root key of v1 that v1 marks as retired (threshold 1, the other root key did not sign)",
+			Scenario{Setup: func(b *B) {
+				d := &b.KeyringDocs[0]
+				e := entryFor(b.Keys["root2"], []string{"root"}, "security", "")
+				e.Revocation = obj{"at": "2026-11-27T07:00:00Z", "reason": "retired"}
+				d.Keys = sortedEntries(append(d.Keys, e))
+				addV2(b, nil)
+				b.KeyringSign[1] = []*Key{b.Keys["root2"]}
 			}}),
 		rej("keyring-version-gap", "keyring", "4", "the chain goes from version 1 to version 3 (previous = v1's envelope)",
 			Scenario{Setup: func(b *B) { addV2(b, func(d *keyringDoc) { d.Version = 3 }) }}),
