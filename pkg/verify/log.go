@@ -39,7 +39,11 @@ func (s *pkgState) checkLog() bool {
 		s.skip("7", FailInclusion, "the checkpoint did not verify")
 		return false
 	}
-	if err := s.readProofs(); err != nil {
+	rd, _, err := s.blobReader(s.meta.Proofs.Digest)
+	if err == nil {
+		err = s.readProofs(rd)
+	}
+	if err != nil {
 		s.c.fail(fail(FailInclusion, "7", err), s.meta.Proofs.Digest)
 		return false
 	}
@@ -68,11 +72,7 @@ func (s *pkgState) checkCheckpoint() bool {
 
 // readProofs streams proofs.json, verifying each inclusion proof as it is
 // read; it holds only the leaves.
-func (s *pkgState) readProofs() error {
-	rd, _, err := s.blobReader(s.meta.Proofs.Digest)
-	if err != nil {
-		return err
-	}
+func (s *pkgState) readProofs(rd io.Reader) error {
 	dec := json.NewDecoder(rd)
 	s.leaves = map[string]leafInfo{}
 	if err := expectDelim(dec, '{'); err != nil {
