@@ -99,6 +99,15 @@ PY
 done
 say "run $run_id ($root): $n records in $demo/layout"
 
+# same_records LIST.json: the same records (digests, seq, kind, signer) as the layout.
+same_records() {
+  python3 - "$work/layout.json" "$1" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+sys.exit(0 if a["records"] == b["records"] and a["root"] == b["root"] else 1)
+PY
+}
+
 # Map key fingerprints to public key files.
 declare -A pub_for
 for pub in "$demo"/trust/*.pub; do
@@ -108,14 +117,12 @@ done
 # --- 1. push ----------------------------------------------------------------
 "$D" push --plain-http --layout "$demo/layout" --run "$demo/run.json" "$repo" >/dev/null
 "$D" records list --json --plain-http --run "$demo/run.json" "$repo" > "$work/registry.json"
-cmp -s <(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$work/layout.json") \
-       <(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$work/registry.json") \
-  || fail "records listed from the registry differ from the layout"
+same_records "$work/registry.json" || fail "records listed from the registry differ from the layout"
 say "dossier push: $n records pushed and listed back from $repo"
 
 # --- 2. oras discover ---------------------------------------------------------
-"$ORAS" discover --plain-http --format json "$repo:run-$run_id" > "$work/discover.json"
-python3 - "$work/layout.json" "$work/discover.json" <<'PY' || fail "oras discover does not list every record"
+check_discover() { # check_discover DISCOVER.json: every record manifest of the layout is listed
+  python3 - "$work/layout.json" "$1" <<'PY'
 import json, sys
 want = {r["manifest"] for r in json.load(open(sys.argv[1]))["records"]}
 found = set()
@@ -131,7 +138,15 @@ if missing:
     print("missing from oras discover:", sorted(missing), file=sys.stderr)
     sys.exit(1)
 PY
+}
+"$ORAS" discover --plain-http --format json "$repo:run-$run_id" > "$work/discover.json"
+check_discover "$work/discover.json" || fail "oras discover does not list every record"
 say "oras $ORAS_VERSION discover lists all $n records"
+# The same on the layout itself (a copy: oras opens layouts read-write).
+cp -r "$demo/layout" "$work/layout-copy"
+"$ORAS" discover --oci-layout --format json "$work/layout-copy:run-$run_id" > "$work/discover-layout.json"
+check_discover "$work/discover-layout.json" || fail "oras discover --oci-layout does not list every record"
+say "oras discover --oci-layout lists all $n records of $demo/layout"
 
 # --- 3 and 5. cosign verify-attestation, counted per (type, key) -------------
 python3 - "$work/layout.json" > "$work/groups.txt" <<'PY'
@@ -156,10 +171,12 @@ done < "$work/groups.txt"
 # --- 4. oras cp -r preserves every digest ------------------------------------
 "$ORAS" cp -r --from-plain-http --to-plain-http "$repo:run-$run_id" "$host/dossier/copy:run-$run_id" >/dev/null
 "$D" records list --json --plain-http --run "$demo/run.json" "$host/dossier/copy" > "$work/copy.json"
-cmp -s <(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$work/layout.json") \
-       <(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$work/copy.json") \
-  || fail "oras cp changed the run's records"
+same_records "$work/copy.json" || fail "oras cp changed the run's records"
 say "oras cp -r to $host/dossier/copy preserved all $n record digests and the run root"
+"$ORAS" cp -r --from-oci-layout --to-plain-http "$work/layout-copy:run-$run_id" "$host/dossier/from-layout:run-$run_id" >/dev/null
+"$D" records list --json --plain-http --run "$demo/run.json" "$host/dossier/from-layout" > "$work/from-layout.json"
+same_records "$work/from-layout.json" || fail "oras cp from the layout changed the run's records"
+say "oras cp -r --from-oci-layout $demo/layout to a registry preserved all $n record digests"
 
 # --- negative control: a foreign key verifies nothing --------------------------
 first_type=$(head -1 "$work/groups.txt" | cut -d' ' -f1)
