@@ -270,7 +270,7 @@ func (l *Layout) walk(root string, d ocispec.Descriptor, depth int, m *members) 
 }
 
 // Referrers returns the manifests stored with subject as their subject,
-// filtered by artifactType when it is not empty, in append order. Entries
+// filtered by artifactType when it is not empty, in commit order. Entries
 // carry the manifest's artifactType and annotations.
 func (l *Layout) Referrers(subject ocispec.Descriptor, artifactType string) ([]ocispec.Descriptor, error) {
 	root, err := l.rootOf(subject, 0)
@@ -297,7 +297,8 @@ func (l *Layout) Referrers(subject ocispec.Descriptor, artifactType string) ([]o
 }
 
 // Members returns every artifact entry of the referrers tree of the run
-// root "sha256:<hex>", in append order; nil when the run has none.
+// root "sha256:<hex>", in commit order (digest order within one commit);
+// nil when the run has none.
 func (l *Layout) Members(root string) ([]ocispec.Descriptor, error) {
 	idx, err := readIndex(l.dir)
 	if err != nil {
