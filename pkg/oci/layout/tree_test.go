@@ -96,3 +96,37 @@ func TestCorruptLayoutIsReported(t *testing.T) {
 		t.Fatalf("PushManifest of mismatching bytes = %v, want ErrDigestMismatch", err)
 	}
 }
+
+// TestConcurrentWriters appends from two Layout values on one directory
+// (as two processes would): the flock and the re-read of index.json under
+// it must lose nothing.
+func TestConcurrentWriters(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first, _ := Open(dir)
+	root := manifestBlob(t, first, nil, 0)
+	if err := first.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	const each = 40
+	errs := make(chan error, 2)
+	for w := range 2 {
+		go func() {
+			l, err := Open(dir)
+			for i := 0; err == nil && i < each; i++ {
+				manifestBlob(t, l, &root, 1000*(w+1)+i)
+				err = l.Commit()
+			}
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := first.Members(root.Digest.String())
+	if err != nil || len(m) != 2*each {
+		t.Fatalf("Members = %d, %v; want %d", len(m), err, 2*each)
+	}
+}
