@@ -8,12 +8,11 @@ import (
 
 // Fixed names and times of the baseline.
 const (
-	logName   = "log.dossier.example/audit"
-	runAID    = "support-llm-ft-001"
-	runBID    = "support-llm-ft-002"
-	packageID = "pkg-2026-11-27-0001"
-	exportAt  = "2026-11-27T09:03:00Z"
-	verifyAt  = "2026-11-27T12:00:00Z"
+	logName  = "log.dossier.example/audit"
+	runAID   = "support-llm-ft-001"
+	runBID   = "support-llm-ft-002"
+	exportAt = "2026-11-27T09:03:00Z"
+	verifyAt = "2026-11-27T12:00:00Z"
 )
 
 // rec is one signed record (run-scoped or log-scoped) or a keyring version.

@@ -22,9 +22,14 @@ func (b *B) recordManifest(r *rec) desc {
 	if r.Kind == "time-evidence" {
 		created, _ = r.Pred["checkedAt"].(string)
 	}
+	ann := map[string]string{"dev.sigstore.bundle.content": "dsse-envelope",
+		"dev.sigstore.bundle.predicateType": predicateType(r.Kind), createdAnn: created,
+		"dev.dossier.record.kind": r.Kind, "dev.dossier.record.seq": itoa(r.Seq)}
+	if r.Run != nil {
+		ann["dev.dossier.run.id"] = r.Run.ID
+	}
 	m := manifest{SchemaVersion: 2, MediaType: manifestMT, ArtifactType: recordAT, Config: emptyConfig, Layers: []desc{bd},
-		Annotations: map[string]string{"dev.sigstore.bundle.content": "dsse-envelope",
-			"dev.sigstore.bundle.predicateType": predicateType(r.Kind), createdAnn: created}}
+		Annotations: ann}
 	if r.Run != nil && !r.NoOCISubject {
 		s := b.RunRootD
 		s.Annotations = nil
@@ -45,7 +50,8 @@ func (b *B) recordManifest(r *rec) desc {
 	if r.ManifestMT != "" {
 		d.MediaType = r.ManifestMT
 	}
-	d.ArtifactType = recordAT
+	// index descriptors carry the manifest's artifactType and annotations
+	d.ArtifactType, d.Annotations = recordAT, m.Annotations
 	return d
 }
 
@@ -61,22 +67,25 @@ func (b *B) makeOCI() {
 	}
 	list, n := b.recordList()
 	b.MetaConfig = obj{"mediaType": "application/vnd.dossier.package.config.v1+json",
-		"specVersion": "0.2.0", "packageId": packageID, "created": exportAt,
+		"specVersion": "0.2.0", "packageId": b.packageID(), "created": exportAt,
 		"exporter": obj{"tool": "dossier-testvectors", "version": "1"},
 		"request": obj{"runs": []any{b.RunA.Digest()}, "requestedBy": obj{"id": "person:e30211", "name": "Erika Musterfrau"},
 			"purpose":   "Technical documentation requested by the notified body, reference NB-2026-0415",
 			"recipient": obj{"organisation": "Notified Body 0123", "contact": "assessor@nb0123.example"}},
 		"exportRecord": b.Export.Digest(), "recordListDigest": list, "recordCount": n,
-		"omitted": []any{obj{"kind": "run", "digest": b.RunB.Digest(), "reason": "not selected"}}}
+		"omitted": []any{}}
 	b.Readme = b.readme()
 	b.Report = b.report()
 	run1(b.s.Meta, b)
 	b.makeMeta()
 
-	runD := b.RunRootD
+	// the package index lists exactly index.json entries 3-4 (same
+	// descriptors) preceded by the metadata manifest
+	rootRef := b.RunRootD
+	rootRef.Annotations = map[string]string{refName: "run-" + b.RunA.ID, "kind": "dev.cosignproject.cosign/image"}
 	b.PkgIndex = index{SchemaVersion: 2, MediaType: indexMT, ArtifactType: "application/vnd.dossier.package.v1",
-		Manifests:   append([]desc{b.MetaD, runD}, recDs...),
-		Annotations: map[string]string{createdAnn: exportAt, "dev.dossier.package.id": packageID}}
+		Manifests:   append([]desc{b.MetaD, rootRef}, recDs...),
+		Annotations: map[string]string{createdAnn: exportAt, "dev.dossier.package.id": b.packageID()}}
 	b.IndexJSON = index{SchemaVersion: 2, MediaType: indexMT}
 	run1(b.s.OCI, b)
 	pi := cjson(b.PkgIndex)
@@ -85,10 +94,12 @@ func (b *B) makeOCI() {
 	b.PkgIndexD.ArtifactType = "application/vnd.dossier.package.v1"
 	b.makeAttestation(list, n)
 
-	pkgRef, attRef, rootRef := b.PkgIndexD, b.AttestD, b.RunRootD
+	pkgRef, attRef := b.PkgIndexD, b.AttestD
 	pkgRef.Annotations = map[string]string{refName: "dossier-package"}
 	attRef.Annotations = map[string]string{refName: "dossier-package-attestation"}
-	rootRef.Annotations = map[string]string{refName: "run-" + b.RunA.ID, "kind": "dev.cosignproject.cosign/image"}
+	for k, v := range b.AttestD.Annotations {
+		attRef.Annotations[k] = v
+	}
 	b.IndexJSON.Manifests = append([]desc{pkgRef, attRef, rootRef}, recDs...)
 	// a record manifest listed in the package index but not in index.json
 	// (or the reverse) is made by the IndexJSON hook
@@ -131,7 +142,7 @@ func (b *B) makeMeta() {
 func (b *B) makeAttestation(list string, n int) {
 	b.Attest = &rec{Name: "attestation", Kind: "package", Subj0Hex: strings.TrimPrefix(b.PkgIndexD.Digest, "sha256:"),
 		Pred: obj{"producedAt": exportAt, "producer": producer("workload:dossier-export", "dossier export"),
-			"packageId": packageID, "exportRecord": b.Export.Digest(), "recordListDigest": list, "recordCount": n,
+			"packageId": b.packageID(), "packageIndex": b.PkgIndexD.Digest, "exportRecord": b.Export.Digest(), "recordListDigest": list, "recordCount": n,
 			"checkpoint": obj{"size": b.Size, "rootHash": b64(mth(b.Hashes[:b.Size]))}},
 		Spec: bundleSpec{Signer: b.Keys["exporter"]}}
 	run1(b.s.AttestSpec, b)
@@ -144,11 +155,12 @@ func (b *B) makeAttestation(list string, n int) {
 	}
 	m := manifest{SchemaVersion: 2, MediaType: manifestMT, ArtifactType: recordAT, Config: emptyConfig, Layers: []desc{bd},
 		Subject: &subj, Annotations: map[string]string{"dev.sigstore.bundle.content": "dsse-envelope",
-			"dev.sigstore.bundle.predicateType": predicateType("package"), createdAnn: exportAt}}
+			"dev.sigstore.bundle.predicateType": predicateType("package"), createdAnn: exportAt, "dev.dossier.record.kind": "package"}}
 	mb := cjson(m)
 	b.blob(mb)
 	b.AttestD = descOf(manifestMT, mb)
 	b.AttestD.ArtifactType = recordAT
+	b.AttestD.Annotations = m.Annotations
 }
 
 // tar writes the canonical package tar (spec/package.md §3).
@@ -193,9 +205,16 @@ func writeTar(files []file) []byte {
 	return buf.Bytes()
 }
 
+// packageID is spec/package.md's default package id:
+// dossier-<first 16 hex of recordListDigest>-<export time 20060102T150405Z>.
+func (b *B) packageID() string {
+	list, _ := b.recordList()
+	return "dossier-" + list[len("sha256:"):len("sha256:")+16] + "-20261127T090300Z"
+}
+
 func (b *B) readme() []byte {
 	return lines(
-		"Dossier compliance package "+packageID+" (test vector)",
+		"Dossier compliance package "+b.packageID()+" (test vector)",
 		"",
 		"This file is an uncompressed tar of an OCI image layout holding signed audit",
 		"records of ML training run "+b.RunA.ID+", the log checkpoint and inclusion",
@@ -210,7 +229,7 @@ func (b *B) readme() []byte {
 
 func (b *B) report() []byte {
 	var s strings.Builder
-	s.WriteString("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Dossier package " + packageID + "</title></head><body>\n")
+	s.WriteString("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\"><title>Dossier package " + b.packageID() + "</title></head><body>\n")
 	s.WriteString("<h1>Run " + html.EscapeString(b.RunA.ID) + "</h1>\n<table>\n<tr><th>record</th><th>kind</th><th>log index</th><th>status</th></tr>\n")
 	for _, r := range b.packaged() {
 		s.WriteString("<tr><td>" + r.Digest() + "</td><td>" + html.EscapeString(r.Kind) + "</td><td>" + itoa(r.Index) +

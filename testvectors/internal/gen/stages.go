@@ -124,7 +124,7 @@ func (b *B) recordList() (string, int) {
 
 func (b *B) makeExport() {
 	list, n := b.recordList()
-	e := &rec{Name: "export", Kind: "export", Stream: "export", TE: "te", Logged: true, InPackage: true,
+	e := &rec{Name: "export", Kind: "export", Stream: "export", Logged: true, InPackage: true,
 		Pred: exportPred(exportAt, "", []string{b.RunA.Digest()}, list, n), Spec: bundleSpec{Signer: b.Keys["exporter"]}}
 	b.Export = e
 	run1(b.s.ExportSpec, b)
