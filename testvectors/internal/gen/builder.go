@@ -17,13 +17,14 @@ const (
 
 // rec is one signed record (run-scoped or log-scoped) or a keyring version.
 type rec struct {
-	Name   string
-	Kind   string // predicate kind, or "keyring"
-	Run    *run   // run-scoped records
-	Stream string // log-scoped stream when Run is nil
-	Pred   obj
-	TE     string   // name of the time-evidence record to reference
-	DSRefs []string // training-run: names of dataset records
+	Name     string
+	Kind     string // predicate kind, or "keyring"
+	Run      *run   // run-scoped records
+	Stream   string // log-scoped stream when Run is nil
+	Pred     obj
+	TE       string   // name of the time-evidence record to reference
+	DSRefs   []string // training-run: names of dataset records
+	Reviewed []string // approval: names of the reviewed records
 
 	Subj0Name, Subj0Hex string // override statement subject[0]
 	Spec                bundleSpec
@@ -239,6 +240,15 @@ func (b *B) signRecord(r *rec) {
 			}
 		}
 		r.Pred["datasets"] = ds
+	}
+	if len(r.Reviewed) > 0 {
+		var ds []string
+		for _, n := range r.Reviewed {
+			b.signRecord(b.rec(n))
+			ds = append(ds, b.rec(n).Digest())
+		}
+		sort.Strings(ds)
+		r.Pred["reviewedRecords"] = ds
 	}
 	pred := cjson(r.Pred)
 	name, hx := r.Subj0Name, r.Subj0Hex

@@ -121,3 +121,15 @@ func exportPred(at, te string, runs []string, listDigest string, count int) obj 
 	}
 	return p
 }
+
+func approvalPred(runID, at, te string) obj {
+	m := common(runID, at, te)
+	m["producer"] = obj{"id": "person:e12345", "name": "Jane Q. Doe", "kind": "person"}
+	return with(m, obj{
+		"signer":        obj{"printedName": "Jane Q. Doe", "id": "person:e12345", "function": "Head of Model Validation"},
+		"signedAt":      at,
+		"meaning":       "approval",
+		"statementText": "I approve the training run " + runID + " as recorded.",
+		"decision":      "approve",
+	})
+}

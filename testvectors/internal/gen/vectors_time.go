@@ -122,6 +122,33 @@ func timeVectors() []vector {
 	}
 }
 
+// ---- approvals (step 6 key roles and subjects) ----
+
+// withApproval adds the reviewer key to keyring v1 and an approval of run
+// A (all its records) signed by signer, logged after the run-closed record.
+func withApproval(signer string) func(*B) {
+	return func(b *B) {
+		d := &b.KeyringDocs[0]
+		d.Keys = sortedEntries(append(d.Keys, entryFor(b.Keys["reviewer"], []string{"reviewer"}, "ml-review", "")))
+		insertAfter(b, "closed", &rec{Name: "approval", Kind: "approval", Run: b.RunA, TE: "te", Logged: true, InPackage: true,
+			Reviewed: []string{"ds-train", "ds-eval", "training", "eval", "closed"},
+			Pred:     approvalPred(runAID, "2026-11-27T09:02:30Z", ""), Spec: bundleSpec{Signer: b.Keys[signer]}})
+	}
+}
+
+func approvalVectors() []vector {
+	return []vector{
+		ok("approval-valid", "an approval of the run by a reviewer key, reviewing every record of the run", Scenario{Setup: withApproval("reviewer")}),
+		rej("approval-by-producer", "key-role", "6", "the approval is signed by the producer key, which has no reviewer role", Scenario{Setup: withApproval("producer")}),
+		rej("approval-from-other-run", "subject", "6", "a genuine approval of another run (reviewer key, logged) and the record it approves are packaged with this run's root as their OCI subject",
+			Scenario{Setup: func(b *B) {
+				withApproval("reviewer")(b)
+				insertAfter(b, "b-dataset", &rec{Name: "b-approval", Kind: "approval", Run: b.RunB, TE: "te", Logged: true,
+					Reviewed: []string{"b-dataset"}, Pred: approvalPred(runBID, "2026-11-27T09:01:20Z", ""), Spec: bundleSpec{Signer: b.Keys["reviewer"]}})
+			}, Select: func(b *B) { b.rec("b-approval").InPackage, b.rec("b-dataset").InPackage = true, true }}),
+	}
+}
+
 // ---- steps 10 and 11: export and policy ----
 
 // listWithout is the record list digest of the package minus one record.
