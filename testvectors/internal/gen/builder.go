@@ -236,7 +236,11 @@ func (b *B) signRecord(r *rec) {
 			if i < len(ds) {
 				ds[i].(obj)["record"] = b.rec(n).Digest()
 			} else {
-				ds = append(ds, obj{"record": b.rec(n).Digest(), "role": "validation"})
+				role := "validation"
+				if i == 0 {
+					role = "train"
+				}
+				ds = append(ds, obj{"record": b.rec(n).Digest(), "role": role})
 			}
 		}
 		r.Pred["datasets"] = ds

@@ -2,6 +2,9 @@ package main
 
 import (
 	"archive/tar"
+	"crypto/sha512"
+	"encoding/hex"
+	"strings"
 	"time"
 )
 
@@ -154,6 +157,15 @@ func layoutVectors() []vector {
 					return replaceOnce(m, `{"schemaVersion":2,`, `{"schemaVersion":2,"schemaVersion":2,`)
 				}
 			})}),
+		rej("layout-digest-uppercase", "layout", "2", "index.json names the evaluation record manifest with its digest in uppercase hex",
+			Scenario{IndexJSON: func(b *B) { setIndexDigest(b, digestOf(b.rec("eval").Manifest), upperHex) }}),
+		rej("layout-digest-sha512", "layout", "2", "index.json names the evaluation record manifest by a sha512 digest (only sha256 is allowed)",
+			Scenario{IndexJSON: func(b *B) {
+				setIndexDigest(b, digestOf(b.rec("eval").Manifest), func(string) string {
+					h := sha512.Sum512(b.rec("eval").Manifest)
+					return "sha512:" + hex.EncodeToString(h[:])
+				})
+			}}),
 		rej("layout-oci-layout-version", "layout", "2", "oci-layout says imageLayoutVersion 2.0.0",
 			Scenario{Files: onFiles(func(b *B) []file {
 				b.Files[fileIndex(b.Files, "oci-layout")].Data = []byte(`{"imageLayoutVersion":"2.0.0"}`)
@@ -205,4 +217,17 @@ func indexVectors() []vector {
 				return b.Files
 			})}),
 	}
+}
+
+func upperHex(d string) string { return "sha256:" + strings.ToUpper(d[len("sha256:"):]) }
+
+// setIndexDigest rewrites one descriptor's digest in index.json.
+func setIndexDigest(b *B, digest string, f func(string) string) {
+	for i := range b.IndexJSON.Manifests {
+		if b.IndexJSON.Manifests[i].Digest == digest {
+			b.IndexJSON.Manifests[i].Digest = f(digest)
+			return
+		}
+	}
+	fatalf("no index.json descriptor %s", digest)
 }

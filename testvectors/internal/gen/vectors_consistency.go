@@ -49,6 +49,12 @@ func consistencyVectors() []vector {
 			Scenario{Meta: withLedger(func(b *B, h *ledgerHead) { h.RootHash = b64(mth(forked(b, ledgerSize, 1))) })}),
 		rej("consistency-ledger-proof-tampered", "consistency", "12", "one bit of the ledger head's consistency proof is flipped",
 			Scenario{Meta: withLedger(func(b *B, h *ledgerHead) { h.Consistency[0] = flipB64(h.Consistency[0], 3) })}),
+		rej("consistency-ledger-head-larger", "consistency", "12", "the ledger head is a genuine later head of the log, 3 leaves larger than the package checkpoint (no consistency proof can exist)",
+			Scenario{Setup: func(b *B) { b.LaterLeaves = 3 }, Meta: func(b *B) {
+				n := b.Size + 3
+				b.Ledger.Heads = []ledgerHead{{Export: digestOf([]byte("later export-sealed record")), Package: digestOf([]byte("later package tar")),
+					Size: n, RootHash: b64(mth(b.Hashes[:n])), Consistency: []string{}}}
+			}}),
 		rej("consistency-ledger-head-other-log", "consistency", "12", "the ledger head and its consistency proof are genuine, but from another log",
 			Scenario{Meta: withLedger(func(b *B, h *ledgerHead) {
 				o := otherLogHashes(b.Size)

@@ -68,6 +68,14 @@ func recordVectors() []vector {
 					m.Subject = &d
 				}
 			})),
+		rej("run-root-noncanonical", "run-root", "6", "the run root manifest is not the canonical one for its registration (annotation members out of order); every record names it consistently",
+			Scenario{Setup: func(b *B) {
+				m := string(b.RunA.Manifest)
+				i := strings.Index(m, `"annotations":{"dev.dossier.run.id"`)
+				ann := m[i+len(`"annotations":{`) : len(m)-2]
+				parts := strings.SplitN(ann, `,"org.opencontainers.image.created"`, 2)
+				b.RunA.Manifest = []byte(m[:i] + `"annotations":{"org.opencontainers.image.created"` + parts[1] + "," + parts[0] + "}}")
+			}}),
 		rej("record-oci-subject-missing", "subject", "6", "the evaluation record manifest (a run-scoped record) has no OCI subject",
 			eval(func(b *B, r *rec) { r.NoOCISubject = true })),
 	}
