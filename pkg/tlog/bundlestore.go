@@ -40,6 +40,8 @@ const (
 // is reopened (PostgreSQL's fsync lesson: never retry fsync and carry on).
 var ErrStoreFailed = errors.New("bundle store failed earlier; reopen it")
 
+var errStoreClosed = errors.New("bundle store closed")
+
 // segmentFile is the part of *os.File the store uses; tests inject faults.
 type segmentFile interface {
 	io.ReaderAt
@@ -272,13 +274,15 @@ func (s *DirStore) Put(ctx context.Context, digest string, b []byte) error {
 	select {
 	case s.reqs <- req:
 	case <-s.quit:
-		return errors.New("bundle store closed")
+		return errStoreClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	select {
 	case err := <-req.done:
 		return err
+	case <-s.quit: // closed before the writer took it: not acknowledged
+		return errStoreClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
