@@ -1,0 +1,38 @@
+package testvectors
+
+import (
+	"encoding/json"
+	"io/fs"
+	"testing"
+)
+
+func TestV1EveryVectorComplete(t *testing.T) {
+	dirs, err := fs.ReadDir(V1, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		n++
+		base := "v1/" + d.Name() + "/"
+		var e struct{ Outcome, Class, Step, Description string }
+		raw, err := fs.ReadFile(V1, base+"expected.json")
+		if err != nil || json.Unmarshal(raw, &e) != nil || e.Outcome == "" || e.Description == "" {
+			t.Errorf("%s: bad expected.json: %v", d.Name(), err)
+		}
+		if e.Outcome == "rejected" && (e.Class == "" || e.Step == "") {
+			t.Errorf("%s: a rejection must name its class and step", d.Name())
+		}
+		for _, f := range []string{"package.tar", "trust/root-fingerprint"} {
+			if _, err := fs.Stat(V1, base+f); err != nil {
+				t.Errorf("%s: %v", d.Name(), err)
+			}
+		}
+	}
+	if n < 100 {
+		t.Errorf("only %d vectors embedded", n)
+	}
+}
