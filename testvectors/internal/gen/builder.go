@@ -69,6 +69,7 @@ type B struct {
 	RootFP        string
 
 	RunA, RunB  *run
+	Runs        []*run // the runs the export selects, sorted by run id
 	Recs        []*rec // signed records in append order (keyring versions excluded)
 	Log         []*rec // the whole log in index order
 	Export      *rec
@@ -82,7 +83,6 @@ type B struct {
 	Policy     obj
 
 	Blobs      map[string][]byte
-	RunRootD   desc
 	MetaConfig obj
 	MetaLayers []desc
 	MetaD      desc
@@ -178,6 +178,7 @@ func sortedEntries(es []keyEntry) []keyEntry {
 func (b *B) initRecords() {
 	b.RunA = newRun(runAID, "2026-11-27T08:59:00Z")
 	b.RunB = newRun(runBID, "2026-11-27T08:59:30Z")
+	b.Runs = []*run{b.RunA}
 	p, t, A := b.Keys["producer"], b.Keys["time"], b.RunA
 	b.Recs = []*rec{
 		{Name: "te", Kind: "time-evidence", Stream: "time-evidence", Pred: timeEvidencePred("2026-11-27T09:00:00.123456789Z", "good"), Spec: bundleSpec{Signer: t}},

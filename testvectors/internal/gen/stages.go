@@ -125,7 +125,7 @@ func (b *B) recordList() (string, int) {
 func (b *B) makeExport() {
 	list, n := b.recordList()
 	e := &rec{Name: "export", Kind: "export", Stream: "export", Logged: true, InPackage: true,
-		Pred: exportPred(exportAt, "", []string{b.RunA.Digest()}, list, n), Spec: bundleSpec{Signer: b.Keys["exporter"]}}
+		Pred: exportPred(exportAt, "", b.runDigests(), list, n), Spec: bundleSpec{Signer: b.Keys["exporter"]}}
 	b.Export = e
 	run1(b.s.ExportSpec, b)
 	b.signRecord(e)
@@ -208,4 +208,29 @@ func lines(s ...string) []byte {
 		buf.WriteString(l + "\n")
 	}
 	return buf.Bytes()
+}
+
+func (b *B) runDigests() []string {
+	var ds []string
+	for _, r := range b.Runs {
+		ds = append(ds, r.Digest())
+	}
+	return ds
+}
+
+// rootDesc is a run root's descriptor.
+func rootDesc(r *run) desc {
+	d := descOf(manifestMT, r.Manifest)
+	d.ArtifactType = "application/vnd.dossier.run.v1"
+	return d
+}
+
+// selected reports whether a run is one of the exported runs.
+func (b *B) selected(r *run) bool {
+	for _, x := range b.Runs {
+		if x == r {
+			return true
+		}
+	}
+	return false
 }

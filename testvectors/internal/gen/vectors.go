@@ -36,6 +36,7 @@ func vectors() []vector {
 	vs = append(vs, packageSignatureVectors()...)
 	vs = append(vs, recordVectors()...)
 	vs = append(vs, approvalVectors()...)
+	vs = append(vs, multiRunVectors()...)
 	vs = append(vs, logVectors()...)
 	vs = append(vs, timeVectors()...)
 	vs = append(vs, exportPolicyVectors()...)

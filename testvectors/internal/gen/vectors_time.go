@@ -149,6 +149,45 @@ func approvalVectors() []vector {
 	}
 }
 
+// ---- packages of two runs ----
+
+// withRunB completes run B (training, evaluation, run closed after run A's
+// records) and exports both runs.
+func withRunB(b *B) {
+	p, B := b.Keys["producer"], b.RunB
+	insertAfter(b, "closed", &rec{Name: "b-closed", Kind: "run-closed", Run: B, TE: "te", Logged: true, Pred: runClosedPred(runBID, "2026-11-27T09:02:40Z", ""), Spec: bundleSpec{Signer: p}})
+	insertAfter(b, "closed", &rec{Name: "b-eval", Kind: "evaluation", Run: B, TE: "te", Logged: true, Pred: evaluationPred(runBID, "2026-11-27T09:02:20Z", "", "0.861"), Spec: bundleSpec{Signer: p}})
+	insertAfter(b, "closed", &rec{Name: "b-training", Kind: "training-run", Run: B, TE: "te", Logged: true, DSRefs: []string{"b-dataset"},
+		Pred: trainingPred(runBID, "2026-11-27T09:02:10Z", "", nil), Spec: bundleSpec{Signer: p}})
+	b.Runs = []*run{b.RunA, b.RunB}
+}
+
+func selectRunB(b *B) {
+	for _, r := range b.Recs {
+		if r.Run == b.RunB {
+			r.InPackage = true
+		}
+	}
+}
+
+func multiRunVectors() []vector {
+	return []vector{
+		ok("multi-run-valid", "a package of two complete runs whose records interleave in the log (two run roots, no cosign kind annotation)",
+			Scenario{Setup: withRunB, Select: selectRunB}),
+		rej("multi-run-gap", "sequence", "8", "a package of two runs; the second run's evaluation record (seq 2 of its stream) is withheld",
+			Scenario{Setup: withRunB, Select: func(b *B) { selectRunB(b); b.rec("b-eval").InPackage = false }}),
+		rej("multi-run-root-missing", "layout", "2", "a package of two runs without the second run's root manifest (its records' OCI subject is missing)",
+			Scenario{Setup: withRunB, Select: selectRunB, IndexJSON: func(b *B) {
+				d := rootDesc(b.RunB).Digest
+				b.IndexJSON.Manifests = dropDesc(b.IndexJSON.Manifests, d)
+				b.PkgIndex.Manifests = dropDesc(b.PkgIndex.Manifests, d)
+			}, Files: onFiles(func(b *B) []file {
+				i := fileIndex(b.Files, blobName(b.RunB.Manifest))
+				return append(b.Files[:i:i], b.Files[i+1:]...)
+			})}),
+	}
+}
+
 // ---- steps 10 and 11: export and policy ----
 
 // listWithout is the record list digest of the package minus one record.
