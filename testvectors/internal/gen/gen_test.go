@@ -186,3 +186,18 @@ func TestEveryVectorDiffersFromBaseline(t *testing.T) {
 }
 
 var timeZero = zeroTime()
+
+// TestGenerateRefusesForeignDirectories: a mistaken -out must not delete
+// directories that are not vectors.
+func TestGenerateRefusesForeignDirectories(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "src"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := generate(dir); err == nil || !strings.Contains(err.Error(), "not a vector directory") {
+		t.Fatalf("generate into a directory with src/: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "src")); err != nil {
+		t.Errorf("src/ was removed: %v", err)
+	}
+}

@@ -54,10 +54,17 @@ func generate(dir string) error {
 		return err
 	}
 	for _, e := range old {
-		if e.IsDir() {
-			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-				return err
-			}
+		if !e.IsDir() {
+			continue
+		}
+		// only vector directories are replaced: a mistaken -out never
+		// deletes anything else
+		p := filepath.Join(dir, e.Name())
+		if _, err := os.Stat(filepath.Join(p, "expected.json")); err != nil {
+			return fmt.Errorf("%s is not a vector directory (no expected.json); refusing to replace it", p)
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return err
 		}
 	}
 	vs := vectors()

@@ -31,8 +31,12 @@ func (b *B) recordManifest(r *rec) desc {
 	m := manifest{SchemaVersion: 2, MediaType: manifestMT, ArtifactType: recordAT, Config: emptyConfig, Layers: []desc{bd},
 		Annotations: ann}
 	if r.Run != nil && !r.NoOCISubject {
-		s := b.RunRootD
-		s.Annotations = nil
+		// a record of a run that is not exported gets the first exported
+		// run's root: the vectors that package a foreign record want that
+		s := rootDesc(b.Runs[0])
+		if b.selected(r.Run) {
+			s = rootDesc(r.Run)
+		}
 		m.Subject = &s
 	}
 	if r.OCISubject != nil {
@@ -57,10 +61,10 @@ func (b *B) recordManifest(r *rec) desc {
 
 func (b *B) makeOCI() {
 	b.blob([]byte("{}"))
-	b.blob(b.RunA.Registration)
-	b.blob(b.RunA.Manifest)
-	b.RunRootD = descOf(manifestMT, b.RunA.Manifest)
-	b.RunRootD.ArtifactType = "application/vnd.dossier.run.v1"
+	for _, r := range b.Runs {
+		b.blob(r.Registration)
+		b.blob(r.Manifest)
+	}
 	var recDs []desc
 	for _, r := range b.packaged() {
 		recDs = append(recDs, b.recordManifest(r))
@@ -69,7 +73,7 @@ func (b *B) makeOCI() {
 	b.MetaConfig = obj{"mediaType": "application/vnd.dossier.package.config.v1+json",
 		"specVersion": "0.2.0", "packageId": b.packageID(), "created": exportAt,
 		"exporter": obj{"tool": "dossier-testvectors", "version": "1"},
-		"request": obj{"runs": []any{b.RunA.Digest()}, "requestedBy": obj{"id": "person:e30211", "name": "Erika Musterfrau"},
+		"request": obj{"runs": b.runDigests(), "requestedBy": obj{"id": "person:e30211", "name": "Erika Musterfrau"},
 			"purpose":   "Technical documentation requested by the notified body, reference NB-2026-0415",
 			"recipient": obj{"organisation": "Notified Body 0123", "contact": "assessor@nb0123.example"}},
 		"exportRecord": b.Export.Digest(), "recordListDigest": list, "recordCount": n,
@@ -81,10 +85,17 @@ func (b *B) makeOCI() {
 
 	// the package index lists exactly index.json entries 3-4 (same
 	// descriptors) preceded by the metadata manifest
-	rootRef := b.RunRootD
-	rootRef.Annotations = map[string]string{refName: "run-" + b.RunA.ID, "kind": "dev.cosignproject.cosign/image"}
+	var roots []desc
+	for _, r := range b.Runs {
+		d := rootDesc(r)
+		d.Annotations = map[string]string{refName: "run-" + r.ID}
+		if len(b.Runs) == 1 {
+			d.Annotations["kind"] = "dev.cosignproject.cosign/image"
+		}
+		roots = append(roots, d)
+	}
 	b.PkgIndex = index{SchemaVersion: 2, MediaType: indexMT, ArtifactType: "application/vnd.dossier.package.v1",
-		Manifests:   append([]desc{b.MetaD, rootRef}, recDs...),
+		Manifests:   append(append([]desc{b.MetaD}, roots...), recDs...),
 		Annotations: map[string]string{createdAnn: exportAt, "dev.dossier.package.id": b.packageID()}}
 	b.IndexJSON = index{SchemaVersion: 2, MediaType: indexMT}
 	run1(b.s.OCI, b)
@@ -100,7 +111,7 @@ func (b *B) makeOCI() {
 	for k, v := range b.AttestD.Annotations {
 		attRef.Annotations[k] = v
 	}
-	b.IndexJSON.Manifests = append([]desc{pkgRef, attRef, rootRef}, recDs...)
+	b.IndexJSON.Manifests = append(append([]desc{pkgRef, attRef}, roots...), recDs...)
 	// a record manifest listed in the package index but not in index.json
 	// (or the reverse) is made by the IndexJSON hook
 	run1(b.s.IndexJSON, b)
@@ -217,7 +228,7 @@ func (b *B) readme() []byte {
 		"Dossier compliance package "+b.packageID()+" (test vector)",
 		"",
 		"This file is an uncompressed tar of an OCI image layout holding signed audit",
-		"records of ML training run "+b.RunA.ID+", the log checkpoint and inclusion",
+		"records of ML training runs ("+b.runIDs()+"), the log checkpoint and inclusion",
 		"proofs that show they were logged, and the keyring of the keys that signed them.",
 		"",
 		"Verify it with: dossier-verify --root-fingerprint <pinned fingerprint> package.tar",
@@ -230,11 +241,19 @@ func (b *B) readme() []byte {
 func (b *B) report() []byte {
 	var s strings.Builder
 	s.WriteString("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\"><title>Dossier package " + b.packageID() + "</title></head><body>\n")
-	s.WriteString("<h1>Run " + html.EscapeString(b.RunA.ID) + "</h1>\n<table>\n<tr><th>record</th><th>kind</th><th>log index</th><th>status</th></tr>\n")
+	s.WriteString("<h1>Runs " + html.EscapeString(b.runIDs()) + "</h1>\n<table>\n<tr><th>record</th><th>kind</th><th>log index</th><th>status</th></tr>\n")
 	for _, r := range b.packaged() {
 		s.WriteString("<tr><td>" + r.Digest() + "</td><td>" + html.EscapeString(r.Kind) + "</td><td>" + itoa(r.Index) +
 			"</td><td>cryptographically verifiable</td></tr>\n")
 	}
 	s.WriteString("</table>\n<p>This report states facts; the verdict is the verifier's.</p>\n</body></html>\n")
 	return []byte(s.String())
+}
+
+func (b *B) runIDs() string {
+	var ids []string
+	for _, r := range b.Runs {
+		ids = append(ids, r.ID)
+	}
+	return strings.Join(ids, ", ")
 }
