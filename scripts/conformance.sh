@@ -9,6 +9,9 @@ source scripts/lib.sh
 BIN="${BIN:-$PWD/bin}"
 XFAIL="${XFAIL:-conformance/xfail/dossier-verify.txt}"
 
+# The vectors must be exactly what the generator makes (frozen once released).
+go test -count=1 -run 'TestNoDrift' ./testvectors/internal/gen
+
 if [ ! -d cmd/dossier-verify ]; then
   echo "conformance: cmd/dossier-verify does not exist yet; there is no verifier to run the vectors against" >&2
   exit 1
