@@ -39,6 +39,9 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+conformance: build
+	@bash scripts/conformance.sh
+
 interop: build
 	@TOOLS="$(TOOLS)" COSIGN_VERSION="$(COSIGN_VERSION)" BIN="$(BIN)" bash scripts/interop.sh
 
