@@ -72,6 +72,8 @@ type Options struct {
 	// AwaitCheckpoint makes Append wait until a published checkpoint covers
 	// the record, so a proof can be served at once.
 	AwaitCheckpoint bool
+
+	snapshotMinTail uint64 // tests lower it
 }
 
 func (o *Options) fill(dir string) error {
@@ -93,6 +95,9 @@ func (o *Options) fill(dir string) error {
 	}
 	if o.CheckpointInterval == 0 {
 		o.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if o.snapshotMinTail == 0 {
+		o.snapshotMinTail = defaultSnapshotMinTail
 	}
 	return nil
 }
@@ -116,6 +121,7 @@ type Log struct {
 	byDigest map[[32]byte]*entry
 	streams  map[string]*streamHead
 	broken   error
+	snapSize uint64 // leaves covered by the index snapshot on disk
 }
 
 // Init creates a new, empty log in dir (created if missing) and publishes
@@ -243,6 +249,11 @@ func (l *Log) Close(ctx context.Context) error {
 	}
 	if l.shutdown != nil {
 		err = errors.Join(err, l.shutdown(ctx))
+	}
+	if err == nil {
+		if size, serr := l.reader.IntegratedSize(ctx); serr == nil {
+			err = l.writeSnapshot(size)
+		}
 	}
 	return errors.Join(err, l.release())
 }

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/transparency-dev/tessera/api/layout"
-	"github.com/transparency-dev/tessera/client"
-
 	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
 )
 
@@ -19,8 +16,18 @@ func (l *Log) recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	_, root, err := readTreeState(l.dir)
+	if err != nil {
+		return err
+	}
 	seen := map[string]map[uint64]bool{}
-	return forEachLeaf(ctx, l.reader.ReadEntryBundle, size, func(idx uint64, raw []byte) error {
+	snap := l.loadSnapshot(ctx, size, root)
+	for i, lf := range snap {
+		if err := l.addRecovered(uint64(i), lf, seen); err != nil {
+			return err
+		}
+	}
+	return leavesFrom(ctx, l.reader.ReadEntryBundle, uint64(len(snap)), size, func(idx uint64, raw []byte) error {
 		lf, err := tlogproof.ParseLeaf(raw)
 		if err != nil {
 			return fmt.Errorf("%w: leaf %d: %v", ErrCorruptLog, idx, err)
@@ -59,16 +66,5 @@ type bundleReader func(ctx context.Context, index uint64, p uint8) ([]byte, erro
 // forEachLeaf calls fn for every leaf of the tree of the given size, in
 // index order.
 func forEachLeaf(ctx context.Context, read bundleReader, size uint64, fn func(uint64, []byte) error) error {
-	for b := uint64(0); b*layout.EntryBundleWidth < size; b++ {
-		eb, err := client.GetEntryBundle(ctx, client.EntryBundleFetcherFunc(read), b, size)
-		if err != nil {
-			return fmt.Errorf("reading entry bundle %d: %w", b, err)
-		}
-		for i, raw := range eb.Entries {
-			if err := fn(b*layout.EntryBundleWidth+uint64(i), raw); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return leavesFrom(ctx, read, 0, size, fn)
 }

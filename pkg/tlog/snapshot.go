@@ -1,0 +1,234 @@
+package tlog
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/tessera/api/layout"
+	"github.com/transparency-dev/tessera/client"
+
+	"github.com/dossier-audit/dossier/pkg/internal/atomicfile"
+	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
+)
+
+// The index snapshot lets Open skip re-reading every leaf: Close writes the
+// stream state of the first N leaves to DIR/.dossier/index-snapshot, and
+// Open accepts it only if the leaves rebuilt from it hash to the tree's root
+// at size N (checked against the tiles); otherwise it scans the whole log.
+// Either way the leaves after N are read from the log itself. A wrong,
+// stale or damaged snapshot therefore costs time, never correctness.
+//
+// Layout: "DSXI1\n" | u64 N | u32 stream count | per stream u16 length,
+// name | per leaf u32 stream, u64 seq, [32]bundle, u8 hasPrev, [32]prev
+// (when hasPrev) | SHA-256 of all preceding bytes.
+const snapshotMagic = "DSXI1\n"
+
+// defaultSnapshotMinTail is the smallest number of leaves beyond the last
+// snapshot that is worth a new one.
+const defaultSnapshotMinTail = 4096
+
+func (l *Log) snapshotPath() string { return filepath.Join(l.dir, stateDir, "index-snapshot") }
+
+// writeSnapshot records the state of the first size leaves. It writes
+// nothing when the log failed or any of those leaves is unaccounted for.
+func (l *Log) writeSnapshot(size uint64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.broken != nil || size < l.snapSize+max(l.opts.snapshotMinTail, l.snapSize/8) {
+		return nil // a short tail is cheaper to rescan than a rewrite
+	}
+	byIndex := make([]*entry, size)
+	for _, e := range l.byDigest {
+		select {
+		case <-e.done:
+		default:
+			return nil
+		}
+		if e.err == nil && e.index < size {
+			byIndex[e.index] = e
+		}
+	}
+	var buf bytes.Buffer
+	buf.WriteString(snapshotMagic)
+	buf.Write(binary.BigEndian.AppendUint64(nil, size))
+	streams, ids := streamTable(byIndex)
+	if streams == nil {
+		return nil
+	}
+	buf.Write(binary.BigEndian.AppendUint32(nil, uint32(len(streams))))
+	for _, s := range streams {
+		buf.Write(binary.BigEndian.AppendUint16(nil, uint16(len(s))))
+		buf.WriteString(s)
+	}
+	for _, e := range byIndex {
+		writeSnapEntry(&buf, e, ids[e.stream])
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	buf.Write(sum[:])
+	return atomicfile.WriteFile(l.snapshotPath(), buf.Bytes(), 0o644)
+}
+
+// streamTable numbers the streams; nil when a leaf is missing.
+func streamTable(byIndex []*entry) ([]string, map[string]uint32) {
+	ids := map[string]uint32{}
+	var names []string
+	for _, e := range byIndex {
+		if e == nil {
+			return nil, nil
+		}
+		if _, ok := ids[e.stream]; !ok {
+			ids[e.stream] = uint32(len(names))
+			names = append(names, e.stream)
+		}
+	}
+	return names, ids
+}
+
+func writeSnapEntry(buf *bytes.Buffer, e *entry, stream uint32) {
+	buf.Write(binary.BigEndian.AppendUint32(nil, stream))
+	buf.Write(binary.BigEndian.AppendUint64(nil, e.seq))
+	buf.Write(e.digest[:])
+	if e.prev == nil {
+		buf.WriteByte(0)
+		return
+	}
+	buf.WriteByte(1)
+	buf.Write(e.prev[:])
+}
+
+// loadSnapshot returns the leaves recorded in the snapshot, or nil when
+// there is none or it does not match the tree of the given size and root.
+func (l *Log) loadSnapshot(ctx context.Context, size uint64, root [32]byte) []tlogproof.Leaf {
+	b, err := os.ReadFile(l.snapshotPath())
+	if err != nil {
+		return nil
+	}
+	leaves, err := parseSnapshot(b)
+	if err != nil || uint64(len(leaves)) > size {
+		return nil
+	}
+	if err := l.matchesTree(ctx, leaves, size, root); err != nil {
+		return nil
+	}
+	l.snapSize = uint64(len(leaves))
+	return leaves
+}
+
+// matchesTree checks that leaves are the first len(leaves) leaves of the
+// tree of the given size and root.
+func (l *Log) matchesTree(ctx context.Context, leaves []tlogproof.Leaf, size uint64, root [32]byte) error {
+	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+	r := rf.NewEmptyRange(0)
+	for _, lf := range leaves {
+		h := lf.Hash()
+		if err := r.Append(h[:], nil); err != nil {
+			return err
+		}
+	}
+	got, err := r.GetRootHash(nil)
+	if err != nil {
+		return err
+	}
+	n := uint64(len(leaves))
+	old := tlogproof.Checkpoint{Size: n, Root: [32]byte(got)}
+	cur := tlogproof.Checkpoint{Size: size, Root: root}
+	var hashes [][]byte
+	if n < size {
+		pb, err := client.NewProofBuilder(ctx, size, client.FileFetcher{Root: l.dir}.ReadTile)
+		if err != nil {
+			return err
+		}
+		if hashes, err = pb.ConsistencyProof(ctx, n, size); err != nil {
+			return err
+		}
+	}
+	return tlogproof.CheckConsistency(&old, &cur, toArrays(hashes))
+}
+
+var errSnapshot = errors.New("malformed index snapshot")
+
+func parseSnapshot(b []byte) ([]tlogproof.Leaf, error) {
+	if len(b) < len(snapshotMagic)+12+32 || string(b[:len(snapshotMagic)]) != snapshotMagic {
+		return nil, errSnapshot
+	}
+	body, sum := b[:len(b)-32], b[len(b)-32:]
+	if sha256.Sum256(body) != [32]byte(sum) {
+		return nil, errSnapshot
+	}
+	r := &snapReader{b: body[len(snapshotMagic):]}
+	n := r.u64()
+	streams := make([]string, r.u32())
+	for i := range streams {
+		streams[i] = string(r.bytes(int(r.u16())))
+	}
+	if r.err != nil || n > uint64(len(r.b))/45 {
+		return nil, errSnapshot
+	}
+	leaves := make([]tlogproof.Leaf, 0, n)
+	for range n {
+		leaves = append(leaves, r.leaf(streams))
+	}
+	if r.err != nil || len(r.b) != 0 {
+		return nil, errSnapshot
+	}
+	return leaves, nil
+}
+
+type snapReader struct {
+	b   []byte
+	err error
+}
+
+func (r *snapReader) bytes(n int) []byte {
+	if r.err != nil || len(r.b) < n {
+		r.err = errSnapshot
+		return make([]byte, n)
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *snapReader) u16() uint16 { return binary.BigEndian.Uint16(r.bytes(2)) }
+func (r *snapReader) u32() uint32 { return binary.BigEndian.Uint32(r.bytes(4)) }
+func (r *snapReader) u64() uint64 { return binary.BigEndian.Uint64(r.bytes(8)) }
+
+func (r *snapReader) leaf(streams []string) tlogproof.Leaf {
+	s := r.u32()
+	if int(s) >= len(streams) {
+		r.err = errSnapshot
+		return tlogproof.Leaf{}
+	}
+	l := tlogproof.Leaf{Stream: streams[s], Seq: r.u64(), Bundle: digestString([32]byte(r.bytes(32)))}
+	if r.bytes(1)[0] == 1 {
+		l.Prev = digestString([32]byte(r.bytes(32)))
+	}
+	return l
+}
+
+// leavesFrom calls fn for the leaves of the tree of the given size from
+// index start on.
+func leavesFrom(ctx context.Context, read bundleReader, start, size uint64, fn func(uint64, []byte) error) error {
+	for b := start / layout.EntryBundleWidth; b*layout.EntryBundleWidth < size; b++ {
+		eb, err := client.GetEntryBundle(ctx, client.EntryBundleFetcherFunc(read), b, size)
+		if err != nil {
+			return fmt.Errorf("reading entry bundle %d: %w", b, err)
+		}
+		for i, raw := range eb.Entries {
+			if idx := b*layout.EntryBundleWidth + uint64(i); idx >= start {
+				if err := fn(idx, raw); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
