@@ -79,6 +79,8 @@ func openStore(env *cli.Env, loc string, rf *registryFlags, write bool) (*store,
 		return &store{Reader: s, Writer: s, finish: func(bool) error { return nil }}, nil
 	case strings.HasPrefix(loc, "tar:"):
 		return openTar(strings.TrimPrefix(loc, "tar:"), write)
+	case pathExists(loc):
+		return nil, cli.Usage("store %q is a local path: write layout:%s or tar:%s", loc, loc, loc)
 	case strings.Contains(loc, "/") && !strings.HasPrefix(loc, "/") && !strings.HasPrefix(loc, "."):
 		opts, err := rf.options(env)
 		if err != nil {
@@ -168,4 +170,9 @@ func storeError(err error) error {
 func isUnauthorized(err error) bool {
 	var er *errcode.ErrorResponse
 	return errors.As(err, &er) && (er.StatusCode == http.StatusUnauthorized || er.StatusCode == http.StatusForbidden)
+}
+
+func pathExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
