@@ -76,6 +76,8 @@ var kinds = []Kind{
 		newPredicate: func() Predicate { return new(Package) }, template: packageTemplate, subject: packageSubject},
 	{Name: "deployment", Summary: "a released model deployed to an environment",
 		newPredicate: func() Predicate { return new(Deployment) }, template: deploymentTemplate, subject: deploymentSubject},
+	{Name: "receipt", Summary: "the ingest daemon's receipt for an accepted record: stream position, receipt time, time verdict, submitter",
+		newPredicate: func() Predicate { return new(Receipt) }, template: receiptTemplate, subject: receiptSubject},
 }
 
 func init() {
