@@ -58,10 +58,8 @@ func newReportRecord(it *item) reportRecord {
 	rr := reportRecord{Index: it.entry.Index, Seq: it.entry.Leaf.Seq, Kind: it.kind, Digest: it.digest(),
 		Blob: "blobs/sha256/" + strings.TrimPrefix(it.digest(), "sha256:"), ProducedAt: c.ProducedAt,
 		Producer: strings.TrimSpace(c.Producer.Name + " (" + c.Producer.ID + ")")}
-	if c.ProducedAt == "" { // time evidence: no common fields
-		if te, ok := it.stmt.Parsed().(*record.TimeEvidence); ok {
-			rr.ProducedAt, rr.Producer = te.CheckedAt, "time checker"
-		}
+	if te, ok := it.stmt.Parsed().(*record.TimeEvidence); ok { // no common fields
+		rr.ProducedAt, rr.Producer = te.CheckedAt, "time checker"
 	}
 	rr.KeyHint = keyHint(it.bytes)
 	rr.Facts = facts(it.stmt.Predicate)
@@ -90,7 +88,7 @@ func facts(raw []byte) []fact {
 		}
 		name, _ := k.(string)
 		if !commonFields[name] {
-			out = append(out, fact{Name: name, Value: shorten(valueText(v), 600)})
+			out = append(out, fact{Name: name, Value: shorten(valueText(v), 300)})
 		}
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dossier-audit/dossier/pkg/bundle"
 	"github.com/dossier-audit/dossier/pkg/oci"
+	"github.com/dossier-audit/dossier/pkg/record"
 	"github.com/dossier-audit/dossier/pkg/run"
 )
 
@@ -69,25 +70,32 @@ func marshal(v any) []byte {
 	return b
 }
 
-// packItem packs a record as its manifest (spec/package.md §3): run
-// records through pkg/oci (subject = run root), log-scoped ones without a
-// subject but with the same annotations.
+// packItem packs a record as its manifest (spec/package.md §3), exactly
+// as pkg/oci's PackRecord does for run records (subject = run root, run id
+// annotation) without parsing the bundle again; log-scoped records get no
+// subject and no run id.
 func packItem(it *item) (oci.Artifact, error) {
-	if it.root != nil {
-		rec, err := oci.PackRecord(it.root.Descriptor, it.bytes, it.entry.Leaf.Seq)
-		if err != nil {
-			return oci.Artifact{}, fmt.Errorf("%w: %s: %w", ErrRecord, it.digest(), err)
-		}
-		return rec.Artifact, nil
+	c := it.stmt.Parsed().CommonFields()
+	created := c.ProducedAt
+	if te, ok := it.stmt.Parsed().(*record.TimeEvidence); ok {
+		created = te.CheckedAt
 	}
 	ann := map[string]string{
-		ocispec.AnnotationCreated:   it.stmt.Parsed().CommonFields().ProducedAt,
+		ocispec.AnnotationCreated:   created,
 		oci.AnnotationBundleContent: oci.BundleContentDSSE,
 		oci.AnnotationPredicateType: it.stmt.PredicateType,
 		oci.AnnotationKind:          it.kind,
 		oci.AnnotationSeq:           strconv.FormatUint(it.entry.Leaf.Seq, 10),
 	}
-	return bundleArtifact(it.bytes, ann, nil), nil
+	if it.root == nil {
+		return bundleArtifact(it.bytes, ann, nil), nil
+	}
+	if got := "sha256:" + it.stmt.Subject[0].SHA256(); got != it.root.Digest() {
+		return oci.Artifact{}, fmt.Errorf("%w: record %s has subject[0] %s, run root is %s", ErrRecord, it.digest(), got, it.root.Digest())
+	}
+	ann[oci.AnnotationRunID] = c.RunID
+	subject := oci.Plain(it.root.Descriptor)
+	return bundleArtifact(it.bytes, ann, &subject), nil
 }
 
 // bundleArtifact is a record-shaped manifest: empty config, one bundle

@@ -21,6 +21,7 @@ import (
 
 	"github.com/dossier-audit/dossier/pkg/bundle"
 	"github.com/dossier-audit/dossier/pkg/keys"
+	"github.com/dossier-audit/dossier/pkg/oci"
 	"github.com/dossier-audit/dossier/pkg/record"
 	"github.com/dossier-audit/dossier/pkg/run"
 	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
@@ -443,4 +444,40 @@ func statementOf(t *testing.T, b []byte) *record.Statement {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// TestPackItemMatchesPkgOCI guards against drift from pkg/oci's canonical
+// record manifests (verifiers may repack and compare).
+func TestPackItemMatchesPkgOCI(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 4)
+	l := f.open(t, f.dir)
+	defer closeLog(t, l)
+	vk, _ := logVerifierOf(f)
+	lv, err := openView(f.dir, vk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, _ := lv.leaves(context.Background())
+	for _, e := range ls {
+		if e.Leaf.Stream != f.root.Digest() {
+			continue
+		}
+		it, err := fetch(context.Background(), l, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it.root = f.root
+		got, err := packItem(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := oci.PackRecord(f.root.Descriptor, it.bytes, e.Leaf.Seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Manifest, want.Manifest) || got.Descriptor.Digest != want.Descriptor.Digest {
+			t.Fatalf("manifest of %s differs from pkg/oci:\n%s\n%s", it.digest(), got.Manifest, want.Manifest)
+		}
+	}
 }

@@ -4,8 +4,11 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/dossier-audit/dossier/pkg/bundle"
 	"github.com/dossier-audit/dossier/pkg/keyring"
@@ -127,11 +130,11 @@ func (s *selection) addRun(ctx context.Context, l Log, ix *logIndex, r *run.Root
 	if len(es) == 0 {
 		return fmt.Errorf("%w: run %s (%s) has no records in the log", ErrNotLogged, r.Registration.RunID, r.Digest())
 	}
-	for _, e := range es {
-		it, err := fetch(ctx, l, e)
-		if err != nil {
-			return err
-		}
+	items, err := fetchAll(ctx, l, es)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
 		it.root = r
 		s.records = append(s.records, it)
 		if mr, ok := it.stmt.Parsed().(*record.ModelRelease); ok {
@@ -139,6 +142,23 @@ func (s *selection) addRun(ctx context.Context, l Log, ix *logIndex, r *run.Root
 		}
 	}
 	return nil
+}
+
+// fetchAll fetches and parses entries on every core, keeping their order.
+func fetchAll(ctx context.Context, l Log, es []leafEntry) ([]*item, error) {
+	out := make([]*item, len(es))
+	errs := make([]error, len(es))
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(es); i += workers {
+				out[i], errs[i] = fetch(ctx, l, es[i])
+			}
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 // omitUnselected lists runs a release draws on that are not exported.
