@@ -78,6 +78,7 @@ var kinds = []Kind{
 		newPredicate: func() Predicate { return new(Deployment) }, template: deploymentTemplate, subject: deploymentSubject},
 	{Name: "receipt", Summary: "the ingest daemon's receipt for an accepted record: stream position, receipt time, time verdict, submitter",
 		newPredicate: func() Predicate { return new(Receipt) }, template: receiptTemplate, subject: receiptSubject},
+	{Name: "transfer", Summary: "an air-gap spool imported: who carried which records, packed where and when, imported by whom", newPredicate: func() Predicate { return new(Transfer) }, template: transferTemplate, subject: transferSubject},
 }
 
 func init() {

@@ -97,6 +97,10 @@ var predicateCases = []predicateCase{
 	{"approval withdraw without target", "approval", func(m map[string]any) { m["decision"] = "withdraw"; delete(m, "conditions") }, ErrMissing, "withdraws", true},
 	// export
 	{"export count", "export", set("recordCount", 0), ErrRange, "recordCount", true},
+	{"transfer spool digest", "transfer", set("spool", "sha256:00"), ErrDigest, "spool", true},
+	{"transfer carrier", "transfer", del("carriedBy.name"), ErrMissing, "carriedBy.name", true},
+	{"transfer imported > count", "transfer", set("imported", 7), ErrRange, "imported", false},
+	{"transfer runId", "transfer", set("runId", "r"), ErrUnknownField, "runId", true},
 	{"export list digest", "export", set("recordListDigest", "sha512:00"), ErrDigest, "recordListDigest", true},
 	{"export recipient", "export", del("recipient.organisation"), ErrMissing, "recipient.organisation", true},
 	// export-sealed, package

@@ -10,7 +10,7 @@ import (
 
 func TestKinds(t *testing.T) {
 	t.Parallel()
-	want := "dataset training-run evaluation-plan evaluation model-release approval export time-evidence run-closed correction attachment export-sealed package deployment receipt"
+	want := "dataset training-run evaluation-plan evaluation model-release approval export time-evidence run-closed correction attachment export-sealed package deployment receipt transfer"
 	if got := strings.Join(KindNames(), " "); got != want {
 		t.Fatalf("KindNames = %s, want %s", got, want)
 	}
