@@ -160,6 +160,11 @@ func (p *plan) read(ctx context.Context) error {
 	if p.chain, err = selfChain(envs); err != nil {
 		return err
 	}
+	for i, v := range p.chain.Versions {
+		if e := p.sel.keyring[i].entry; e.Leaf.Bundle != v.Digest {
+			return fmt.Errorf("%w: keyring stream seq %d holds %s, want version %d (%s)", ErrKeyring, e.Leaf.Seq, e.Leaf.Bundle, i+1, v.Digest)
+		}
+	}
 	if err := p.checkExporter(ctx, p.chain); err != nil {
 		return err
 	}

@@ -65,11 +65,11 @@ Checking one record by hand (openssl, sha256sum, jq, base64)
   # every blob is named by its SHA-256:
   (cd blobs/sha256 && for f in *; do echo "$f  $f"; done | sha256sum -c --quiet)
   # the keyring: version 1's payload must hash to the pinned fingerprint
-  # (find the keyring-v1.json layer in the metadata manifest):
-  jq -r .payload KEYRING-V1-BLOB | base64 -d > keyring-v1.json
-  sha256sum keyring-v1.json          # compare with the pinned SHA256:<hex>
-  # one record (its bundle blob is listed below): identity, payload, signature
-  B=blobs/sha256/<bundle hex>
+  # (each version's envelope is the blob named by its digest, listed below):
+{{with index .Keyring 0}}  jq -r .payload blobs/sha256/{{hex .Digest}} | base64 -d > keyring-v1.json
+{{end}}  sha256sum keyring-v1.json          # compare with the pinned SHA256:<hex>
+  # one record: its bundle is the blob named by its digest (listed below)
+  B=blobs/sha256/<hex of the record digest>
   sha256sum $B                       # = the record digest
   jq -r .dsseEnvelope.payload $B | base64 -d > payload.json
   jq -r '.dsseEnvelope.signatures[0].sig' $B | base64 -d > sig.der
