@@ -76,6 +76,12 @@ func TestKeyringAndExportCommands(t *testing.T) {
 	}
 	must("verify", 0, "keyring verify", "--root-fingerprint", pin, p("keyring-v1.json"))
 	must("verify wrong pin", 1, "keyring verify", "--root-fingerprint", "SHA256:"+strings.Repeat("0", 64), p("keyring-v1.json"))
+	must("rotate: signed by a key that is not a root of v1", 1, append([]string{"keyring create", "--root-key", p("producer.key"),
+		"--previous", p("keyring-v1.json"), "-o", p("keyring-v2-bad.json")}, adds...)...)
+	must("rotate", 0, append([]string{"keyring create", "--root-key", p("root.key"), "--previous", p("keyring-v1.json"),
+		"--issued-at", "2026-11-28T00:00:00Z", "-o", p("keyring-v2.json")}, adds...)...)
+	must("verify chain", 0, "keyring verify", "--root-fingerprint", pin, p("keyring-v2.json"), p("keyring-v1.json"))
+	must("fingerprint of v2", 2, "keyring fingerprint", p("keyring-v2.json"))
 	must("append keyring", 0, "log append", "--dir", p("log"), "--key", p("logkey.key"), "--stream", "keyring", p("keyring-v1.json"))
 
 	te := signTimeEvidence(t, p("te.json"), p("time.key"))

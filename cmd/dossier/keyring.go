@@ -52,12 +52,12 @@ func runKeyringCreate(env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	doc, err := newKeyringDoc(adds, *threshold, at, *previous)
+	doc, prev, err := newKeyringDoc(adds, *threshold, at, *previous)
 	if err != nil {
 		return err
 	}
 	env.Infof("keyring version %d: %d keys, root threshold %d", doc.Version, len(doc.Keys), doc.RootThreshold)
-	return signKeyringDoc(env, doc, rootKeys, *passFile, *out)
+	return signKeyringDoc(env, doc, prev, rootKeys, *passFile, *out)
 }
 
 // timeFlag parses an RFC 3339 flag, or returns the current time (UTC,
@@ -73,31 +73,32 @@ func timeFlag(env *cli.Env, v, name string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-func newKeyringDoc(adds []string, threshold int, at time.Time, previous string) (*keyring.Document, error) {
+// newKeyringDoc builds the document; with previous it is the next version
+// and prev holds the previous envelope.
+func newKeyringDoc(adds []string, threshold int, at time.Time, previous string) (doc *keyring.Document, prev []byte, err error) {
 	stamp := at.Format(time.RFC3339Nano)
-	doc := &keyring.Document{MediaType: keyring.MediaType, Version: 1, IssuedAt: stamp, RootThreshold: threshold}
+	doc = &keyring.Document{MediaType: keyring.MediaType, Version: 1, IssuedAt: stamp, RootThreshold: threshold}
 	if previous != "" {
-		b, err := os.ReadFile(previous)
-		if err != nil {
-			return nil, cli.Inconclusive(err, "")
+		if prev, err = os.ReadFile(previous); err != nil {
+			return nil, nil, cli.Inconclusive(err, "")
 		}
-		v, err := keyring.Parse(b)
+		v, err := keyring.Parse(prev)
 		if err != nil {
-			return nil, cli.Failed(fmt.Errorf("%s: %w", previous, err), "")
+			return nil, nil, cli.Failed(fmt.Errorf("%s: %w", previous, err), "")
 		}
 		doc.Version, doc.Previous = v.Document.Version+1, &v.Digest
 	}
 	for _, a := range adds {
 		k, err := parseAdd(a, stamp)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		doc.Keys = append(doc.Keys, k)
 	}
 	if err := doc.Validate(); err != nil {
-		return nil, cli.Usage("%v", err)
+		return nil, nil, cli.Usage("%v", err)
 	}
-	return doc, nil
+	return doc, prev, nil
 }
 
 // parseAdd reads ROLES:PUBFILE:NAME:PERSONID:TEAM (PERSONID may contain
@@ -142,7 +143,7 @@ func readPublic(b []byte) (crypto.PublicKey, string, error) {
 	return pub, "", err
 }
 
-func signKeyringDoc(env *cli.Env, doc *keyring.Document, rootKeys []string, passFile, out string) error {
+func signKeyringDoc(env *cli.Env, doc *keyring.Document, prev []byte, rootKeys []string, passFile, out string) error {
 	payload, err := doc.Marshal()
 	if err != nil {
 		return cli.Inconclusive(err, "")
@@ -165,6 +166,11 @@ func signKeyringDoc(env *cli.Env, doc *keyring.Document, rootKeys []string, pass
 	env0, err := keyring.Sign(payload, signers...)
 	if err != nil {
 		return cli.Inconclusive(err, "")
+	}
+	if prev != nil {
+		if _, err := keyring.VerifyNext(prev, env0); err != nil {
+			return cli.Failed(err, "version N+1 must be signed by rootThreshold root keys of version N: pass them with --root-key")
+		}
 	}
 	if err := atomicfile.WriteNew(out, env0, 0o644); err != nil {
 		return cli.Inconclusive(err, "choose another -o file; keyring versions are never overwritten")

@@ -67,6 +67,27 @@ func VerifyChain(pinned string, envelopes ...[]byte) (*Chain, error) {
 	return c, nil
 }
 
+// VerifyNext checks that next is a valid successor of the already trusted
+// version prev: version prev+1, previous = prev's envelope digest, and
+// signed by prev's rootThreshold distinct unrevoked root keys (for writers
+// rotating a keyring; auditors use VerifyChain from the pin).
+func VerifyNext(prev, next []byte) (*Version, error) {
+	p, err := Parse(prev)
+	if err != nil {
+		return nil, &ChainError{Version: 1, Err: err}
+	}
+	n, err := Parse(next)
+	if err != nil {
+		return nil, &ChainError{Version: p.Document.Version + 1, Err: err}
+	}
+	c := &Chain{Versions: make([]*Version, p.Document.Version)}
+	c.Versions[len(c.Versions)-1] = p
+	if err := c.link("", n); err != nil {
+		return nil, &ChainError{Version: p.Document.Version + 1, Err: err}
+	}
+	return n, nil
+}
+
 // link checks v as the next version of c.
 func (c *Chain) link(pinned string, v *Version) error {
 	want := len(c.Versions) + 1

@@ -213,7 +213,9 @@ func TestDocumentRules(t *testing.T) {
 		{name: "case-folded member", raw: func(s string) string { return strings.Replace(s, `"issuedAt"`, `"IssuedAt"`, 1) }, want: ErrMalformed},
 		{name: "duplicate member", raw: func(s string) string { return strings.Replace(s, `"version":1`, `"version":1,"version":1`, 1) }, want: ErrMalformed},
 		{name: "missing previous", raw: func(s string) string { return strings.Replace(s, `"previous":null,`, ``, 1) }, want: ErrMalformed},
-		{name: "null validFrom", raw: func(s string) string { return strings.Replace(s, `"validFrom":"2026-11-27T00:00:00Z"`, `"validFrom":null`, 1) }, want: ErrMalformed},
+		{name: "null validFrom", raw: func(s string) string {
+			return strings.Replace(s, `"validFrom":"2026-11-27T00:00:00Z"`, `"validFrom":null`, 1)
+		}, want: ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -302,5 +304,23 @@ func TestLookupAndKeyValidAt(t *testing.T) {
 	}
 	if err := c.KeyValidAt(prod, RoleProducer, 5, idx[:2]); !errors.Is(err, ErrChain) {
 		t.Errorf("index count mismatch: got %v, want ErrChain", err)
+	}
+}
+
+func TestVerifyNext(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	v1 := sign(t, f.doc(t, 1, ""), f.roots[0], f.roots[1])
+	v2 := sign(t, f.doc(t, 2, Digest(v1)), f.roots[1], f.roots[2])
+	v3 := sign(t, f.doc(t, 3, Digest(v2)), f.roots[0], f.roots[2])
+	if v, err := VerifyNext(v2, v3); err != nil || v.Document.Version != 3 {
+		t.Fatalf("VerifyNext(v2, v3) = %v", err)
+	}
+	if _, err := VerifyNext(v1, v3); !errors.Is(err, ErrChain) {
+		t.Fatalf("gap: got %v, want ErrChain", err)
+	}
+	weak := sign(t, f.doc(t, 2, Digest(v1)), f.roots[2])
+	if _, err := VerifyNext(v1, weak); !errors.Is(err, ErrThreshold) {
+		t.Fatalf("one signature: got %v, want ErrThreshold", err)
 	}
 }
