@@ -481,3 +481,39 @@ func TestPackItemMatchesPkgOCI(t *testing.T) {
 		}
 	}
 }
+
+func TestOmittedListsUnselectedRunsAndDocuments(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 2)
+	otherRun := "sha256:" + strings.Repeat("c", 64)
+	edit := func(kind string, m map[string]any) []byte {
+		var p map[string]any
+		if err := json.Unmarshal(record.Template(kind), &p); err != nil {
+			t.Fatal(err)
+		}
+		p["timeEvidence"] = map[string]any{"digest": f.te}
+		for k, v := range m {
+			p[k] = v
+		}
+		b, _ := json.Marshal(p)
+		return b
+	}
+	mr := signRecord(t, f.producer, "model-release", edit("model-release", map[string]any{"runs": []any{f.root.Digest(), otherRun}}), f.root)
+	att := signRecord(t, f.producer, "attachment", edit("attachment", nil), f.root)
+	l := f.open(t, f.dir)
+	appendAll(t, l, [][]byte{mr, att}, f.root.Digest())
+	closeLog(t, l)
+	out := filepath.Join(t.TempDir(), "p.tar")
+	f.export(t, f.dir, out)
+	p := readPackage(t, out)
+	m, _ := p.metadata(t)
+	var cfg packageConfig
+	if err := json.Unmarshal(p.blob(t, m.Config.Digest.String()), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Omitted) != 2 || !slices.ContainsFunc(cfg.Omitted, func(o Omitted) bool { return o.Kind == "run" && o.Digest == otherRun }) ||
+		!slices.ContainsFunc(cfg.Omitted, func(o Omitted) bool { return o.Kind == "attachment-document" }) ||
+		cfg.Omitted[0].Digest > cfg.Omitted[1].Digest {
+		t.Fatalf("omitted %+v", cfg.Omitted)
+	}
+}

@@ -137,11 +137,25 @@ func (s *selection) addRun(ctx context.Context, l Log, ix *logIndex, r *run.Root
 	for _, it := range items {
 		it.root = r
 		s.records = append(s.records, it)
-		if mr, ok := it.stmt.Parsed().(*record.ModelRelease); ok {
-			s.omitUnselected(mr.Runs)
+		switch p := it.stmt.Parsed().(type) {
+		case *record.ModelRelease:
+			s.omitUnselected(p.Runs)
+		case *record.Attachment:
+			s.omit(Omitted{Kind: "attachment-document", Digest: "sha256:" + p.Document.SHA256(),
+				Reason: "documents are not carried in package format v1; attachment record " + it.digest() + " names its digest"})
 		}
 	}
 	return nil
+}
+
+// omit adds o unless its digest is listed, keeping the list sorted by
+// digest.
+func (s *selection) omit(o Omitted) {
+	if slices.ContainsFunc(s.omitted, func(x Omitted) bool { return x.Digest == o.Digest }) {
+		return
+	}
+	s.omitted = append(s.omitted, o)
+	slices.SortFunc(s.omitted, func(a, b Omitted) int { return cmp.Compare(a.Digest, b.Digest) })
 }
 
 // fetchAll fetches and parses entries on every core, keeping their order.
@@ -164,13 +178,10 @@ func fetchAll(ctx context.Context, l Log, es []leafEntry) ([]*item, error) {
 // omitUnselected lists runs a release draws on that are not exported.
 func (s *selection) omitUnselected(runs []string) {
 	for _, d := range runs {
-		selected := slices.ContainsFunc(s.runs, func(r *run.Root) bool { return r.Digest() == d })
-		listed := slices.ContainsFunc(s.omitted, func(o Omitted) bool { return o.Digest == d })
-		if !selected && !listed {
-			s.omitted = append(s.omitted, Omitted{Kind: "run", Digest: d, Reason: "not selected"})
+		if !slices.ContainsFunc(s.runs, func(r *run.Root) bool { return r.Digest() == d }) {
+			s.omit(Omitted{Kind: "run", Digest: d, Reason: "not selected"})
 		}
 	}
-	slices.SortFunc(s.omitted, func(a, b Omitted) int { return cmp.Compare(a.Digest, b.Digest) })
 }
 
 // addTimeEvidence adds every time-evidence record a run record names.
