@@ -21,7 +21,7 @@ type party struct {
 	signer dsse.Signer
 }
 
-func newParty(t *testing.T, alg keys.Algorithm) party {
+func newParty(t testing.TB, alg keys.Algorithm) party {
 	t.Helper()
 	priv, err := keys.Generate(alg)
 	if err != nil {
@@ -38,7 +38,7 @@ func newParty(t *testing.T, alg keys.Algorithm) party {
 	return party{pub: priv.Public(), signer: ds}
 }
 
-func (p party) key(t *testing.T, roles ...string) Key {
+func (p party) key(t testing.TB, roles ...string) Key {
 	t.Helper()
 	vkey := ""
 	if len(roles) == 1 && roles[0] == RoleLog {
@@ -61,7 +61,7 @@ type fixture struct {
 	producer, log party
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{producer: newParty(t, keys.ECDSAP256), log: newParty(t, keys.Ed25519)}
 	for range 3 {
@@ -70,7 +70,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) doc(t *testing.T, version int, previous string) *Document {
+func (f *fixture) doc(t testing.TB, version int, previous string) *Document {
 	t.Helper()
 	d := &Document{MediaType: MediaType, Version: version, IssuedAt: "2026-11-27T09:00:00Z", RootThreshold: 2}
 	if previous != "" {
@@ -83,7 +83,7 @@ func (f *fixture) doc(t *testing.T, version int, previous string) *Document {
 	return d
 }
 
-func sign(t *testing.T, d *Document, signers ...party) []byte {
+func sign(t testing.TB, d *Document, signers ...party) []byte {
 	t.Helper()
 	b, err := d.Marshal()
 	if err != nil {
@@ -100,7 +100,7 @@ func sign(t *testing.T, d *Document, signers ...party) []byte {
 	return env
 }
 
-func pin(t *testing.T, env []byte) string {
+func pin(t testing.TB, env []byte) string {
 	t.Helper()
 	v, err := Parse(env)
 	if err != nil {
