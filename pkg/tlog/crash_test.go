@@ -113,7 +113,7 @@ func TestCrashRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	var all []ack
-	for round := range 4 {
+	for round := range 8 {
 		acks := runCrashRound(t, dir, k.skey, round)
 		t.Logf("round %d: %d acknowledged before SIGKILL", round, len(acks))
 		all = append(all, acks...)

@@ -41,8 +41,9 @@
 //
 // Checkpoints are signed through a guard that first records the checkpoint
 // durably in a watermark file and refuses a smaller tree, or another root at
-// the same size (ErrRollback). Open compares the directory's tree and
-// published checkpoint with the watermark and proves from the tiles that a
-// larger tree extends it. Keep the watermark outside the log directory so a
+// the same size (ErrRollback). Open compares the directory's tree with the
+// watermark and proves from the tiles that a larger tree extends it. (The
+// checkpoint file itself may lag the watermark after a crash between signing
+// and writing it; that is not a rollback, and it is republished.) Keep the watermark outside the log directory so a
 // restored backup of the directory cannot restore it too.
 package tlog

@@ -292,3 +292,22 @@ func mth(d [][32]byte) [32]byte {
 	l, r := mth(d[:k]), mth(d[k:])
 	return sha256.Sum256(append(append([]byte{1}, l[:]...), r[:]...))
 }
+
+// TestCheckpointFileBehindWatermarkIsNotRollback covers a crash between
+// signing a checkpoint (watermark advanced) and writing the checkpoint
+// file: the tree is intact, so Open must accept it and publish again.
+func TestCheckpointFileBehindWatermarkIsNotRollback(t *testing.T) {
+	k := newTestKey(t, testOrigin)
+	dir := t.TempDir()
+	buildLog(t, dir, k, 0, 5)
+	old := checkpointOf(t, dir)
+	buildLog(t, dir, k, 5, 5)
+	if err := os.WriteFile(filepath.Join(dir, "checkpoint"), []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := openTestLog(t, dir, testOptions(k))
+	closeLog(t, l)
+	if cp := rootOf(t, dir, k); cp.Size != 10 {
+		t.Fatalf("republished checkpoint has size %d, want 10", cp.Size)
+	}
+}

@@ -74,10 +74,13 @@ func (w *watermark) refuses(size uint64, root [32]byte) error {
 	return nil
 }
 
-// check compares the directory's tree and published checkpoint with the
-// watermark before anything can be signed. A tree larger than the
-// watermark must extend it: a consistency proof is built from the tiles
-// and verified.
+// check compares the directory's tree with the watermark before anything
+// can be signed: the tree must not be smaller than the last signed
+// checkpoint, and a larger tree must extend it (a consistency proof is built
+// from the tiles and verified). The published checkpoint file may lag the
+// watermark after a crash between signing and writing it; that is not a
+// rollback, and the next publication replaces it. A published checkpoint
+// with another root at the watermark's size is a fork and is refused.
 func (w *watermark) check(ctx context.Context, dir string) error {
 	size, root, err := readTreeState(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -85,15 +88,17 @@ func (w *watermark) check(ctx context.Context, dir string) error {
 	} else if err != nil {
 		return err
 	}
-	if pub, err := readCheckpointBody(dir); err == nil {
-		if !w.have {
-			return w.advance(pub) // adopt a log created before its watermark
-		}
-		if err := w.refuses(pub.Size, pub.Root); err != nil {
+	pub, err := readCheckpointBody(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return err
+	case !w.have:
+		if err := w.advance(pub); err != nil { // adopt a log created before its watermark
 			return err
 		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
+	case pub.Size == w.cp.Size && pub.Root != w.cp.Root:
+		return w.refuses(pub.Size, pub.Root)
 	}
 	if !w.have {
 		return nil
