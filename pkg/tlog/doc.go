@@ -33,9 +33,12 @@
 // The log is its own index: Open rebuilds the digest index and stream heads
 // from the leaves of the integrated tree, so a crash between integration and
 // acknowledgement cannot lose or duplicate a record (a retry returns the
-// existing receipt). The DirStore cuts a torn tail frame that no Put ever
-// acknowledged, after keeping its bytes in a ".tail-OFFSET" file. The cost is a scan of the entry bundles on Open
-// (measured in BenchmarkBuild1M).
+// existing receipt). To bound Open's time, Close writes an index snapshot;
+// Open uses it only when the leaves rebuilt from it hash to the tree's root
+// at its size (checked with a consistency proof from the tiles) and reads
+// the rest from the log, so a stale or damaged snapshot costs time, never
+// correctness. The DirStore cuts a torn tail frame that no Put ever
+// acknowledged, after keeping its bytes in a ".tail-OFFSET" file.
 //
 // # Rollback
 //
