@@ -146,7 +146,11 @@ func (p *plan) read(ctx context.Context) error {
 		return err
 	}
 	p.deps.progress("read", 0, int(v0.cp.Size))
-	ls, err := v0.leaves(ctx)
+	wanted := map[string]bool{streamTime: true, streamExport: true, streamKeyring: true}
+	for _, r := range p.req.Runs {
+		wanted[r.Digest()] = true
+	}
+	ls, err := v0.leavesOf(ctx, func(s string) bool { return wanted[s] })
 	if err != nil {
 		return err
 	}

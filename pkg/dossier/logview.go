@@ -1,6 +1,7 @@
 package dossier
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -61,7 +62,14 @@ func awaitView(ctx context.Context, dir string, v note.Verifier, index uint64, i
 
 // leaves returns every leaf of the tree at the view's size, in index order.
 func (lv *logView) leaves(ctx context.Context) ([]leafEntry, error) {
-	out := make([]leafEntry, 0, lv.cp.Size)
+	return lv.leavesOf(ctx, func(string) bool { return true })
+}
+
+// leavesOf returns the leaves whose stream keep accepts, in index order;
+// the others are parsed and dropped, so memory follows what is exported,
+// not the size of the log.
+func (lv *logView) leavesOf(ctx context.Context, keep func(stream string) bool) ([]leafEntry, error) {
+	var out []leafEntry
 	for b := uint64(0); b*layout.EntryBundleWidth < lv.cp.Size; b++ {
 		eb, err := client.GetEntryBundle(ctx, lv.fetch.ReadEntryBundle, b, lv.cp.Size)
 		if err != nil {
@@ -73,7 +81,9 @@ func (lv *logView) leaves(ctx context.Context) ([]leafEntry, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: leaf %d: %w", ErrLog, idx, err)
 			}
-			out = append(out, leafEntry{Index: idx, Raw: raw, Leaf: lf})
+			if keep(lf.Stream) {
+				out = append(out, leafEntry{Index: idx, Raw: bytes.Clone(raw), Leaf: lf})
+			}
 		}
 	}
 	return out, nil

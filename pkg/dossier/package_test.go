@@ -500,11 +500,20 @@ func TestOmittedListsUnselectedRunsAndDocuments(t *testing.T) {
 	}
 	mr := signRecord(t, f.producer, "model-release", edit("model-release", map[string]any{"runs": []any{f.root.Digest(), otherRun}}), f.root)
 	att := signRecord(t, f.producer, "attachment", edit("attachment", nil), f.root)
+	other, err := run.New(run.Registration{RunID: "other-run", Project: "p", Model: "m",
+		StartedBy: run.Identity{ID: "workload:trainer", Kind: "workload"}, StartedAt: "2026-11-27T08:00:00Z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherRec := signRecord(t, f.producer, "run-closed", edit("run-closed", map[string]any{"runId": "other-run"}), other)
 	l := f.open(t, f.dir)
 	appendAll(t, l, [][]byte{mr, att}, f.root.Digest())
+	appendAll(t, l, [][]byte{otherRec}, other.Digest())
 	closeLog(t, l)
 	out := filepath.Join(t.TempDir(), "p.tar")
-	f.export(t, f.dir, out)
+	if res := f.export(t, f.dir, out); res.RecordCount != 5 {
+		t.Fatalf("%d records exported, want 5 (4 of the run, 1 time evidence; not the other run's)", res.RecordCount)
+	}
 	p := readPackage(t, out)
 	m, _ := p.metadata(t)
 	var cfg packageConfig
