@@ -1,0 +1,42 @@
+// Package ingest is dossierd, the ingest daemon: it receives records from
+// training pipelines over HTTP, authenticates the submitter (package
+// auth), checks time, sequences, signs, appends to the log, writes a
+// signed receipt for every accepted record, pushes records to an OCI
+// layout and registry in the background, and serves runs, records,
+// receipts, proofs and checkpoints to reviewers. spec/openapi.yaml is the
+// API; spec/errors.md the problem codes.
+//
+// # Durability
+//
+// A submission is acknowledged only when (1) the record's bundle bytes
+// and its log leaf are durable and sequenced (tlog.Log.Append: fsynced
+// bundle store, Tessera integration, group commit), (2) its receipt —
+// signed by the ingest key, stream "receipts" — is durable the same way,
+// and (3) the answer is in the journal (DataDir/journal, one fsync per
+// group of answers). A crash between (1) and (3) loses nothing that was
+// acknowledged; on restart New journals every receipt logged after the
+// journal's last mark, and a retried submission finds its record in the
+// log (unsigned submissions are signed deterministically, so the retry
+// yields the same bundle bytes) and gets the receipt already logged, or a
+// new one flagged "late-receipt" if the crash came before it.
+//
+// # Idempotency
+//
+// Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): the same
+// key and body return the stored answer (200, Idempotent-Replayed: true);
+// the same key with another body is 422 idempotency-key-reused; a key in
+// progress is 409 request-outstanding. Keys are scoped to the run and kept
+// for Config.IdempotencyTTL (default 24 h) across restarts. Without the
+// header, the key is derived from the run and the body, so identical
+// retries dedupe. Records themselves never expire: a bundle already in
+// the log always returns its original position and receipt.
+//
+// # Time gate
+//
+// The daemon checks its NTP servers every Time.Interval, logs each check
+// as a time-evidence record, and applies the policy of the verdict:
+// "refuse" answers 503 time-untrusted, "flag" accepts and flags the
+// receipt ("time-untraceable", ...). Install default: refuse on bad, flag
+// on degraded, untraceable and unknown. The policy is in the startup log
+// and on /readyz. Receipt times never go backwards.
+package ingest

@@ -1,0 +1,173 @@
+package ingest
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/dossier-audit/dossier/pkg/ingest/auth"
+)
+
+// Listener names, as in metrics and logs.
+const (
+	ListenerIngest = "ingest"
+	ListenerReview = "review"
+)
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, id *auth.Identity) *Problem
+
+// Handlers returns the HTTP handlers of the ingest and the review
+// listener. Without a review listener (Config.Review.Addr empty) the
+// ingest handler serves every route.
+func (s *Service) Handlers() (ingest, review http.Handler) {
+	in := http.NewServeMux()
+	s.ingestRoutes(in, ListenerIngest, s.authIn)
+	if s.cfg.Review.Addr == "" {
+		s.reviewRoutes(in, ListenerIngest, s.authIn)
+		s.commonRoutes(in, ListenerIngest, s.authIn)
+		return in, nil
+	}
+	s.commonRoutes(in, ListenerIngest, s.authIn)
+	rev := http.NewServeMux()
+	s.reviewRoutes(rev, ListenerReview, s.authRev)
+	s.commonRoutes(rev, ListenerReview, s.authRev)
+	return in, rev
+}
+
+var (
+	rolesProducer = []string{auth.RoleProducer}
+	rolesRead     = []string{auth.RoleReviewer, auth.RoleExporter, auth.RoleOperator}
+	rolesExport   = []string{auth.RoleExporter}
+	rolesOperator = []string{auth.RoleOperator}
+	rolesAny      = []string{auth.RoleProducer, auth.RoleReviewer, auth.RoleExporter, auth.RoleOperator}
+)
+
+func (s *Service) ingestRoutes(mux *http.ServeMux, l string, a auth.Authenticator) {
+	mux.Handle("POST /v1/runs", s.route(l, "register", a, rolesProducer, s.handleRegister))
+	mux.Handle("POST /v1/runs/{runId}/records", s.route(l, "submit", a, rolesProducer, s.handleSubmit))
+	mux.Handle("POST /v1/import", s.route(l, "import", a, rolesOperator, s.handleImport))
+	mux.Handle("GET /v1/records/{digest}/receipt", s.route(l, "receipt", a, append(rolesProducer, rolesRead...), s.handleReceipt))
+}
+
+func (s *Service) reviewRoutes(mux *http.ServeMux, l string, a auth.Authenticator) {
+	mux.Handle("GET /v1/runs/{runId}", s.route(l, "run", a, rolesRead, s.handleRun))
+	mux.Handle("GET /v1/runs/{runId}/records", s.route(l, "records", a, rolesRead, s.handleRecords))
+	mux.Handle("GET /v1/records/{digest}", s.route(l, "record", a, rolesRead, s.handleRecord))
+	if l == ListenerReview {
+		mux.Handle("GET /v1/records/{digest}/receipt", s.route(l, "receipt", a, rolesRead, s.handleReceipt))
+	}
+	mux.Handle("GET /v1/records/{digest}/proof", s.route(l, "proof", a, rolesRead, s.handleProof))
+	mux.Handle("POST /v1/exports", s.route(l, "export", a, rolesExport, s.handleExport))
+	mux.Handle("GET /v1/exports/{id}", s.route(l, "export-get", a, rolesExport, s.handleExportGet))
+}
+
+func (s *Service) commonRoutes(mux *http.ServeMux, l string, a auth.Authenticator) {
+	mux.Handle("GET /v1/checkpoint", s.route(l, "checkpoint", a, rolesAny, s.handleCheckpoint))
+	mux.Handle("GET /metrics", s.route(l, "metrics", a, rolesOperator, s.handleMetrics))
+	mux.HandleFunc("GET /healthz", s.open(l, "healthz", s.handleHealth))
+	mux.HandleFunc("GET /readyz", s.open(l, "readyz", s.handleReady))
+	mux.HandleFunc("/", s.open(l, "unknown", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, problem(http.StatusNotFound, CodeNotFound, "no such endpoint"))
+	}))
+}
+
+// statusWriter records the status code for metrics and logs.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// open wraps an unauthenticated route with metrics.
+func (s *Service) open(listener, name string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		h(sw, r)
+		s.metrics.request(listener, name, sw.status, time.Since(start))
+	}
+}
+
+// route authenticates, checks the role, runs h and writes its problem.
+// Authentication and role refusals are decided before anything about the
+// request's target is looked at, so they never tell whether a run exists.
+func (s *Service) route(listener, name string, a auth.Authenticator, roles []string, h handlerFunc) http.Handler {
+	return s.open(listener, name, func(w http.ResponseWriter, r *http.Request) {
+		id, p := s.authenticate(a, r, roles)
+		if p == nil {
+			p = h(w, r, id)
+		}
+		if p != nil {
+			s.refused(r, listener, name, id, p)
+			writeProblem(w, p)
+		}
+	})
+}
+
+func (s *Service) authenticate(a auth.Authenticator, r *http.Request, roles []string) (*auth.Identity, *Problem) {
+	if a == nil {
+		return nil, problem(http.StatusUnauthorized, CodeUnauthenticated, "no authentication configured")
+	}
+	id, err := a.Authenticate(r)
+	if err != nil || id == nil {
+		s.metrics.refusals.Add(1)
+		s.logger.Warn("authentication failed", "remote", r.RemoteAddr, "path", r.URL.Path, "err", err)
+		return nil, problem(http.StatusUnauthorized, CodeUnauthenticated, "valid credentials required")
+	}
+	if !slices.ContainsFunc(roles, id.HasRole) {
+		s.metrics.refusals.Add(1)
+		return id, problem(http.StatusForbidden, CodeForbidden, "your identity lacks the role this endpoint needs")
+	}
+	return id, nil
+}
+
+// refused logs every refusal with who asked and why.
+func (s *Service) refused(r *http.Request, listener, route string, id *auth.Identity, p *Problem) {
+	attrs := []any{"listener", listener, "route", route, "status", p.Status, "code", p.Code, "detail", p.Detail,
+		"remote", r.RemoteAddr}
+	if id != nil {
+		attrs = append(attrs, "subject", id.Subject, "method", id.Method)
+	}
+	level := slog.LevelInfo
+	if p.Status >= 500 {
+		level = slog.LevelError
+	}
+	s.logger.Log(r.Context(), level, "request refused", attrs...)
+}
+
+// readBody reads a JSON body up to limit bytes: 415 for another media
+// type, 413 beyond the limit, 400 for a truncated body.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *Problem) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return nil, problem(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "send Content-Type: application/json")
+	}
+	if r.Header.Get("Content-Encoding") != "" {
+		return nil, problem(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "content encodings are not accepted")
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, problem(http.StatusRequestEntityTooLarge, CodeTooLarge, "body larger than the limit")
+	case err != nil:
+		return nil, problem(http.StatusBadRequest, CodeMalformed, "reading the body: "+err.Error())
+	}
+	return b, nil
+}

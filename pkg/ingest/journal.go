@@ -1,0 +1,321 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// journal is the daemon's durable answer store: one JSON line per
+// acknowledged submission (idempotency key, request hash, time, answer),
+// appended with group commit (one write and one fsync per batch), and
+// "mark" lines that state every receipt below a log size is journalled.
+// The memory index holds offsets, not answers, so it stays small.
+type journal struct {
+	f   *os.File
+	ttl time.Duration
+	now func() time.Time
+
+	mu       sync.Mutex
+	size     int64
+	keys     map[string]keyEntry
+	byRecord map[[32]byte]int64 // record digest -> offset of its answer line
+	byStream map[string][]int64 // stream -> offsets of its answers, in journal order
+	mark     uint64
+	queue    []*jreq
+	wake     chan struct{}
+	failed   error
+	closed   bool
+	done     chan struct{}
+	fsyncs   func(time.Duration)
+}
+
+type keyEntry struct {
+	hash [32]byte
+	off  int64
+	at   int64
+}
+
+type jreq struct {
+	line   []byte
+	key    string
+	hash   [32]byte
+	rec    [32]byte
+	stream string
+	at     int64
+	err    chan error
+}
+
+// jline is one journal line.
+type jline struct {
+	Key    string        `json:"k,omitempty"`
+	Hash   string        `json:"h,omitempty"`
+	At     int64         `json:"t,omitempty"`
+	Answer *SubmitResult `json:"r,omitempty"`
+	Mark   *uint64       `json:"mark,omitempty"`
+}
+
+// ErrJournal: the journal could not be written; the daemon must restart.
+var ErrJournal = errors.New("answer journal failed")
+
+func openJournal(path string, ttl time.Duration, now func() time.Time) (*journal, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	j := &journal{f: f, ttl: ttl, now: now, keys: map[string]keyEntry{}, byRecord: map[[32]byte]int64{},
+		byStream: map[string][]int64{}, wake: make(chan struct{}, 1), done: make(chan struct{}), fsyncs: func(time.Duration) {}}
+	if err := j.load(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	go j.writer()
+	return j, nil
+}
+
+// load indexes the journal; a torn last line (no newline) is cut.
+func (j *journal) load() error {
+	r := bufio.NewReaderSize(j.f, 1<<20)
+	var off int64
+	cutoff := j.now().Add(-j.ttl).UnixNano()
+	for {
+		line, err := r.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			if len(line) > 0 {
+				if err := j.f.Truncate(off); err != nil {
+					return err
+				}
+			}
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if err := j.index(line, off, cutoff); err != nil {
+			return fmt.Errorf("%w: line at offset %d: %v", ErrJournal, off, err)
+		}
+		off += int64(len(line))
+	}
+	j.size = off
+	_, err := j.f.Seek(off, io.SeekStart)
+	return err
+}
+
+func (j *journal) index(line []byte, off, cutoff int64) error {
+	var l jline
+	if err := json.Unmarshal(line, &l); err != nil {
+		return err
+	}
+	if l.Mark != nil {
+		j.mark = *l.Mark
+		return nil
+	}
+	if l.Answer == nil {
+		return errors.New("no answer")
+	}
+	d, err := parseDigest32(l.Answer.Record)
+	if err != nil {
+		return err
+	}
+	if _, seen := j.byRecord[d]; !seen {
+		j.byStream[l.Answer.Stream] = append(j.byStream[l.Answer.Stream], off)
+	}
+	j.byRecord[d] = off
+	if l.Key != "" && l.At >= cutoff {
+		var h [32]byte
+		if _, err := hex.Decode(h[:], []byte(l.Hash)); err != nil {
+			return err
+		}
+		j.keys[l.Key] = keyEntry{hash: h, off: off, at: l.At}
+	}
+	return nil
+}
+
+// lookupKey returns the stored answer for an idempotency key.
+func (j *journal) lookupKey(key string) (hash [32]byte, ans *SubmitResult, ok bool, err error) {
+	j.mu.Lock()
+	e, ok := j.keys[key]
+	j.mu.Unlock()
+	if !ok || e.at < j.now().Add(-j.ttl).UnixNano() {
+		return hash, nil, false, nil
+	}
+	ans, err = j.read(e.off)
+	return e.hash, ans, err == nil, err
+}
+
+// lookupRecord returns the stored answer (receipt) of a record.
+func (j *journal) lookupRecord(d [32]byte) (*SubmitResult, bool, error) {
+	j.mu.Lock()
+	off, ok := j.byRecord[d]
+	j.mu.Unlock()
+	if !ok {
+		return nil, false, nil
+	}
+	ans, err := j.read(off)
+	return ans, err == nil, err
+}
+
+func (j *journal) read(off int64) (*SubmitResult, error) {
+	buf := make([]byte, 0, 1024)
+	chunk := make([]byte, 1024)
+	for {
+		n, err := j.f.ReadAt(chunk, off+int64(len(buf)))
+		buf = append(buf, chunk[:n]...)
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			var l jline
+			if err := json.Unmarshal(buf[:i], &l); err != nil || l.Answer == nil {
+				return nil, fmt.Errorf("%w: unreadable line at %d", ErrJournal, off)
+			}
+			return l.Answer, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: reading line at %d: %v", ErrJournal, off, err)
+		}
+	}
+}
+
+// put durably appends an answer (key may be empty) and indexes it.
+func (j *journal) put(key string, hash [32]byte, ans *SubmitResult) error {
+	rec, err := parseDigest32(ans.Record)
+	if err != nil {
+		return err
+	}
+	at := j.now().UnixNano()
+	l := jline{Key: key, At: at, Answer: ans}
+	if key != "" {
+		l.Hash = hex.EncodeToString(hash[:])
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return err
+	}
+	return j.enqueue(&jreq{line: append(b, '\n'), key: key, hash: hash, rec: rec, stream: ans.Stream, at: at, err: make(chan error, 1)})
+}
+
+// putMark durably records that every receipt below size is journalled.
+func (j *journal) putMark(size uint64) error {
+	b, _ := json.Marshal(jline{Mark: &size})
+	return j.enqueue(&jreq{line: append(b, '\n'), err: make(chan error, 1)})
+}
+
+func (j *journal) enqueue(r *jreq) error {
+	j.mu.Lock()
+	if j.failed != nil || j.closed {
+		err := j.failed
+		j.mu.Unlock()
+		if err == nil {
+			err = fmt.Errorf("%w: closed", ErrJournal)
+		}
+		return err
+	}
+	j.queue = append(j.queue, r)
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+	j.mu.Unlock()
+	return <-r.err
+}
+
+func (j *journal) writer() {
+	defer close(j.done)
+	for {
+		_, open := <-j.wake
+		j.mu.Lock()
+		batch := j.queue
+		j.queue = nil
+		j.mu.Unlock()
+		if len(batch) > 0 {
+			j.commit(batch)
+		}
+		if !open {
+			return
+		}
+	}
+}
+
+// commit writes and fsyncs a batch; a failure poisons the journal (an
+// fsync is never retried and trusted).
+func (j *journal) commit(batch []*jreq) {
+	var buf bytes.Buffer
+	for _, r := range batch {
+		buf.Write(r.line)
+	}
+	start := time.Now()
+	_, err := j.f.Write(buf.Bytes())
+	if err == nil {
+		err = j.f.Sync()
+	}
+	j.fsyncs(time.Since(start))
+	j.mu.Lock()
+	if err != nil {
+		j.failed = fmt.Errorf("%w: %v", ErrJournal, err)
+		err = j.failed
+	} else {
+		off := j.size
+		for _, r := range batch {
+			if r.key != "" {
+				j.keys[r.key] = keyEntry{hash: r.hash, off: off, at: r.at}
+			}
+			if r.rec != ([32]byte{}) {
+				if _, seen := j.byRecord[r.rec]; !seen {
+					j.byStream[r.stream] = append(j.byStream[r.stream], off)
+				}
+				j.byRecord[r.rec] = off
+			}
+			off += int64(len(r.line))
+		}
+		j.size = off
+	}
+	j.mu.Unlock()
+	for _, r := range batch {
+		r.err <- err
+	}
+}
+
+// close stops the writer after the queued entries are written.
+func (j *journal) close() error {
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return nil
+	}
+	j.closed = true
+	close(j.wake)
+	j.mu.Unlock()
+	<-j.done
+	return j.f.Close()
+}
+
+func parseDigest32(s string) ([32]byte, error) {
+	var d [32]byte
+	if len(s) != 71 || s[:7] != "sha256:" {
+		return d, fmt.Errorf("digest %q, want sha256:<64 hex>", s)
+	}
+	_, err := hex.Decode(d[:], []byte(s[7:]))
+	return d, err
+}
+
+// streamAnswers returns the answers of a stream's records from position
+// after (exclusive, -1 for all), at most limit.
+func (j *journal) streamAnswers(stream string, after int, limit int) ([]*SubmitResult, error) {
+	j.mu.Lock()
+	offs := j.byStream[stream]
+	j.mu.Unlock()
+	var out []*SubmitResult
+	for i := after + 1; i < len(offs) && len(out) < limit; i++ {
+		a, err := j.read(offs[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}

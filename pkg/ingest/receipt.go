@@ -1,0 +1,80 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/dossier-audit/dossier/pkg/bundle"
+	"github.com/dossier-audit/dossier/pkg/record"
+	"github.com/dossier-audit/dossier/pkg/tlog"
+)
+
+var receiptType = record.PredicateTypePrefix + "receipt/v1"
+
+func sum256(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// signPredicate builds the statement of a predicate (subjects derived as
+// record.Subjects does) and signs it with the ingest key.
+func (s *Service) signPredicate(ctx context.Context, predicateType string, pred []byte, runRoot *record.ResourceDescriptor) ([]byte, error) {
+	subjects, err := record.Subjects(predicateType, pred, runRoot)
+	if err != nil {
+		return nil, err
+	}
+	stmt, err := record.NewStatement(subjects, predicateType, pred)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	b, err := bundle.Sign(ctx, s.signer, bundle.PayloadTypeInToto, stmt)
+	s.metrics.signLatency.observe(time.Since(start))
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	return b, nil
+}
+
+// writeReceipt signs the receipt of the logged record rc and appends it to
+// the receipts stream.
+func (s *Service) writeReceipt(ctx context.Context, rc tlog.Receipt, verdict string, req *submitRequest) (*SubmitResult, error) {
+	at := s.stamp()
+	flags := req.flags
+	if flags == nil {
+		flags = []string{}
+	}
+	p := record.Receipt{
+		Common: record.Common{ProducedAt: at.Format(time.RFC3339Nano), Producer: s.producer,
+			TimeEvidence: s.gate.evidenceRef()},
+		Record: rc.Bundle, Stream: rc.Stream, Seq: int64(rc.Seq), Prev: rc.Prev, LogIndex: int64(rc.Index),
+		ReceivedAt: req.receivedAt.UTC().Format(time.RFC3339Nano), TimeVerdict: verdict, Flags: flags,
+		Submitter: submitter(req),
+	}
+	pred, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.signPredicate(ctx, receiptType, pred, nil)
+	if err != nil {
+		return nil, err
+	}
+	rr, err := s.log.Append(ctx, b, record.ReceiptStream)
+	if err != nil {
+		return nil, fmt.Errorf("appending the receipt: %w", err)
+	}
+	return &SubmitResult{Record: rc.Bundle, Stream: rc.Stream, Seq: rc.Seq, Prev: rc.Prev, LogIndex: rc.Index,
+		Receipt: rr.Bundle, ReceiptIndex: rr.Index, ReceivedAt: p.ReceivedAt, TimeVerdict: verdict, Flags: flags}, nil
+}
+
+func submitter(req *submitRequest) record.Submitter {
+	id := req.id
+	if id == nil {
+		return record.Submitter{Subject: "local", Name: "local", Method: "local"}
+	}
+	name := id.Name
+	if name == "" {
+		name = id.Subject
+	}
+	return record.Submitter{Subject: id.Subject, Name: name, Team: id.Team, Method: id.Method}
+}

@@ -1,0 +1,126 @@
+package ingest
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/dossier-audit/dossier/pkg/keys"
+	"github.com/dossier-audit/dossier/pkg/record"
+	"github.com/dossier-audit/dossier/pkg/tlog"
+	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
+	"github.com/dossier-audit/dossier/pkg/verify"
+)
+
+func TestSubmitReceiptProofReplay(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	d := startDaemon(t, cfg)
+	run := registerRun(t, d, testRunID)
+	if again := registerRun(t, d, testRunID); again.Digest != run.Digest {
+		t.Fatalf("re-registration digest %s, want %s", again.Digest, run.Digest)
+	}
+	body := datasetBody(t, testRunID, 0)
+	r := submit(t, d, testRunID, body, "step-1")
+	if r.status != http.StatusCreated {
+		t.Fatalf("submit: %d %s", r.status, r.body)
+	}
+	got := decodeResult(t, r)
+	if got.Seq != 0 || got.Prev != "" || got.Stream != run.Digest || !contains(got.Flags, "signed-by-daemon") {
+		t.Fatalf("answer %+v", got)
+	}
+	// The record verifies with the ingest key and names the run.
+	v := ingestVerifier(t, cfg)
+	rec := do(t, "GET", d.url+"/v1/records/"+got.Record, tokReviewer, nil)
+	if rec.status != 200 {
+		t.Fatalf("get record: %d %s", rec.status, rec.body)
+	}
+	if _, err := verify.VerifyRecord(rec.body, v, verify.RecordOptions{RunID: testRunID, RunRoot: run.Digest}); err != nil {
+		t.Fatal(err)
+	}
+	// The receipt binds the record, its position and the submitter.
+	rcpt := do(t, "GET", d.url+"/v1/records/"+got.Record+"/receipt", tokProducer, nil)
+	vr, err := verify.VerifyRecord(rcpt.body, v, verify.RecordOptions{PredicateType: receiptType})
+	if err != nil {
+		t.Fatalf("receipt: %v (%d %s)", err, rcpt.status, rcpt.body)
+	}
+	p := vr.Statement.Parsed().(*record.Receipt)
+	if p.Record != got.Record || p.Seq != 0 || p.LogIndex != int64(got.LogIndex) || p.Submitter.Subject != "pipeline-a" || p.Submitter.Method != "token" {
+		t.Fatalf("receipt predicate %+v", p)
+	}
+	if vr.Digest != got.Receipt {
+		t.Fatalf("receipt digest %s, answer says %s", vr.Digest, got.Receipt)
+	}
+	// The inclusion proof verifies against the log key.
+	proof := do(t, "GET", d.url+"/v1/records/"+got.Record+"/proof", tokReviewer, nil)
+	if proof.status != 200 {
+		t.Fatalf("proof: %d %s", proof.status, proof.body)
+	}
+	if _, lf, err := tlogproof.VerifyBundleInclusion(proof.body, rec.body, logVerifier(t, cfg)); err != nil || lf.Seq != 0 {
+		t.Fatalf("proof: %v %+v", err, lf)
+	}
+	// Replays: same key and body -> the same answer; other body -> 422.
+	re := submit(t, d, testRunID, body, "step-1")
+	if re.status != http.StatusOK || decodeResult(t, re).Receipt != got.Receipt {
+		t.Fatalf("replay: %d %s", re.status, re.body)
+	}
+	if x := submit(t, d, testRunID, datasetBody(t, testRunID, 1), "step-1"); x.status != 422 || x.problem(t).Code != CodeIdempotencyReused {
+		t.Fatalf("reuse: %d %s", x.status, x.body)
+	}
+	// Without a key, an identical body dedupes on its content.
+	n1 := decodeResult(t, submit(t, d, testRunID, datasetBody(t, testRunID, 2), ""))
+	n2 := submit(t, d, testRunID, datasetBody(t, testRunID, 2), "")
+	if n2.status != 200 || decodeResult(t, n2).Record != n1.Record || n1.Seq != 1 || n1.Prev != got.Record {
+		t.Fatalf("keyless replay: %d %s (first %+v)", n2.status, n2.body, n1)
+	}
+	list := do(t, "GET", d.url+"/v1/runs/"+testRunID+"/records", tokReviewer, nil)
+	var rl RecordList
+	must(t, json.Unmarshal(list.body, &rl))
+	if len(rl.Records) != 2 || rl.Records[1].Record != n1.Record {
+		t.Fatalf("records: %s", list.body)
+	}
+}
+
+func TestRestartKeepsAnswers(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := testConfigIn(t, dir)
+	d := startDaemon(t, cfg)
+	registerRun(t, d, testRunID)
+	first := decodeResult(t, submit(t, d, testRunID, datasetBody(t, testRunID, 0), "k"))
+	must(t, d.stop())
+	d2 := startDaemon(t, cfg)
+	re := submit(t, d2, testRunID, datasetBody(t, testRunID, 0), "k")
+	if re.status != 200 || decodeResult(t, re).Receipt != first.Receipt {
+		t.Fatalf("after restart: %d %s", re.status, re.body)
+	}
+	// A new key with the same body still finds the record and its receipt.
+	other := submit(t, d2, testRunID, datasetBody(t, testRunID, 0), "k2")
+	if other.status != 200 || decodeResult(t, other).Receipt != first.Receipt {
+		t.Fatalf("other key: %d %s", other.status, other.body)
+	}
+}
+
+func ingestVerifier(t testing.TB, cfg Config) signature.Verifier {
+	t.Helper()
+	b, err := os.ReadFile(cfg.IngestKey)
+	must(t, err)
+	priv, err := keys.ParsePrivateKey(b, nil, true)
+	must(t, err)
+	v, err := keys.NewVerifier(priv.Public())
+	must(t, err)
+	return v
+}
+
+func logVerifier(t testing.TB, cfg Config) tlog.Verifier {
+	t.Helper()
+	b, err := os.ReadFile(cfg.LogKey + ".pub")
+	must(t, err)
+	v, err := tlog.NewVerifier(strings.TrimSpace(string(b)))
+	must(t, err)
+	return v
+}
