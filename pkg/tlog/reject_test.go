@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -309,5 +310,30 @@ func TestCheckpointFileBehindWatermarkIsNotRollback(t *testing.T) {
 	closeLog(t, l)
 	if cp := rootOf(t, dir, k); cp.Size != 10 {
 		t.Fatalf("republished checkpoint has size %d, want 10", cp.Size)
+	}
+}
+
+// TestPythonIndependentCheck runs testdata/rfc6962_root.py, a standard
+// library Python recomputation of the root from the entry bundles, on a log
+// of 600 leaves (three entry bundles, the last partial), then on a tampered
+// copy.
+func TestPythonIndependentCheck(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not installed")
+	}
+	k := newTestKey(t, testOrigin)
+	dir := t.TempDir()
+	buildLog(t, dir, k, 0, 600)
+	out, err := exec.Command(py, "testdata/rfc6962_root.py", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("independent check failed: %v\n%s", err, out)
+	}
+	p := filepath.Join(dir, layout.EntriesPath(2, 600-512))
+	b, _ := os.ReadFile(p)
+	b[len(b)-3] ^= 1 // one byte of the last leaf
+	os.WriteFile(p, b, 0o644)
+	if out, err := exec.Command(py, "testdata/rfc6962_root.py", dir).CombinedOutput(); err == nil {
+		t.Fatalf("tampered entry bundle accepted:\n%s", out)
 	}
 }
