@@ -32,7 +32,8 @@ import (
 // the layout of spec/package.md §3 directly.
 type spec struct {
 	Runs          int
-	RecordsPerRun int // records per run besides run-closed
+	RecordsPerRun int    // records per run besides run-closed
+	BulkKind      string // kind of those records; "" is dataset
 	Verdict       string
 	PolicyJSON    string
 
@@ -299,6 +300,9 @@ func (p *pkgBuilder) runRecords(ctx context.Context, ri int, root *run.Root, roo
 	n := p.sp.RecordsPerRun
 	for i := 0; i <= n; i++ {
 		kind := "dataset"
+		if p.sp.BulkKind != "" {
+			kind = p.sp.BulkKind
+		}
 		if i == n {
 			if p.sp.NoRunClosed {
 				break

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dossier-audit/dossier/pkg/internal/strictjson"
 	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
 )
 
@@ -59,8 +60,16 @@ func FuzzParseManifest(f *testing.F) {
 			mt = mediaTypeIndex
 		}
 		m, err := parseManifest(b, mt)
-		if err == nil && (m.SchemaVersion != 2 || m.MediaType != mt) {
+		if err != nil {
+			return
+		}
+		if m.SchemaVersion != 2 || m.MediaType != mt {
 			t.Fatalf("accepted %+v", m)
+		}
+		// The canonical fast path never accepts what the strict walk refuses.
+		var strict manifest
+		if err := strictjson.Decode(b, &strict, strictjson.Limits{MaxBytes: maxIndexSize, MaxDepth: 8}); err != nil {
+			t.Fatalf("fast path accepted what strictjson refuses: %v", err)
 		}
 	})
 }

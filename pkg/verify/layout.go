@@ -89,9 +89,11 @@ func (s *pkgState) checkLayout() bool {
 		return false
 	}
 	s.top = top
+	s.preload(top.Manifests)
 	if !s.walk(top.Manifests) {
 		return false
 	}
+	s.preloaded = nil
 	return s.checkUnreferenced() && ok
 }
 
@@ -129,7 +131,10 @@ func (s *pkgState) walk(ds []descriptor) bool {
 		if _, seen := s.manifests[d.Digest]; seen || (d.MediaType != mediaTypeManifest && d.MediaType != mediaTypeIndex) {
 			continue
 		}
-		m, err := s.loadManifest(d)
+		m, err := s.preloaded[d.Digest], error(nil)
+		if m == nil {
+			m, err = s.loadManifest(d)
+		}
 		if err != nil {
 			s.layoutFail(d.Digest, "%v", err)
 			ok = false
@@ -199,7 +204,7 @@ func (s *pkgState) loadManifest(d descriptor) (*manifest, error) {
 // parseManifest parses b strictly: schemaVersion 2 and the wanted media type.
 func parseManifest(b []byte, mediaType string) (*manifest, error) {
 	var m manifest
-	if err := strictjson.Decode(b, &m, strictjson.Limits{MaxBytes: maxIndexSize, MaxDepth: 8}); err != nil {
+	if err := decodeStrict(b, &m, strictjson.Limits{MaxBytes: maxIndexSize, MaxDepth: 8}); err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	if m.SchemaVersion != 2 {

@@ -100,56 +100,85 @@ func (s *pkgState) readProofs(rd io.Reader) error {
 	return nil
 }
 
+// proofBatch is how many proof entries are decoded and verified in
+// parallel at a time; memory stays bounded by one batch of raw entries.
+const proofBatch = 2048
+
 func (s *pkgState) readEntries(dec *json.Decoder) error {
 	if err := expectDelim(dec, '['); err != nil {
 		return err
 	}
 	var last int64 = -1
 	for dec.More() {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return fmt.Errorf("%w: %v", ErrProofs, err)
+		raws := make([]json.RawMessage, 0, proofBatch)
+		for len(raws) < proofBatch && dec.More() {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return fmt.Errorf("%w: %v", ErrProofs, err)
+			}
+			raws = append(raws, raw)
 		}
-		var pe proofEntry
-		if err := strictjson.Decode(raw, &pe, strictjson.Limits{MaxBytes: 64 << 10, MaxDepth: 4, RequireFields: true}); err != nil {
-			return fmt.Errorf("%w: entry after index %d: %v", ErrProofs, last, err)
-		}
-		if int64(pe.Index) <= last {
-			return fmt.Errorf("%w: entry index %d after %d (entries must be sorted by index, once each)", ErrProofs, pe.Index, last)
-		}
-		last = int64(pe.Index)
-		if err := s.checkEntry(pe); err != nil {
-			return err
+		checked := s.checkBatch(raws)
+		for _, c := range checked {
+			if c.err != nil {
+				return c.err
+			}
+			if int64(c.pe.Index) <= last {
+				return fmt.Errorf("%w: entry index %d after %d (entries must be sorted by index, once each)", ErrProofs, c.pe.Index, last)
+			}
+			last = int64(c.pe.Index)
+			if _, dup := s.leaves[c.pe.Digest]; dup {
+				return fmt.Errorf("%w: two proof entries for %s", ErrProofs, c.pe.Digest)
+			}
+			s.leaves[c.pe.Digest] = leafInfo{Index: c.pe.Index, Leaf: c.leaf}
 		}
 	}
 	return expectDelim(dec, ']')
 }
 
-// checkEntry verifies one inclusion proof and records its leaf.
-func (s *pkgState) checkEntry(pe proofEntry) error {
+type checkedEntry struct {
+	pe   proofEntry
+	leaf tlogproof.Leaf
+	err  error
+}
+
+// checkBatch decodes and verifies raw proof entries on all cores.
+func (s *pkgState) checkBatch(raws []json.RawMessage) []checkedEntry {
+	out := make([]checkedEntry, len(raws))
+	workers := max(s.opts.Workers, 1)
+	parallel(len(raws), workers, func(i int) {
+		c := &out[i]
+		if err := decodeStrict(raws[i], &c.pe, strictjson.Limits{MaxBytes: 64 << 10, MaxDepth: 4, RequireFields: true}); err != nil {
+			c.err = fmt.Errorf("%w: entry: %v", ErrProofs, err)
+			return
+		}
+		c.leaf, c.err = s.checkEntry(c.pe)
+	})
+	return out
+}
+
+// checkEntry verifies one inclusion proof and returns its leaf.
+func (s *pkgState) checkEntry(pe proofEntry) (tlogproof.Leaf, error) {
+	var none tlogproof.Leaf
 	leafBytes, err := base64.StdEncoding.DecodeString(pe.Leaf)
 	if err != nil || len(leafBytes) > tlogproof.MaxLeafSize {
-		return fmt.Errorf("%w: leaf of index %d is not base64 of at most %d bytes", ErrProofs, pe.Index, tlogproof.MaxLeafSize)
+		return none, fmt.Errorf("%w: leaf of index %d is not base64 of at most %d bytes", ErrProofs, pe.Index, tlogproof.MaxLeafSize)
 	}
 	leaf, err := tlogproof.ParseLeaf(leafBytes)
 	if err != nil {
-		return fmt.Errorf("index %d: %w", pe.Index, err)
+		return none, fmt.Errorf("index %d: %w", pe.Index, err)
 	}
 	if leaf.Bundle != pe.Digest {
-		return fmt.Errorf("%w: proof entry for %s has a leaf naming %s", tlogproof.ErrLeafMismatch, pe.Digest, leaf.Bundle)
+		return none, fmt.Errorf("%w: proof entry for %s has a leaf naming %s", tlogproof.ErrLeafMismatch, pe.Digest, leaf.Bundle)
 	}
 	hashes, err := decodeHashes(pe.Hashes)
 	if err != nil {
-		return fmt.Errorf("index %d: %w", pe.Index, err)
+		return none, fmt.Errorf("index %d: %w", pe.Index, err)
 	}
 	if err := tlogproof.CheckInclusion(s.cp, pe.Index, tlogproof.LeafHash(leafBytes), hashes); err != nil {
-		return fmt.Errorf("inclusion of %s at index %d: %w", pe.Digest, pe.Index, err)
+		return none, fmt.Errorf("inclusion of %s at index %d: %w", pe.Digest, pe.Index, err)
 	}
-	if _, dup := s.leaves[pe.Digest]; dup {
-		return fmt.Errorf("%w: two proof entries for %s", ErrProofs, pe.Digest)
-	}
-	s.leaves[pe.Digest] = leafInfo{Index: pe.Index, Leaf: leaf}
-	return nil
+	return leaf, nil
 }
 
 func decodeHashes(hs []string) ([][32]byte, error) {

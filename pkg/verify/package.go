@@ -44,6 +44,7 @@ type pkgState struct {
 	tar       *tarIndex
 	top       *manifest
 	manifests map[string]*manifest
+	preloaded map[string]*manifest // parsed in parallel before the walk
 	refs      map[string]bool
 
 	pkgIndex    descriptor

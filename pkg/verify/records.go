@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/dossier-audit/dossier/pkg/bundle"
 	"github.com/dossier-audit/dossier/pkg/dsse"
@@ -54,22 +53,7 @@ func rolesFor(kind string) []string {
 // holding one bundle at a time; only recordInfo is kept.
 func (s *pkgState) checkRecords() {
 	s.records = make([]recordInfo, len(s.recordDigs))
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < s.opts.Workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				s.records[i] = s.verifyRecord(s.recordDigs[i])
-			}
-		}()
-	}
-	for i := range s.recordDigs {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
+	parallel(len(s.recordDigs), s.opts.Workers, func(i int) { s.records[i] = s.verifyRecord(s.recordDigs[i]) })
 	s.reportRecords()
 }
 
