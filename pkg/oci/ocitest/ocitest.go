@@ -24,6 +24,7 @@ import (
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd" // htpasswd access controller
 	"github.com/distribution/distribution/v3/registry/handlers"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory" // inmemory storage driver
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/crypto/bcrypt"
@@ -166,6 +167,9 @@ type RegistryOptions struct {
 	Users map[string]string
 	// TLS serves HTTPS with a test certificate (srv.Certificate()).
 	TLS bool
+	// ReferrersAPI puts a minimal OCI referrers API in front of the
+	// registry (distribution v3 has none), as zot or Harbor would offer.
+	ReferrersAPI bool
 }
 
 // Registry starts CNCF distribution v3 (in-memory storage) on 127.0.0.1
@@ -193,8 +197,11 @@ func Registry(t testing.TB, opts RegistryOptions) *httptest.Server {
 		}
 		cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "test", "path": path}}
 	}
-	app := handlers.NewApp(context.Background(), cfg)
-	srv := httptest.NewUnstartedServer(app)
+	var h http.Handler = handlers.NewApp(context.Background(), cfg)
+	if opts.ReferrersAPI {
+		h = &referrersAPI{next: h, refs: map[string][]ocispec.Descriptor{}}
+	}
+	srv := httptest.NewUnstartedServer(h)
 	if opts.TLS {
 		srv.StartTLS()
 	} else {

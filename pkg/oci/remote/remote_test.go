@@ -248,3 +248,24 @@ func TestPushResumesAfterTheRegistryCameBack(t *testing.T) {
 		t.Fatalf("after resume: %v %v", err, problems)
 	}
 }
+
+func TestAutoModeUsesTheReferrersAPI(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := ocitest.Registry(t, ocitest.RegistryOptions{ReferrersAPI: true})
+	tagPuts := &counting{base: http.DefaultTransport, match: func(r *http.Request) bool {
+		return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/sha256-")
+	}}
+	repo := open(t, ocitest.Host(srv), "dossier/api", remote.Options{Transport: tagPuts})
+	rc := runContent(t, ocitest.Root(t), 5)
+	if err := oci.WriteRun(ctx, repo, rc); err != nil {
+		t.Fatal(err)
+	}
+	if n := tagPuts.n.Load(); n != 0 {
+		t.Errorf("%d tag schema indexes written to a registry with the referrers API", n)
+	}
+	got, problems, err := oci.ReadRun(ctx, open(t, ocitest.Host(srv), "dossier/api", remote.Options{}), ocitest.RunID)
+	if err != nil || len(problems) > 0 || len(got.Records) != len(rc.Records) || len(got.Attachments) != 1 {
+		t.Fatalf("ReadRun through the referrers API: %v %v", err, problems)
+	}
+}
