@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/dossier-audit/dossier/pkg/ingest/auth"
 	"github.com/dossier-audit/dossier/pkg/keys"
+	"github.com/dossier-audit/dossier/pkg/oci/ocitest"
 	"github.com/dossier-audit/dossier/pkg/record"
+	"github.com/dossier-audit/dossier/pkg/run"
 	"github.com/dossier-audit/dossier/pkg/tlog"
 )
 
@@ -205,4 +208,29 @@ func contains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// signedBundle signs a dataset record of runID with a fresh key the
+// daemon's keyring does not know.
+func signedBundle(t testing.TB, runID string) []byte {
+	t.Helper()
+	root := ocitestRoot(t, runID)
+	s := ocitest.Signer(t)
+	var p map[string]any
+	must(t, json.Unmarshal(record.Template("dataset"), &p))
+	p["runId"] = runID
+	pred, _ := json.Marshal(p)
+	return ocitest.Sign(t, s, root, "dataset", pred)
+}
+
+func ocitestRoot(t testing.TB, runID string) *run.Root {
+	t.Helper()
+	root, err := run.New(run.Registration{RunID: runID, Project: "support-assistant", Model: "acme/llama3-ft",
+		StartedBy: run.Identity{ID: "workload:train", Kind: "workload"}, StartedAt: "2026-11-27T08:00:00Z"})
+	must(t, err)
+	return root
 }

@@ -1,0 +1,72 @@
+package ingest
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/dossier-audit/dossier/pkg/ntp/ntptest"
+)
+
+func TestTimeGate(t *testing.T) {
+	t.Parallel()
+	liar := ntptest.Good()
+	liar.Offset = time.Hour
+	cases := []struct {
+		name    string
+		server  ntptest.Behavior
+		policy  func(*TimeConfig)
+		status  int
+		verdict string
+		flag    string
+		ready   bool
+	}{
+		{"good accepted", ntptest.Good(), nil, 201, "good", "", true},
+		{"bad refused by default", liar, nil, 503, "bad", "", false},
+		{"bad flagged when configured", liar, func(c *TimeConfig) { c.OnBad = PolicyFlag }, 201, "bad", "time-bad", true},
+		{"untraceable flagged by default", ntptest.ChronyLocal(), nil, 201, "untraceable", "time-untraceable", true},
+		{"untraceable refused when configured", ntptest.ChronyLocal(), func(c *TimeConfig) { c.OnUntraceable = PolicyRefuse }, 503, "untraceable", "", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(t)
+			cfg.Time.Servers = []string{ntptest.New(t, tc.server).Addr()}
+			cfg.Time.MinAgreeing = 1
+			cfg.Time.Interval = Duration(time.Hour)
+			if tc.policy != nil {
+				tc.policy(&cfg.Time)
+			}
+			d := startDaemon(t, cfg)
+			registerRun(t, d, testRunID)
+			r := submit(t, d, testRunID, datasetBody(t, testRunID, 0), "")
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+			}
+			if tc.status == 503 {
+				if p := r.problem(t); p.Code != CodeTimeUntrusted || r.header.Get("Retry-After") == "" {
+					t.Fatalf("problem %+v", p)
+				}
+			} else {
+				a := decodeResult(t, r)
+				if a.TimeVerdict != tc.verdict || (tc.flag != "" && !contains(a.Flags, tc.flag)) {
+					t.Fatalf("answer %+v, want verdict %s flag %q", a, tc.verdict, tc.flag)
+				}
+			}
+			rz := do(t, "GET", d.url+"/readyz", "", nil)
+			var st Readiness
+			must(t, json.Unmarshal(rz.body, &st))
+			if st.Ready != tc.ready || st.Time.Verdict != tc.verdict || st.Time.Evidence == "" || st.Time.Policy == "" {
+				t.Fatalf("readyz %d %s", rz.status, rz.body)
+			}
+			if (rz.status == http.StatusOK) != tc.ready {
+				t.Fatalf("readyz status %d", rz.status)
+			}
+			// The time evidence is in the log.
+			if ev := do(t, "GET", d.url+"/v1/records/"+st.Time.Evidence, tokReviewer, nil); ev.status != 200 {
+				t.Fatalf("evidence record: %d", ev.status)
+			}
+		})
+	}
+}
