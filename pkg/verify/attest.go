@@ -27,6 +27,7 @@ type packagePredicate struct {
 	ProducedAt       string         `json:"producedAt"`
 	Producer         map[string]any `json:"producer"`
 	PackageID        string         `json:"packageId"`
+	PackageIndex     string         `json:"packageIndex"`
 	ExportRecord     string         `json:"exportRecord"`
 	RecordListDigest string         `json:"recordListDigest"`
 	RecordCount      int            `json:"recordCount"`
@@ -63,9 +64,12 @@ func (s *pkgState) verifyAttestation() (*packagePredicate, error) {
 	if err != nil {
 		return nil, err
 	}
+	// "the attestation is not logged; its key MUST hold the `exporter` role
+	// without a revocation in the **newest** keyring version" (Q11).
 	pub, ok := s.keyring.pubs[bun.KeyHint]
-	if !ok || !s.keyring.hasRole(bun.KeyHint, []string{keyring.RoleExporter}) {
-		return nil, fmt.Errorf("%w: key %q is not an exporter key of the keyring", ErrRole, bun.KeyHint)
+	k, listed := s.keyring.chain.Latest().Key(bun.KeyHint)
+	if !ok || !listed || !k.HasRole(keyring.RoleExporter) || k.Revocation != nil {
+		return nil, fmt.Errorf("%w: key %q is not an unrevoked exporter key of the newest keyring version", ErrRole, bun.KeyHint)
 	}
 	if err := verifySig(pub, dsse.PAE(bun.Envelope.PayloadType, bun.Envelope.Payload), bun.Signature()); err != nil {
 		return nil, fmt.Errorf("package attestation, key %s: %w", bun.KeyHint, err)
@@ -86,6 +90,8 @@ func (s *pkgState) checkAttestationSubject(st *packageStatement) error {
 		return fmt.Errorf("predicateType %q, want %q", st.PredicateType, PackagePredicateType)
 	case len(st.Subject) != 1 || st.Subject[0].Name != "dossier-package" || st.Subject[0].SHA256() != want:
 		return fmt.Errorf("statement subject is not {dossier-package, sha256:%s}", want)
+	case st.Predicate.PackageIndex != s.pkgIndex.Digest:
+		return fmt.Errorf("predicate packageIndex %q, the package index is %s", st.Predicate.PackageIndex, s.pkgIndex.Digest)
 	case st.Predicate.PackageID != s.meta.Config.PackageID:
 		return fmt.Errorf("packageId %q, metadata says %q", st.Predicate.PackageID, s.meta.Config.PackageID)
 	}

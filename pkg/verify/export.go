@@ -137,7 +137,12 @@ func (s *pkgState) checkLedger() ([]ledgerHead, bool) {
 		return nil, false
 	}
 	ok := true
-	for _, h := range l.Heads {
+	for i, h := range l.Heads {
+		// "sizes strictly increasing and each smaller than the checkpoint size" (Q7).
+		if i > 0 && h.Size <= l.Heads[i-1].Size {
+			s.c.failf(FailConsistency, "12", h.Export, "ledger head %d has size %d, not larger than the head before (%d)", i, h.Size, l.Heads[i-1].Size)
+			ok = false
+		}
 		if err := s.checkHead(h); err != nil {
 			s.c.failf(FailConsistency, "12", h.Export, "ledger head of size %d: %v", h.Size, err)
 			ok = false
@@ -160,8 +165,8 @@ func (s *pkgState) checkHead(h ledgerHead) error {
 	}
 	old := &tlogproof.Checkpoint{Origin: s.cp.Origin, Size: h.Size}
 	copy(old.Root[:], root)
-	if h.Size > s.cp.Size {
-		return fmt.Errorf("%w: head of size %d is larger than the checkpoint (%d)", tlogproof.ErrSmallerTree, h.Size, s.cp.Size)
+	if h.Size >= s.cp.Size {
+		return fmt.Errorf("%w: head of size %d is not smaller than the checkpoint (%d)", tlogproof.ErrSmallerTree, h.Size, s.cp.Size)
 	}
 	return tlogproof.CheckConsistency(old, s.cp, hashes)
 }

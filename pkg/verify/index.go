@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/dossier-audit/dossier/pkg/internal/strictjson"
+	"github.com/dossier-audit/dossier/pkg/keyring"
 	"github.com/dossier-audit/dossier/pkg/run"
 )
 
@@ -176,8 +177,9 @@ func (s *pkgState) checkListing(pi *manifest) bool {
 		return false
 	}
 	for i, d := range pi.Manifests[1:] {
-		if top := s.top.Manifests[i+2]; d.Digest != top.Digest {
-			s.indexFail(d.Digest, "package index entry %d is %s, index.json has %s", i+1, d.Digest, top.Digest)
+		// "compared by `mediaType`, `digest` and `size` only" (Q2).
+		if top := s.top.Manifests[i+2]; d.Digest != top.Digest || d.MediaType != top.MediaType || d.Size != top.Size {
+			s.indexFail(d.Digest, "package index entry %d is %s (%s, %d bytes), index.json has %s (%s, %d bytes)", i+1, d.Digest, d.MediaType, d.Size, top.Digest, top.MediaType, top.Size)
 			return false
 		}
 	}
@@ -220,18 +222,24 @@ func (s *pkgState) loadMetadata(d string) bool {
 	return true
 }
 
+// addLayer files a metadata layer by media type; the human copies, which
+// share generic text media types, by title. "verifiers find keyring
+// layers by media type, take them in layer order" (Q12).
 func (md *metadata) addLayer(l descriptor) error {
-	t := l.Annotations[annTitle]
-	slot := map[string]*descriptor{"checkpoint": &md.Checkpoint, "proofs.json": &md.Proofs, "ledger.json": &md.Ledger,
-		"policy.json": &md.Policy, "README.txt": &md.Readme, "REPORT.html": &md.Report}[t]
-	switch {
-	case slot != nil && slot.Digest == "":
-		*slot = l
-	case strings.HasPrefix(t, "keyring-v") && t == fmt.Sprintf("keyring-v%d.json", len(md.Keyrings)+1):
+	if l.MediaType == keyring.EnvelopeMediaType {
 		md.Keyrings = append(md.Keyrings, l)
-	default:
-		return fmt.Errorf("unexpected or repeated layer title %q", t)
+		return nil
 	}
+	slot := map[string]*descriptor{"application/vnd.dossier.checkpoint.v1": &md.Checkpoint,
+		"application/vnd.dossier.proofs.v1+json": &md.Proofs, "application/vnd.dossier.ledger.v1+json": &md.Ledger,
+		PolicyMediaType: &md.Policy}[l.MediaType]
+	if slot == nil {
+		slot = map[string]*descriptor{"README.txt": &md.Readme, "REPORT.html": &md.Report}[l.Annotations[annTitle]]
+	}
+	if slot == nil || slot.Digest != "" {
+		return fmt.Errorf("unexpected or repeated layer %s titled %q", l.MediaType, l.Annotations[annTitle])
+	}
+	*slot = l
 	return nil
 }
 

@@ -205,8 +205,12 @@ func (s *pkgState) checkCoverage() {
 			want[ri.Digest] = ri.Stream
 		}
 	}
-	for _, d := range s.keyring.digests {
+	for i, d := range s.keyring.digests {
 		want[d] = "keyring"
+		// "`keyring` for keyring versions (with seq = version − 1)" (Q15).
+		if li, found := s.leaves[d]; found && li.Leaf.Seq != uint64(i) {
+			s.c.failf(FailInclusion, "7", d, "keyring version %d is logged with seq %d, want %d", i+1, li.Leaf.Seq, i)
+		}
 	}
 	for _, d := range sortedKeys(want) {
 		stream := want[d]

@@ -83,7 +83,7 @@ func (s *pkgState) verifyRecord(mdig string) (ri recordInfo) {
 	m := s.manifests[mdig]
 	layer, err := recordLayer(m)
 	if err != nil {
-		ri.Errs = append(ri.Errs, fail(FailEnvelope, "6", err))
+		ri.Errs = append(ri.Errs, fail(FailLayout, "2", err))
 		return ri
 	}
 	b, err := s.blob(layer.Digest, bundle.MaxSize)
@@ -103,8 +103,9 @@ func (s *pkgState) verifyRecord(mdig string) (ri recordInfo) {
 	return ri
 }
 
-// recordLayer: a record manifest has artifactType RecordArtifactType and
-// exactly one layer, the bundle.
+// recordLayer: "a verifier MUST check `artifactType
+// application/vnd.dossier.record.v1`, exactly one layer whose media type is
+// the bundle media type (class `layout`)" (spec/package.md §3, Q2).
 func recordLayer(m *manifest) (descriptor, error) {
 	if m == nil || m.isIndex() || m.ArtifactType != RecordArtifactType || len(m.Layers) != 1 || m.Layers[0].MediaType != BundleMediaType {
 		return descriptor{}, fmt.Errorf("not a record manifest (artifactType %s, one %s layer)", RecordArtifactType, BundleMediaType)

@@ -171,7 +171,7 @@ func (p *pkgBuilder) attestation(ctx context.Context, pi descriptor, exDigest, l
 	root := levels[len(levels)-1][0]
 	pred, _ := json.Marshal(map[string]any{"producedAt": "2026-11-27T12:00:00Z", "producer": map[string]any{"id": "svc:export", "kind": "workload"},
 		"packageId": "pkg-1", "exportRecord": exDigest, "recordListDigest": list, "recordCount": count,
-		"checkpoint": map[string]any{"size": len(p.leaves), "rootHash": base64.StdEncoding.EncodeToString(root[:])}})
+		"packageIndex": pi.Digest, "checkpoint": map[string]any{"size": len(p.leaves), "rootHash": base64.StdEncoding.EncodeToString(root[:])}})
 	st, _ := json.Marshal(map[string]any{"_type": record.StatementType, "subject": []any{map[string]any{"name": "dossier-package",
 		"digest": map[string]string{"sha256": pi.Digest[len("sha256:"):]}}}, "predicateType": PackagePredicateType, "predicate": json.RawMessage(pred)})
 	b, err := bundle.Sign(ctx, p.kk.exporter, bundle.PayloadTypeInToto, st)
