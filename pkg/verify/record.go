@@ -74,13 +74,31 @@ func bundleFailure(err error) *Error {
 	}
 }
 
+// statementFailure classes a statement parse error: class predicate only
+// when every finding is a rule of the predicate's own page about a member
+// inside the predicate; strict-JSON failures anywhere in the payload
+// (duplicate members, syntax, UTF-8, depth) and statement-level rules
+// (type, subjects, unknown predicate type) are class statement.
 func statementFailure(err error) *Error {
-	for _, f := range record.Findings(err) {
-		if !strings.HasPrefix(f.Path, "predicate") {
+	fs := record.Findings(err)
+	if len(fs) == 0 {
+		return fail(FailStatement, "6", err)
+	}
+	for _, f := range fs {
+		if statementCodes[f.Code] || !insidePredicate(f.Path) {
 			return fail(FailStatement, "6", err)
 		}
 	}
 	return fail(FailPredicate, "7", err)
+}
+
+// statementCodes are finding codes that make the payload not a statement.
+var statementCodes = map[string]bool{"too-large": true, "invalid-utf8": true, "syntax": true, "trailing-data": true,
+	"too-deep": true, "duplicate-key": true, "statement-type": true, "no-subject": true, "too-many-subjects": true,
+	"unknown-predicate-type": true, "unknown-kind": true, "invalid": true}
+
+func insidePredicate(path string) bool {
+	return path == "predicate" || strings.HasPrefix(path, "predicate.") || strings.HasPrefix(path, "predicate[")
 }
 
 func checkRunSubject(st *record.Statement, c record.Common, opts RecordOptions) error {
