@@ -14,9 +14,9 @@
 // Lookup, Latest and KeyValidAt answer "which key is this, with which roles,
 // and was it valid for a record at this log index".
 //
-// Reading a keyring needs no network: the package uses the standard
-// library, sigstore's pkg/signature (through pkg/keys), pkg/dsse and
-// x/mod/sumdb/note only.
+// Reading a keyring needs no network and no KMS: the package uses the
+// standard library, sigstore's pkg/signature, pkg/dsse and x/mod/sumdb/note
+// only (not pkg/keys, which links the KMS plugin client).
 //
 //	env, _ := keyring.Sign(docBytes, rootSigner)          // writer
 //	chain, err := keyring.VerifyChain(pin, env1, env2)      // verifier

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/dossier-audit/dossier/pkg/internal/strictjson"
-	"github.com/dossier-audit/dossier/pkg/keys"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -139,7 +138,7 @@ func (k *Key) Revoked() bool { return k.Revocation != nil }
 
 // Public returns the parsed public key.
 func (k *Key) Public() (crypto.PublicKey, error) {
-	pub, err := keys.ParsePublicKey([]byte(k.PublicKey))
+	pub, err := parsePublicPEM([]byte(k.PublicKey))
 	if err != nil {
 		return nil, fmt.Errorf("%w: key %s: %w", ErrInvalid, k.ID, err)
 	}
@@ -153,7 +152,7 @@ func (k *Key) Verifier() (signature.Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return keys.NewVerifier(pub)
+	return newVerifier(pub)
 }
 
 // ValidAt reports whether t lies in [ValidFrom, ValidUntil) and before the

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-
-	"github.com/dossier-audit/dossier/pkg/keys"
 )
 
 // Validate checks the rules of spec/package.md §1 and reports every
@@ -91,11 +89,11 @@ func (k *Key) validate(path string) error {
 
 // validateKey checks id, algorithm, publicKey and noteVerifierKey.
 func (k *Key) validateKey(path string) error {
-	pub, err := keys.ParsePublicKey([]byte(k.PublicKey))
+	pub, err := parsePublicPEM([]byte(k.PublicKey))
 	if err != nil {
 		return invalid(path+".publicKey", "%v", err)
 	}
-	if fp := keys.Fingerprint(pub); k.ID != fp {
+	if fp := Fingerprint(pub); k.ID != fp {
 		return invalid(path+".id", "%q, want %q (fingerprint of publicKey)", k.ID, fp)
 	}
 	if alg := algorithmOf(pub); alg == "" || k.Algorithm != alg {

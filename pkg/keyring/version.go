@@ -10,7 +10,6 @@ import (
 	"slices"
 
 	"github.com/dossier-audit/dossier/pkg/dsse"
-	"github.com/dossier-audit/dossier/pkg/keys"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
 
@@ -90,11 +89,11 @@ func Sign(document []byte, signers ...dsse.Signer) ([]byte, error) {
 // NewSigner adapts a sigstore signer to a DSSE signer whose key id is the
 // key's fingerprint (SPEC.md).
 func NewSigner(ctx context.Context, s signature.Signer) (dsse.Signer, error) {
-	pub, err := keys.PublicKey(ctx, s)
+	pub, err := publicKeyOf(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	return &dsseSigner{id: keys.Fingerprint(pub), s: s}, nil
+	return &dsseSigner{id: Fingerprint(pub), s: s}, nil
 }
 
 type dsseSigner struct {
@@ -120,7 +119,7 @@ func (k *keyVerifier) KeyID() string { return k.id }
 // here) and owner, valid from validFrom, never expiring, not revoked. For
 // a log key pass its signed-note verifier key, else "".
 func NewKey(pub crypto.PublicKey, roles []string, owner Owner, validFrom, noteVerifierKey string) (Key, error) {
-	pem, err := keys.MarshalPublicKey(pub)
+	pem, err := marshalPublicPEM(pub)
 	if err != nil {
 		return Key{}, err
 	}
@@ -130,6 +129,6 @@ func NewKey(pub crypto.PublicKey, roles []string, owner Owner, validFrom, noteVe
 	}
 	rs := append([]string(nil), roles...)
 	slices.Sort(rs)
-	return Key{ID: keys.Fingerprint(pub), Algorithm: alg, PublicKey: string(pem), NoteVerifierKey: noteVerifierKey,
+	return Key{ID: Fingerprint(pub), Algorithm: alg, PublicKey: string(pem), NoteVerifierKey: noteVerifierKey,
 		Roles: rs, Owner: owner, ValidFrom: validFrom}, nil
 }
