@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -112,6 +113,9 @@ func benchVerifyPackage(b *testing.B, kind string) {
 	b.ReportMetric(float64(len(jobs)), "records")
 }
 
+// cliMemoryLimit mirrors the soft memory limit cmd/dossier-verify sets.
+const cliMemoryLimit = 384 << 20
+
 // TestLargePackageMemory verifies a 100,000-record package in a child
 // process and reports its peak resident memory (VmHWM); the budget is
 // 512 MiB. Gated: DOSSIER_BENCH_LARGE=1 (builds a ~300 MB package).
@@ -150,6 +154,7 @@ func TestLargePackageMemory(t *testing.T) {
 }
 
 func largeChild(t *testing.T, path string) {
+	debug.SetMemoryLimit(cliMemoryLimit) // as cmd/dossier-verify's main does
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)

@@ -115,6 +115,7 @@ func (s *pkgState) run(size int64) (ioErr error) {
 		s.skipFrom(4, "the package structure did not verify")
 		return s.ioErr()
 	}
+	s.dropIndexes()
 	keyringOK := s.checkKeyring()
 	if !keyringOK {
 		s.skipFrom(5, "the keyring did not verify against the pinned fingerprint")
@@ -123,6 +124,7 @@ func (s *pkgState) run(size int64) (ioErr error) {
 	s.choosePolicy()
 	s.checkPackageSignature()
 	s.checkRecords()
+	s.dropRecordManifests()
 	logOK := s.checkLog()
 	if logOK {
 		s.checkSequence()
@@ -137,6 +139,22 @@ func (s *pkgState) run(size int64) (ioErr error) {
 	s.checkConsistency(logOK)
 	s.summarize()
 	return s.ioErr()
+}
+
+// dropIndexes frees index.json and the package index once step 3 has
+// compared them: with 10^5 records they are the largest parsed documents.
+func (s *pkgState) dropIndexes() {
+	s.top = nil
+	s.refs = nil
+	delete(s.manifests, s.pkgIndex.Digest)
+}
+
+// dropRecordManifests frees the record manifests once step 6 is done;
+// later steps use recordInfo only.
+func (s *pkgState) dropRecordManifests() {
+	for _, d := range s.recordDigs {
+		delete(s.manifests, d)
+	}
 }
 
 // stepTar runs step 1 and records its check.

@@ -54,7 +54,27 @@ func rolesFor(kind string) []string {
 func (s *pkgState) checkRecords() {
 	s.records = make([]recordInfo, len(s.recordDigs))
 	parallel(len(s.recordDigs), s.opts.Workers, func(i int) { s.records[i] = s.verifyRecord(s.recordDigs[i]) })
+	s.internRecords()
 	s.reportRecords()
+}
+
+// internRecords shares the strings that repeat across records (kind, run,
+// key, stream, time evidence), so 10^5 records hold one copy of each.
+func (s *pkgState) internRecords() {
+	seen := map[string]string{}
+	in := func(p *string) {
+		if v, ok := seen[*p]; ok {
+			*p = v
+		} else {
+			seen[*p] = *p
+		}
+	}
+	for i := range s.records {
+		ri := &s.records[i]
+		for _, p := range []*string{&ri.Kind, &ri.RunID, &ri.KeyID, &ri.Stream, &ri.TimeEvidence, &ri.ProducedAt} {
+			in(p)
+		}
+	}
 }
 
 func (s *pkgState) reportRecords() {
