@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -249,5 +248,3 @@ func (s *pkgState) blobReader(d string) (io.Reader, int64, error) {
 	e := s.tar.entries[i]
 	return io.NewSectionReader(s.r, e.Offset, e.Size), e.Size, nil
 }
-
-var _ = bytes.Equal

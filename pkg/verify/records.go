@@ -3,7 +3,6 @@ package verify
 import (
 	"crypto"
 	"fmt"
-	"strings"
 
 	"github.com/dossier-audit/dossier/pkg/bundle"
 	"github.com/dossier-audit/dossier/pkg/dsse"
@@ -108,7 +107,7 @@ func (s *pkgState) verifyRecord(mdig string) (ri recordInfo) {
 	}
 	b, err := s.blob(layer.Digest, bundle.MaxSize)
 	if err != nil {
-		ri.Errs = append(ri.Errs, s.readFailure(FailEnvelope, "6", err))
+		ri.Errs = append(ri.Errs, fail(FailEnvelope, "6", err)) // an *ioError inside makes the result inconclusive
 		return ri
 	}
 	ri.Digest = layer.Digest
@@ -230,11 +229,6 @@ func (e *Error) at(step string) *Error {
 	return &Error{Class: e.Class, Step: step, Err: e.Err}
 }
 
-// readFailure maps a blob read error: I/O is inconclusive, the rest class.
-func (s *pkgState) readFailure(class Failure, step string, err error) *Error {
-	return fail(class, step, err)
-}
-
 func firstNonEmpty(ss ...string) string {
 	for _, s := range ss {
 		if s != "" {
@@ -243,5 +237,3 @@ func firstNonEmpty(ss ...string) string {
 	}
 	return ""
 }
-
-var _ = strings.HasPrefix
