@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -83,6 +85,9 @@ func newPlan(ctx context.Context, req *ExportRequest, deps *Deps) (*plan, error)
 	case req.Output == "" && deps.Writer == nil:
 		return nil, fmt.Errorf("%w: no output", ErrRequest)
 	}
+	if err := checkOutput(req.Output); err != nil {
+		return nil, err
+	}
 	p := &plan{req: req, deps: deps, created: req.At.UTC().Format(time.RFC3339Nano)}
 	chain, err := selfChain(req.Keyring)
 	if err != nil {
@@ -92,6 +97,22 @@ func newPlan(ctx context.Context, req *ExportRequest, deps *Deps) (*plan, error)
 		return nil, err
 	}
 	return p, p.checkExporter(ctx, chain)
+}
+
+// checkOutput refuses an output that exists or whose directory does not,
+// before anything is logged (an export record without a package would
+// otherwise remain in the log).
+func checkOutput(path string) error {
+	if path == "" {
+		return nil
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("package %s: %w", path, os.ErrExist)
+	}
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%w: directory of %s: %v", ErrRequest, path, err)
+	}
+	return nil
 }
 
 // selfChain verifies a chain from its own version 1 (the writer has no

@@ -100,6 +100,8 @@ func TestExportRefuses(t *testing.T) {
 		{"exporter not in keyring", func(r *ExportRequest, d *Deps) { d.Exporter = stranger }, ErrKeyring},
 		{"keyring of another log", func(r *ExportRequest, d *Deps) { r.Keyring = [][]byte{otherRing} }, ErrLog},
 		{"bad policy", func(r *ExportRequest, d *Deps) { r.Policy = []byte("{") }, ErrRequest},
+		{"existing output", func(r *ExportRequest, d *Deps) { r.Output = f.keyringPath(t) }, os.ErrExist},
+		{"no output directory", func(r *ExportRequest, d *Deps) { r.Output = filepath.Join(t.TempDir(), "no", "p.tar") }, ErrRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := f.copyLog(t)
@@ -110,6 +112,9 @@ func TestExportRefuses(t *testing.T) {
 			tc.edit(&req, &deps)
 			if _, err := Export(context.Background(), req, deps); !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			if rc, err := l.Append(context.Background(), []byte(`{"probe":1}`), "export"); err != nil || rc.Seq != 0 {
+				t.Fatalf("a refused export left records in the export stream (next seq %d, %v)", rc.Seq, err)
 			}
 		})
 	}

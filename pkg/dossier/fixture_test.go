@@ -285,3 +285,13 @@ func logVerifierOf(f *fixture) (note.Verifier, error) {
 	}
 	return logVerifier(c)
 }
+
+// keyringPath writes the keyring to a file and returns its path.
+func (f *fixture) keyringPath(t testing.TB) string {
+	t.Helper()
+	path := t.TempDir() + "/keyring-v1.json"
+	if err := os.WriteFile(path, f.keyring, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
