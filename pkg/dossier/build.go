@@ -124,10 +124,6 @@ func (p *plan) metadata(ctx context.Context, bs blobs, items []*item) (ocispec.D
 	if err != nil {
 		return ocispec.Descriptor{}, nil, nil, err
 	}
-	policy, err := compactJSON(p.req.Policy)
-	if err != nil {
-		return ocispec.Descriptor{}, nil, nil, err
-	}
 	rep := newReport(p)
 	readme, err := renderReadme(rep)
 	if err != nil {
@@ -148,7 +144,7 @@ func (p *plan) metadata(ctx context.Context, bs blobs, items []*item) (ocispec.D
 	}
 	layers = append(layers,
 		bs.add(LedgerMediaType, ledger, title("ledger.json")),
-		bs.add(PolicyMediaType, policy, title("policy.json")),
+		bs.add(PolicyMediaType, p.policy, title("policy.json")),
 		bs.add(ReadmeMediaType, readme, title("README.txt")),
 		bs.add(ReportMediaType, report, title("REPORT.html")))
 	config := bs.add(ConfigMediaType, marshal(p.config()), nil)

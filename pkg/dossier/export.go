@@ -32,6 +32,7 @@ type plan struct {
 	exportItem   *item
 	exportDigest string
 	view         *logView
+	policy       []byte
 }
 
 // Export builds the package for req (spec/package.md §3) and returns what
@@ -88,7 +89,11 @@ func newPlan(ctx context.Context, req *ExportRequest, deps *Deps) (*plan, error)
 	if err := checkOutput(req.Output); err != nil {
 		return nil, err
 	}
-	p := &plan{req: req, deps: deps, created: req.At.UTC().Format(time.RFC3339Nano)}
+	policy, err := compactJSON(req.Policy)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{req: req, deps: deps, created: req.At.UTC().Format(time.RFC3339Nano), policy: policy}
 	chain, err := selfChain(req.Keyring)
 	if err != nil {
 		return nil, err
