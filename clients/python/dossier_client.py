@@ -317,12 +317,14 @@ class Dossier(object):
     # --- API ---------------------------------------------------------------
 
     def register_run(self, project, model, description=None, started_at=None, started_by=None):
-        """Register the run (idempotent: the same registration is answered
-        with the stored result)."""
+        """Register the run. Without started_at the daemon stamps the start
+        time, so a restarted job registering again matches the first
+        registration instead of conflicting with it."""
         by = started_by or self.producer
         reg = {"schema": REGISTRATION_SCHEMA, "runId": self.run_id, "project": project, "model": model,
-               "startedBy": {"id": by["id"], "name": by.get("name", ""), "kind": by["kind"]},
-               "startedAt": started_at or _now_rfc3339(self._now)[:19] + "Z"}
+               "startedBy": {"id": by["id"], "name": by.get("name", ""), "kind": by["kind"]}}
+        if started_at:
+            reg["startedAt"] = started_at
         if description:
             reg["description"] = description
         body = _dumps(reg)

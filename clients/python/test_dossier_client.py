@@ -211,7 +211,9 @@ class TestSubmit(Base):
         self.assertEqual(res["runId"], "run-1")
         reg = self.daemon.runs["run-1"]
         self.assertEqual(reg["schema"], "https://dossier.dev/run/registration/v1")
-        self.assertTrue(reg["startedAt"].endswith("Z") and len(reg["startedAt"]) == 20)
+        self.assertNotIn("startedAt", reg)
+        d.register_run("llama-ft", "llama-3-8b", started_at="2026-11-27T12:00:00Z")
+        self.assertEqual(self.daemon.runs["run-1"]["startedAt"], "2026-11-27T12:00:00Z")
 
     def test_unknown_kind_and_bad_url(self):
         with self.assertRaises(DossierError):

@@ -66,14 +66,16 @@ type Client struct {
 // the record is durable in the outbox but not yet acknowledged by the
 // daemon; the other fields are then empty.
 type Result struct {
-	Record      string   `json:"record"`
-	Seq         int64    `json:"seq"`
-	Prev        string   `json:"prev,omitempty"`
-	LogIndex    int64    `json:"logIndex"`
-	Receipt     string   `json:"receipt,omitempty"`
-	ReceivedAt  string   `json:"receivedAt,omitempty"`
-	TimeVerdict string   `json:"timeVerdict,omitempty"`
-	Flags       []string `json:"flags,omitempty"`
+	Record          string   `json:"record"`
+	Stream          string   `json:"stream,omitempty"`
+	Seq             int64    `json:"seq"`
+	Prev            string   `json:"prev,omitempty"`
+	LogIndex        int64    `json:"logIndex"`
+	Receipt         string   `json:"receipt,omitempty"`
+	ReceiptLogIndex int64    `json:"receiptLogIndex,omitempty"`
+	ReceivedAt      string   `json:"receivedAt,omitempty"`
+	TimeVerdict     string   `json:"timeVerdict,omitempty"`
+	Flags           []string `json:"flags,omitempty"`
 
 	Queued bool   `json:"queued,omitempty"`
 	Key    string `json:"idempotencyKey"`
@@ -117,24 +119,33 @@ func New(baseURL string, opts Options) (*Client, error) {
 	return c, nil
 }
 
-// RegisterRun registers a run. Fields the caller leaves empty default to:
-// startedAt now, startedBy the client's producer.
+// RegisterRun registers a run. startedBy defaults to the client's
+// producer. Leave startedAt empty to let the daemon stamp it: a repeated
+// registration (a restarted job) then matches the first one; a queued
+// registration without startedAt has no local digest yet.
 func (c *Client) RegisterRun(ctx context.Context, reg run.Registration) (*Run, error) {
-	if reg.StartedAt == "" {
-		reg.StartedAt = c.opts.Now().UTC().Format(time.RFC3339)
-	}
 	if reg.StartedBy.ID == "" {
 		p := c.producer()
 		reg.StartedBy = run.Identity{ID: p.ID, Name: p.Name, Kind: p.Kind}
 	}
-	root, err := run.New(reg)
-	if err != nil {
-		return nil, err
+	local := &Run{RunID: reg.RunID, Queued: true}
+	var body []byte
+	if reg.StartedAt != "" {
+		root, err := run.New(reg)
+		if err != nil {
+			return nil, err
+		}
+		body, local.Digest, local.Tag = root.RegistrationJSON, root.Digest(), root.Tag()
+	} else {
+		reg.StartedAt = "2000-01-01T00:00:00Z" // validate everything else
+		if _, err := run.New(reg); err != nil {
+			return nil, err
+		}
+		reg.StartedAt = ""
+		body, _ = json.Marshal(reg)
 	}
-	body := root.RegistrationJSON
 	e := &Entry{Method: http.MethodPost, Path: "/v1/runs", Body: string(body), RunID: reg.RunID, Kind: "run",
 		Key: IdempotencyKey(reg.RunID, "register", 0, ContentDigest(body))}
-	local := &Run{RunID: reg.RunID, Digest: root.Digest(), Tag: root.Tag(), Queued: true}
 	var out Run
 	queued, err := c.deliver(ctx, e, &out)
 	if err != nil || queued {

@@ -207,13 +207,13 @@ func TestRegisterRunQueuedHasLocalDigest(t *testing.T) {
 	srv := clienttest.New("tok")
 	defer srv.Close()
 	c := newClient(t, srv.URL, t.TempDir())
-	reg := run.Registration{RunID: "run-1", Project: "llama-ft", Model: "llama-3-8b"}
+	reg := run.Registration{RunID: "run-1", Project: "llama-ft", Model: "llama-3-8b", StartedAt: "2026-11-27T12:00:00Z"}
 	srv.Refuse(true)
 	r, err := c.RegisterRun(context.Background(), reg)
 	if err != nil || !r.Queued {
 		t.Fatalf("register while refused: %+v, %v", r, err)
 	}
-	reg.StartedAt, reg.StartedBy = "2026-11-27T12:00:00Z", run.Identity{ID: producer.ID, Name: producer.Name, Kind: producer.Kind}
+	reg.StartedBy = run.Identity{ID: producer.ID, Name: producer.Name, Kind: producer.Kind}
 	root, err := run.New(reg)
 	if err != nil {
 		t.Fatal(err)
@@ -224,6 +224,14 @@ func TestRegisterRunQueuedHasLocalDigest(t *testing.T) {
 	srv.Refuse(false)
 	if _, err := c.Flush(context.Background()); err != nil || len(srv.Runs()) != 1 {
 		t.Fatalf("flush: %v, runs %v", err, srv.Runs())
+	}
+	// Without startedAt the daemon stamps it; nothing to compute locally.
+	r2, err := c.RegisterRun(context.Background(), run.Registration{RunID: "run-2", Project: "p", Model: "m"})
+	if err != nil || r2.Queued || r2.RunID != "run-2" || len(srv.Runs()) != 2 {
+		t.Fatalf("register without startedAt: %+v, %v", r2, err)
+	}
+	if _, err := c.RegisterRun(context.Background(), run.Registration{RunID: "bad id!", Project: "p", Model: "m"}); !errors.Is(err, run.ErrInvalid) {
+		t.Fatalf("invalid run id: %v, want run.ErrInvalid", err)
 	}
 }
 
