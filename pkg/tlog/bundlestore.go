@@ -189,6 +189,7 @@ func (s *DirStore) cutTail(i int, f segmentFile, end int64) error {
 // whole frame; an error means the bytes after that end are not a frame.
 func (s *DirStore) scan(i int, f segmentFile) (int64, error) {
 	var off int64
+	size := s.fileEnd(f, -1) // -1: size unknown, check every frame
 	hdr := make([]byte, frameHeader)
 	for {
 		n, err := f.ReadAt(hdr, off)
@@ -199,30 +200,29 @@ func (s *DirStore) scan(i int, f segmentFile) (int64, error) {
 			return off, fmt.Errorf("bundle store: %s: bad frame at offset %d", s.segName(i), off)
 		}
 		l := int64(binary.BigEndian.Uint32(hdr[4:8]))
-		body := make([]byte, 1)
-		if l > 0 {
-			if _, err := f.ReadAt(body, off+frameHeader+l-1); err != nil {
-				return off, fmt.Errorf("bundle store: %s: truncated frame at offset %d", s.segName(i), off)
-			}
-		}
+		end := off + frameHeader + l
 		key := [32]byte(hdr[8:])
-		if off+frameHeader+l >= s.fileEnd(f, off) && !s.frameOK(f, key, off+frameHeader, l) {
-			return off, fmt.Errorf("bundle store: %s: last frame at offset %d fails its checksum", s.segName(i), off)
+		if size >= 0 && end > size {
+			return off, fmt.Errorf("bundle store: %s: truncated frame at offset %d", s.segName(i), off)
+		}
+		if (size < 0 || end == size) && !s.frameOK(f, key, off+frameHeader, l) {
+			return off, fmt.Errorf("bundle store: %s: frame at offset %d fails its checksum", s.segName(i), off)
 		}
 		s.index[key] = location{seg: i, off: off + frameHeader, len: l}
-		off += frameHeader + l
+		off = end
 	}
 }
 
-// fileEnd returns the size of f (reading past off), so scan can tell the
-// last frame, whose checksum it verifies: a crash can leave only it torn.
-func (s *DirStore) fileEnd(f segmentFile, off int64) int64 {
+// fileEnd returns the size of f, or def when it cannot tell. scan needs it
+// to find the last frame, whose checksum it verifies: a crash can leave only
+// that one torn.
+func (s *DirStore) fileEnd(f segmentFile, def int64) int64 {
 	if st, ok := f.(interface{ Stat() (os.FileInfo, error) }); ok {
 		if fi, err := st.Stat(); err == nil {
 			return fi.Size()
 		}
 	}
-	return off
+	return def
 }
 
 func (s *DirStore) frameOK(f segmentFile, key [32]byte, off, l int64) bool {

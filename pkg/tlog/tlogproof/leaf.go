@@ -37,8 +37,16 @@ func (l Leaf) Marshal() []byte {
 	if prev == "" {
 		prev = "-"
 	}
-	return fmt.Appendf(nil, "%s\nbundle %s\nstream %s\nseq %d\nprev %s\n",
-		LeafHeader, l.Bundle, l.Stream, l.Seq, prev)
+	b := make([]byte, 0, 64+len(l.Bundle)+len(l.Stream)+len(prev))
+	b = append(b, LeafHeader+"\nbundle "...)
+	b = append(b, l.Bundle...)
+	b = append(b, "\nstream "...)
+	b = append(b, l.Stream...)
+	b = append(b, "\nseq "...)
+	b = strconv.AppendUint(b, l.Seq, 10)
+	b = append(b, "\nprev "...)
+	b = append(b, prev...)
+	return append(b, '\n')
 }
 
 // Hash returns the RFC 6962 leaf hash SHA-256(0x00 || leaf).
