@@ -49,6 +49,10 @@ type Config struct {
 	Time   TimeConfig `json:"time"`
 	Push   PushConfig `json:"push"`
 
+	// LogBatchMaxAge bounds how long the log waits to fill a sequencing
+	// batch (default 5ms; tlog.DefaultBatchMaxAge).
+	LogBatchMaxAge Duration `json:"logBatchMaxAge,omitempty"`
+
 	// IdempotencyTTL is how long Idempotency-Key answers are kept (default 24h).
 	IdempotencyTTL Duration `json:"idempotencyTTL"`
 }
@@ -250,6 +254,7 @@ func (c *Config) options() []option {
 		{"registry", "DOSSIERD_REGISTRY", "registry repository HOST[:PORT]/REPO to push to", (*strValue)(&c.Push.Registry)},
 		{"registry-plain-http", "DOSSIERD_REGISTRY_PLAIN_HTTP", "push over plain HTTP", (*boolValue)(&c.Push.PlainHTTP)},
 		{"registry-ca", "DOSSIERD_REGISTRY_CA", "registry CA bundle", (*strValue)(&c.Push.CAFile)},
+		{"log-batch-max-age", "DOSSIERD_LOG_BATCH_MAX_AGE", "longest wait to fill a log sequencing batch", &c.LogBatchMaxAge},
 		{"idempotency-ttl", "DOSSIERD_IDEMPOTENCY_TTL", "how long Idempotency-Key answers are kept", &c.IdempotencyTTL},
 	}
 }

@@ -87,7 +87,6 @@ func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request, id *auth.
 		status = http.StatusOK
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	s.pusher.wake()
 	writeJSON(w, status, ans)
 	return nil
 }

@@ -195,7 +195,7 @@ func (s *Service) openLog(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("log key: %w", err)
 	}
 	s.logDir = filepath.Join(cfg.DataDir, "log")
-	opts := tlog.Options{Signer: signer, Watermark: cfg.Watermark}
+	opts := tlog.Options{Signer: signer, Watermark: cfg.Watermark, BatchMaxAge: cfg.LogBatchMaxAge.D()}
 	if _, err := os.Stat(filepath.Join(s.logDir, "checkpoint")); errors.Is(err, os.ErrNotExist) {
 		if err := tlog.Init(ctx, s.logDir, opts); err != nil {
 			return fmt.Errorf("initialising the log: %w", err)

@@ -168,11 +168,34 @@ func (s *Service) recordBundle(ctx context.Context, root *run.Root, req *submitR
 			fmt.Sprintf("predicate runId %q, want %q", c.RunID, root.Registration.RunID))
 	}
 	rs := record.RunSubject(root.Registration.RunID, root.Digest())
-	b, err := s.signPredicate(ctx, k.PredicateType, sub.Predicate, &rs)
+	b, err := s.signRunRecord(ctx, k, sub.Predicate, rs)
 	if err != nil {
 		return nil, signFailure(err)
 	}
 	req.flags = append(req.flags, "signed-by-daemon")
+	return b, nil
+}
+
+// signRunRecord builds and signs a run-scoped record: subject[0] is the
+// run root; kinds that require more subjects get them from record.Subjects.
+func (s *Service) signRunRecord(ctx context.Context, k record.Kind, pred []byte, rs record.ResourceDescriptor) ([]byte, error) {
+	subjects := []record.ResourceDescriptor{rs}
+	if k.Name == "model-release" {
+		var err error
+		if subjects, err = record.Subjects(k.PredicateType, pred, &rs); err != nil {
+			return nil, err
+		}
+	}
+	stmt, err := record.NewStatement(subjects, k.PredicateType, pred)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	b, err := bundle.Sign(ctx, s.signer, bundle.PayloadTypeInToto, stmt)
+	s.metrics.signLatency.observe(time.Since(start))
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
 	return b, nil
 }
 

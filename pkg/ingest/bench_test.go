@@ -1,0 +1,201 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dossier-audit/dossier/pkg/bundle"
+)
+
+// benchClients is the number of concurrent load clients.
+const benchClients = 32
+
+// benchDuration is DOSSIER_BENCH_LOAD_SECONDS (60 for make bench), else 3 s.
+func benchDuration() time.Duration {
+	if s, err := strconv.Atoi(os.Getenv("DOSSIER_BENCH_LOAD_SECONDS")); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return 3 * time.Second
+}
+
+// BenchmarkIngestLoad drives the daemon on loopback with 32 concurrent
+// clients submitting unsigned records (the daemon signs record and
+// receipt) and reports acknowledged durable records/s and p50/p99
+// acknowledgement latency, beside the bare sign+fsync bound measured in
+// the same run: 32 goroutines signing two records each and group-committing
+// them to one fsynced file, with no HTTP, log or Tessera.
+func BenchmarkIngestLoad(b *testing.B) {
+	cfg := testConfig(b)
+	d := startDaemon(b, cfg)
+	registerRun(b, d, testRunID)
+	dur := benchDuration()
+	b.ResetTimer()
+	rate, lat := runLoad(b, d.url, dur, 0)
+	b.StopTimer()
+	bound := signFsyncBound(b, cfg, dur/3+time.Second)
+	p50, p99 := percentile(lat, 50), percentile(lat, 99)
+	b.ReportMetric(rate, "records/s")
+	b.ReportMetric(p50.Seconds()*1000, "p50-ms")
+	b.ReportMetric(p99.Seconds()*1000, "p99-ms")
+	b.ReportMetric(bound, "bound-records/s")
+	b.ReportMetric(rate/bound, "ratio")
+	b.Logf("%d clients, %v: %.0f acknowledged durable records/s, p50 %v, p99 %v; bare sign+fsync bound %.0f records/s (ratio %.2f); goal >= 2000/s, p99 <= 250ms",
+		benchClients, dur, rate, p50.Round(time.Microsecond), p99.Round(time.Microsecond), bound, rate/bound)
+}
+
+// BenchmarkIngestLargeRSS submits 1,000,000 records and reports the
+// process RSS (daemon and load clients). Gated by DOSSIER_BENCH_LARGE=1.
+func BenchmarkIngestLargeRSS(b *testing.B) {
+	if os.Getenv("DOSSIER_BENCH_LARGE") != "1" {
+		b.Skip("set DOSSIER_BENCH_LARGE=1 to submit 1,000,000 records")
+	}
+	cfg := testConfig(b)
+	d := startDaemon(b, cfg)
+	registerRun(b, d, testRunID)
+	rate, _ := runLoad(b, d.url, 24*time.Hour, 1_000_000)
+	runtime.GC()
+	rss := rssBytes()
+	b.ReportMetric(rate, "records/s")
+	b.ReportMetric(float64(rss)/(1<<20), "rss-MiB")
+	b.Logf("1,000,000 records at %.0f/s; RSS %.1f MiB (budget 256 MiB)", rate, float64(rss)/(1<<20))
+}
+
+// runLoad submits from benchClients clients for dur or until total
+// records were acknowledged; it returns the rate and the latencies.
+func runLoad(b *testing.B, url string, dur time.Duration, total int64) (float64, []time.Duration) {
+	tr := &http.Transport{MaxIdleConnsPerHost: benchClients * 2}
+	client := &http.Client{Transport: tr, Timeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	var count atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	deadline := time.Now().Add(dur)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for g := range benchClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for i := 0; time.Now().Before(deadline); i++ {
+				if total > 0 && count.Load() >= total {
+					break
+				}
+				body := benchBody(g, i)
+				t0 := time.Now()
+				req, _ := http.NewRequest("POST", url+"/v1/runs/"+testRunID+"/records", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+tokProducer)
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d-%d", g, i))
+				res, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				res.Body.Close()
+				if res.StatusCode != http.StatusCreated {
+					b.Errorf("status %d", res.StatusCode)
+					return
+				}
+				mine = append(mine, time.Since(t0))
+				count.Add(1)
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return float64(count.Load()) / time.Since(start).Seconds(), lat
+}
+
+var benchTemplate = func() string {
+	return string(datasetBody(nopTB{}, testRunID, 0))
+}()
+
+// benchBody is the dataset template with a unique producedAt.
+func benchBody(g, i int) []byte {
+	ts := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC).Add(time.Duration(g)*time.Hour + time.Duration(i)*time.Microsecond).Format(time.RFC3339Nano)
+	return []byte(strings.Replace(benchTemplate, "2026-11-27T09:00:00Z", ts, 1))
+}
+
+// signFsyncBound measures the bare pipeline: benchClients goroutines each
+// sign a record and a receipt with the ingest key and group-commit both
+// to one file with fsync (the journal's group committer).
+func signFsyncBound(b *testing.B, cfg Config, dur time.Duration) float64 {
+	s := &Service{metrics: newMetrics()}
+	if err := s.openSigner(context.Background(), cfg, Deps{}); err != nil {
+		b.Fatal(err)
+	}
+	j, err := openJournal(filepath.Join(b.TempDir(), "bound"), time.Hour, time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.close()
+	stmt := []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"x","digest":{"sha256":"` + strings.Repeat("a", 64) + `"}}],"predicateType":"https://dossier.dev/predicates/dataset/v1","predicate":{}}`)
+	var count atomic.Int64
+	deadline := time.Now().Add(dur)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for g := range benchClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				var bs [][]byte
+				for range 2 {
+					bb, err := bundle.Sign(context.Background(), s.signer, bundle.PayloadTypeInToto, stmt)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					bs = append(bs, bb)
+				}
+				d := sum256(bs[0])
+				a := &SubmitResult{Record: fmt.Sprintf("sha256:%x", d), Receipt: fmt.Sprintf("sha256:%x", sum256(bs[1]))}
+				if err := j.put(fmt.Sprintf("%d-%d", g, i), d, a); err != nil {
+					b.Error(err)
+					return
+				}
+				count.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(count.Load()) / time.Since(start).Seconds()
+}
+
+func percentile(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+func rssBytes() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
