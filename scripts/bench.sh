@@ -19,6 +19,8 @@ run() { # run PKG PATTERN BENCHTIME
 run ./pkg/digest  'HashTree'                      1x
 run ./pkg/bundle  'Sign|Verify'                   2s
 run ./pkg/tlog    'Append|Fsync|Build|Prove'      1x
+run ./pkg/oci     'PushLayout|PushRegistry'       1x
+run ./pkg/oci     'LayoutAppend'                  500x
 
 echo
 echo "Figures beside their bounds (same run):"
