@@ -25,9 +25,10 @@ build:
 test-deps:
 	@bash scripts/ci-install-chrony.sh
 
-test: test-deps
+test: test-deps build
 	$(GO) vet ./...
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	@BIN="$(BIN)" DOSSIERD="$(BIN)/dossierd" DOSSIER="$(BIN)/dossier" bash scripts/test-python.sh
 
 bench: build
 	@bash scripts/bench.sh
