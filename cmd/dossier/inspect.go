@@ -88,7 +88,11 @@ func printInspection(env *cli.Env, in *inspection) {
 	if c.RunID != "" {
 		fmt.Fprintf(w, "run           %s attempt %d\n", c.RunID, c.Attempt)
 	}
-	fmt.Fprintf(w, "produced      %s by %s (%s, %s)\n", c.ProducedAt, c.Producer.ID, c.Producer.Name, c.Producer.Kind)
+	if c.Producer.ID != "" {
+		fmt.Fprintf(w, "produced      %s by %s (%s, %s)\n", c.ProducedAt, c.Producer.ID, c.Producer.Name, c.Producer.Kind)
+	} else {
+		fmt.Fprintf(w, "produced      %s\n", c.ProducedAt)
+	}
 	if c.TimeEvidence != nil {
 		fmt.Fprintf(w, "time evidence %s\n", c.TimeEvidence.Digest)
 	}
