@@ -324,3 +324,38 @@ func (l *listValue) Set(v string) error {
 	return nil
 }
 func (l *listValue) String() string { return strings.Join(*l, ",") }
+
+// ConfigFromArgs builds the configuration in the documented order of
+// precedence: defaults, then the JSON file named by -config (or
+// DOSSIERD_CONFIG), then environment variables, then flags. It registers
+// -config and every option on fs and parses args with parse.
+func ConfigFromArgs(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool), parse func(*flag.FlagSet, []string) error) (Config, error) {
+	probe := DefaultConfig()
+	path := fs.String("config", "", "JSON configuration file (env DOSSIERD_CONFIG)")
+	probe.BindFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return Config{}, err
+	}
+	if *path == "" {
+		*path, _ = lookupEnv("DOSSIERD_CONFIG")
+	}
+	cfg := DefaultConfig()
+	if *path != "" {
+		if err := cfg.LoadConfigFile(*path); err != nil {
+			return Config{}, err
+		}
+	}
+	if err := cfg.ApplyEnv(lookupEnv); err != nil {
+		return Config{}, err
+	}
+	set := map[string]string{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = f.Value.String() })
+	for _, o := range cfg.options() {
+		if v, ok := set[o.flag]; ok {
+			if err := o.value.Set(v); err != nil {
+				return Config{}, fmt.Errorf("%w: -%s: %v", ErrConfig, o.flag, err)
+			}
+		}
+	}
+	return cfg, cfg.Validate()
+}

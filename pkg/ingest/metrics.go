@@ -69,7 +69,11 @@ func (h *histogram) write(w io.Writer, name, labels string) {
 		fmt.Fprintf(w, "%s_bucket{%s%sle=\"%g\"} %d\n", name, labels, sep, b, h.counts[i])
 	}
 	fmt.Fprintf(w, "%s_bucket{%s%sle=\"+Inf\"} %d\n", name, labels, sep, h.n)
-	fmt.Fprintf(w, "%s_sum{%s} %g\n%s_count{%s} %d\n", name, labels, h.sum, name, labels, h.n)
+	l := ""
+	if labels != "" {
+		l = "{" + labels + "}"
+	}
+	fmt.Fprintf(w, "%s_sum%s %g\n%s_count%s %d\n", name, l, h.sum, name, l, h.n)
 }
 
 func (m *metrics) request(listener, route string, status int, d time.Duration) {

@@ -1,0 +1,53 @@
+// Command dossierd is the Dossier ingest daemon:
+//
+//	dossierd [-config FILE] [flags]
+//
+// It receives records from training pipelines over HTTP, authenticates
+// them, checks time, sequences, signs, appends to the log with a signed
+// receipt per record, pushes to an OCI layout and registry, and serves
+// runs, records, receipts and proofs to reviewers (pkg/ingest;
+// spec/openapi.yaml; deploy/README.md). Configuration: a JSON file,
+// environment variables DOSSIERD_*, flags — later ones win. Logs are JSON
+// lines (slog) on stderr. SIGINT or SIGTERM drain and stop it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/dossier-audit/dossier/cmd/internal/cli"
+	"github.com/dossier-audit/dossier/pkg/ingest"
+)
+
+func main() {
+	os.Exit(run(cli.Default("dossierd"), os.Args[1:]))
+}
+
+func run(env *cli.Env, args []string) int {
+	fs := cli.FlagSet(env, "", "[-config FILE] [flags]")
+	lookup := func(k string) (string, bool) { v := env.Getenv(k); return v, v != "" }
+	cfg, err := ingest.ConfigFromArgs(fs, args, lookup, cli.Parse)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		if errors.Is(err, ingest.ErrConfig) {
+			err = &cli.Error{Code: cli.ExitUsage, Err: err, Hint: "see deploy/README.md for the configuration"}
+		}
+		return env.Report(err)
+	}
+	logger := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	slog.SetDefault(logger)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := ingest.Run(ctx, cfg, ingest.Deps{Logger: logger, Now: env.Now, Getenv: env.Getenv}); err != nil {
+		logger.Error("dossierd failed", "err", err)
+		return env.Report(cli.Inconclusive(err, ""))
+	}
+	return 0
+}
