@@ -45,7 +45,12 @@ func renderPackage(w io.Writer, s *verify.Summary) {
 	for _, k := range s.Keyring {
 		fmt.Fprintf(w, "keyring   v%d %s, issued %s, %d keys\n", k.Version, k.Digest, k.IssuedAt, k.Keys)
 	}
-	fmt.Fprintf(w, "policy    %s\n", s.PolicySource)
+	switch s.PolicySource {
+	case "package":
+		fmt.Fprintf(w, "policy    proposed by the package's exporter (give --policy to apply your own)\n")
+	case "auditor":
+		fmt.Fprintf(w, "policy    the auditor's (--policy)\n")
+	}
 	if s.At != "" {
 		fmt.Fprintf(w, "at        %s\n", s.At)
 	}

@@ -32,6 +32,10 @@ func (s *pkgState) checkExport() {
 		s.c.failf(FailExport, "10", cfg.ExportRecord, "the metadata's exportRecord %s is not a verified export record of the package", cfg.ExportRecord)
 		return
 	}
+	if _, logged := s.leaves[ex.Digest]; !logged {
+		s.c.failf(FailExport, "10", ex.Digest, "the export record %s has no inclusion proof: it is not shown to be in the log", ex.Digest)
+		return
+	}
 	digest, count := s.recordList(ex.Digest)
 	for _, m := range []struct {
 		what      string

@@ -63,6 +63,8 @@ type pkgState struct {
 	leaves   map[string]leafInfo // by bundle/envelope digest
 	exportRe *recordInfo
 	readErr  error
+	// untraceableAccepted: the policy accepted untraceable time evidence.
+	untraceableAccepted bool
 }
 
 // VerifyPackage verifies the compliance package in r (size bytes) against

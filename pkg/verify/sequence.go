@@ -107,7 +107,10 @@ func (s *pkgState) checkVerdict(ri *recordInfo) {
 	switch {
 	case s.policy == nil:
 		s.c.failf(FailTime, "9", ri.Digest, "no valid policy to judge time verdict %q", ri.Verdict)
-	case ri.Verdict == "untraceable" && !s.policy.Time.AcceptUntraceable:
+	case ri.Verdict == "untraceable" && s.policy.Time.AcceptUntraceable:
+		s.untraceableAccepted = true
+		s.c.passN("9", FailTime)
+	case ri.Verdict == "untraceable":
 		s.c.failf(FailTimeUntraceable, "9", ri.Digest, "time evidence is untraceable to UTC and the policy does not accept untraceable time")
 	case ri.Verdict != "untraceable" && !contains(s.policy.Time.Accept, ri.Verdict):
 		s.c.failf(FailTime, "9", ri.Digest, "time verdict %q, the policy accepts %v", ri.Verdict, s.policy.Time.Accept)

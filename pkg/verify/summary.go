@@ -26,6 +26,9 @@ func (s *pkgState) summarize() {
 	}
 	sum.Verified = append(sum.Verified, verifiedClaims...)
 	sum.Asserted = append(sum.Asserted, assertedClaims...)
+	if s.untraceableAccepted {
+		sum.Asserted = append(sum.Asserted, "record times: the policy accepted time evidence that is untraceable to UTC, so every time is the operator's clock only")
+	}
 	sum.NotChecked = append(sum.NotChecked, notCheckedClaims...)
 }
 
