@@ -182,12 +182,15 @@ func recordVerify(env *cli.Env, args []string) error {
 	if err != nil {
 		return cli.Inconclusive(err, "pass a PEM public key written by 'dossier key generate'")
 	}
-	failed := 0
+	failed, unreadable := 0, 0
 	enc := json.NewEncoder(env.Stdout)
 	for _, path := range fs.Args() {
 		line := verifyOne(env, path, v, opts)
 		if !line.Verified {
 			failed++
+		}
+		if !line.Verified && line.Failure == "" {
+			unreadable++
 		}
 		if *asJSON {
 			_ = enc.Encode(line)
@@ -197,8 +200,11 @@ func recordVerify(env *cli.Env, args []string) error {
 			fmt.Fprintf(env.Stdout, "REJECTED %s: %s\n", line.File, line.Error)
 		}
 	}
-	if failed > 0 {
-		return cli.Failed(fmt.Errorf("%d of %d records rejected", failed, fs.NArg()), "")
+	switch {
+	case failed > unreadable:
+		return cli.Failed(fmt.Errorf("%d of %d records rejected", failed-unreadable, fs.NArg()), "")
+	case unreadable > 0:
+		return cli.Inconclusive(fmt.Errorf("%d of %d records could not be read", unreadable, fs.NArg()), "")
 	}
 	return nil
 }
