@@ -91,10 +91,6 @@ func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request, id *auth.
 	return nil
 }
 
-func (s *Service) handleImport(w http.ResponseWriter, r *http.Request, id *auth.Identity) *Problem {
-	return problem(http.StatusNotImplemented, CodeNotImplemented, "spool import is not implemented by this daemon yet; use 'dossier import'")
-}
-
 func (s *Service) handleRun(w http.ResponseWriter, r *http.Request, _ *auth.Identity) *Problem {
 	root, ok := s.runs.get(r.PathValue("runId"))
 	if !ok {

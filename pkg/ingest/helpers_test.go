@@ -234,3 +234,5 @@ func ocitestRoot(t testing.TB, runID string) *run.Root {
 	must(t, err)
 	return root
 }
+
+func hexSum(b []byte) string { return fmt.Sprintf("%x", sum256(b)) }

@@ -34,6 +34,7 @@ const (
 	CodeExportFailed         = "export-failed"
 	CodeInternal             = "internal-error"
 	CodeNotImplemented       = "not-implemented"
+	CodeInvalidSpool         = "invalid-spool"
 )
 
 // ErrorTypeBase prefixes every problem type URI.
@@ -79,6 +80,7 @@ var titles = map[string]string{
 	CodeExportFailed:         "The export failed",
 	CodeInternal:             "Internal error",
 	CodeNotImplemented:       "Not implemented",
+	CodeInvalidSpool:         "The spool tar does not verify",
 }
 
 func problem(status int, code, detail string) *Problem {
