@@ -12,7 +12,7 @@ directory, then delivered to dossierd in order. When the daemon is down,
 overloaded or refuses for time (503), the records stay in the outbox and are
 retried later with backoff (a background thread, the next submission, the
 exit handler, the next process using the same outbox, or
-``dossier submit --flush`` from a shell). The run's end is sent as a
+``dossier submit flush`` from a shell). The run's end is sent as a
 run-closed record from an exit handler: "completed" on a normal exit,
 "failed" after an uncaught exception, "aborted" on SIGTERM (Slurm
 preemption, Kubernetes eviction) or Ctrl-C.
@@ -525,7 +525,7 @@ class Dossier(object):
             self.close(status, reason)
             left = self.flush(timeout=self.exit_flush_timeout)
             if left:
-                log.warning("dossier: %d record(s) not yet delivered stay in %s; run `dossier submit --flush --outbox %s`",
+                log.warning("dossier: %d record(s) not yet delivered stay in %s; run `dossier submit flush --outbox %s`",
                             left, self.outbox.path, self.outbox.path)
         except Exception as e:  # never fail the job at exit
             log.warning("dossier: closing the run: %s", e)
