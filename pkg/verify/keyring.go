@@ -15,6 +15,9 @@ import (
 	"github.com/dossier-audit/dossier/pkg/keyring"
 )
 
+// maxKeyringBytes bounds the whole keyring chain a package may carry.
+const maxKeyringBytes = 64 << 20
+
 // ErrUnknownKey: a signature names a key that no keyring version lists.
 var ErrUnknownKey = errors.New("key not in the keyring")
 
@@ -32,7 +35,12 @@ var ErrSignature = errors.New("signature does not verify")
 //	> previous version; versions contiguous.
 func (s *pkgState) checkKeyring() bool {
 	envs := make([][]byte, 0, len(s.meta.Keyrings))
+	var total int64
 	for _, d := range s.meta.Keyrings {
+		if total += d.Size; total > maxKeyringBytes {
+			s.c.failf(FailKeyring, "4", d.Digest, "keyring versions exceed %d bytes in total", maxKeyringBytes)
+			return false
+		}
 		b, err := s.blob(d.Digest, keyring.MaxEnvelopeBytes)
 		if err != nil {
 			s.c.failf(FailKeyring, "4", d.Digest, "keyring envelope: %v", err)

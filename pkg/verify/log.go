@@ -39,7 +39,13 @@ func (s *pkgState) checkLog() bool {
 		s.skip("7", FailInclusion, "the checkpoint did not verify")
 		return false
 	}
-	rd, _, err := s.blobReader(s.meta.Proofs.Digest)
+	// One proof per record and keyring version: more entries than that is
+	// a rejection before they are held (no allocation from untrusted counts).
+	s.maxLeaves = len(s.recordDigs) + len(s.meta.Keyrings)
+	rd, size, err := s.blobReader(s.meta.Proofs.Digest)
+	if limit := int64(1<<10 + s.maxLeaves*maxProofEntrySize); err == nil && size > limit {
+		err = fmt.Errorf("%w: %d bytes for %d entries, limit %d", ErrProofs, size, s.maxLeaves, limit)
+	}
 	if err == nil {
 		err = s.readProofs(rd)
 	}
@@ -100,6 +106,10 @@ func (s *pkgState) readProofs(rd io.Reader) error {
 	return nil
 }
 
+// maxProofEntrySize bounds one proofs.json entry: a 1 KiB leaf and 64
+// hashes in base64 with their JSON fit in 8 KiB.
+const maxProofEntrySize = 8 << 10
+
 // proofBatch is how many proof entries are decoded and verified in
 // parallel at a time; memory stays bounded by one batch of raw entries.
 const proofBatch = 2048
@@ -117,6 +127,9 @@ func (s *pkgState) readEntries(dec *json.Decoder) error {
 				return fmt.Errorf("%w: %v", ErrProofs, err)
 			}
 			raws = append(raws, raw)
+		}
+		if s.maxLeaves > 0 && len(s.leaves)+len(raws) > s.maxLeaves {
+			return fmt.Errorf("%w: more than %d entries, one per record and keyring version of the package", ErrProofs, s.maxLeaves)
 		}
 		checked := s.checkBatch(raws)
 		for _, c := range checked {
@@ -148,7 +161,7 @@ func (s *pkgState) checkBatch(raws []json.RawMessage) []checkedEntry {
 	workers := max(s.opts.Workers, 1)
 	parallel(len(raws), workers, func(i int) {
 		c := &out[i]
-		if err := decodeStrict(raws[i], &c.pe, strictjson.Limits{MaxBytes: 64 << 10, MaxDepth: 4, RequireFields: true}); err != nil {
+		if err := decodeStrict(raws[i], &c.pe, strictjson.Limits{MaxBytes: maxProofEntrySize, MaxDepth: 4, RequireFields: true}); err != nil {
 			c.err = fmt.Errorf("%w: entry: %v", ErrProofs, err)
 			return
 		}

@@ -57,12 +57,13 @@ type pkgState struct {
 	keyring *keyringState
 	policy  *Policy
 
-	records  []recordInfo // verified record facts, index.json order
-	logVer   note.Verifier
-	cp       *tlogproof.Checkpoint
-	leaves   map[string]leafInfo // by bundle/envelope digest
-	exportRe *recordInfo
-	readErr  error
+	records   []recordInfo // verified record facts, index.json order
+	logVer    note.Verifier
+	cp        *tlogproof.Checkpoint
+	leaves    map[string]leafInfo // by bundle/envelope digest
+	maxLeaves int                 // bound on proof entries (0: none)
+	exportRe  *recordInfo
+	readErr   error
 	// untraceableAccepted: the policy accepted untraceable time evidence.
 	untraceableAccepted bool
 }
