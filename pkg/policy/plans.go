@@ -88,7 +88,7 @@ func (e *evaluation) thresholds(prefix string, p, ev Record) {
 		if !ok {
 			continue
 		}
-		if meets(value, m.Op, m.Threshold) {
+		if Meets(value, m.Op, m.Threshold) {
 			e.add(prefix+RulePlanThresholds, Pass, ev.Digest, "%s/%s = %s meets the plan's %s %s", eval.Benchmark.Name, m.Metric, value, m.Op, m.Threshold)
 		} else {
 			e.add(prefix+RulePlanThresholds, Fail, ev.Digest, "%s/%s = %s fails the plan's %s %s (the evaluation says %s)", eval.Benchmark.Name, m.Metric, value, m.Op, m.Threshold, eval.Verdict)
@@ -124,9 +124,9 @@ func metricValue(ev *record.Evaluation, name string) (string, bool) {
 	return "", false
 }
 
-// meets reports value op threshold over decimal strings; unparsable
-// numbers never meet.
-func meets(value, op, threshold string) bool {
+// Meets reports whether value op threshold holds over decimal strings
+// (ops >= > <= < ==); unparsable numbers and unknown ops never meet.
+func Meets(value, op, threshold string) bool {
 	v, ok1 := new(big.Rat).SetString(value)
 	t, ok2 := new(big.Rat).SetString(threshold)
 	if !ok1 || !ok2 {
