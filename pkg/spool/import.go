@@ -3,6 +3,7 @@ package spool
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"time"
 
@@ -136,4 +137,24 @@ func TransferPredicate(v *Verified, imported int, opts ImportOptions) *record.Tr
 		CarriedBy: opts.CarriedBy, Runs: runs, RecordListDigest: d.RecordListDigest, RecordCount: d.RecordCount,
 		Imported: imported,
 	}
+}
+
+// ImportTar reads, verifies and imports a spool tar in one call, for
+// dossierd's POST /v1/import: the body is the tar (bound it with
+// http.MaxBytesReader and Limits.MaxBytes = Config.Limits.MaxImportBytes),
+// keys are the daemon's trusted producer keys (KeyringKeys of its
+// keyring), sink its sequencer. Errors wrap ErrTar or ErrLimit (answer 400
+// or 413: the tar is damaged or too large), ErrUntrusted (422: a signature
+// or key is not trusted) or ErrImport (503: retry the same tar later).
+// Nothing is appended unless the whole tar verified.
+func ImportTar(ctx context.Context, r io.Reader, lim Limits, k Keys, s Sink, opts ImportOptions) (*Report, error) {
+	t, err := Read(r, lim)
+	if err != nil {
+		return nil, err
+	}
+	v, err := Verify(t, k)
+	if err != nil {
+		return nil, err
+	}
+	return Import(ctx, v, s, opts)
 }

@@ -182,3 +182,24 @@ func mustPayload(t *testing.T, b []byte) []byte {
 	}
 	return bun
 }
+
+func TestImportTarAppendsNothingUnlessVerified(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	sink, _ := localLog(t)
+	ctx := context.Background()
+	stranger, err := NewKeySet(newKey(t).pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ImportTar(ctx, bytes.NewReader(f.tar), Limits{}, stranger, sink, carrier); !errors.Is(err, ErrUntrusted) {
+		t.Fatalf("untrusted: %v, want ErrUntrusted", err)
+	}
+	if n, _ := sink.Log.Size(ctx); n != 0 {
+		t.Fatalf("log holds %d leaves after a refused import, want 0", n)
+	}
+	rep, err := ImportTar(ctx, bytes.NewReader(f.tar), Limits{}, f.keys(t), sink, carrier)
+	if err != nil || rep.Imported != 4 {
+		t.Fatalf("import: %+v, %v", rep, err)
+	}
+}
