@@ -33,6 +33,11 @@ type Config struct {
 	IngestKey            string `json:"ingestKey"`
 	IngestKeyPassword    string `json:"ingestKeyPasswordFile,omitempty"`
 	IngestKeyUnencrypted bool   `json:"ingestKeyUnencrypted,omitempty"`
+	// ExporterKey signs exports requested over the review API (its key
+	// must hold the exporter role in the keyring); empty disables
+	// POST /v1/exports. IngestKeyUnencrypted also applies to it.
+	ExporterKey         string `json:"exporterKey,omitempty"`
+	ExporterKeyPassword string `json:"exporterKeyPasswordFile,omitempty"`
 	// Keyring lists keyring version envelope files, oldest first; their
 	// producer and ingest keys may sign bundles submitted as signed. They
 	// are appended to the log (stream keyring) when missing. KeyringRoot
@@ -195,6 +200,9 @@ func (c *Config) Validate() error {
 	if c.Ingest.Addr == "" {
 		bad("ingest.addr is required")
 	}
+	if c.ExporterKey != "" && len(c.Keyring) == 0 {
+		bad("exporterKey needs a keyring (exports carry it)")
+	}
 	if len(c.Keyring) > 0 && c.KeyringRoot == "" {
 		bad("keyring needs keyringRoot (the pinned root fingerprint)")
 	}
@@ -226,6 +234,8 @@ func (c *Config) options() []option {
 		{"ingest-key", "DOSSIERD_INGEST_KEY", "ingest signing key file or KMS URI", (*strValue)(&c.IngestKey)},
 		{"ingest-key-password-file", "DOSSIERD_INGEST_KEY_PASSWORD_FILE", "file holding the ingest key password", (*strValue)(&c.IngestKeyPassword)},
 		{"ingest-key-unencrypted", "DOSSIERD_INGEST_KEY_UNENCRYPTED", "accept an unencrypted ingest key file", (*boolValue)(&c.IngestKeyUnencrypted)},
+		{"exporter-key", "DOSSIERD_EXPORTER_KEY", "exporter signing key file or KMS URI (enables POST /v1/exports)", (*strValue)(&c.ExporterKey)},
+		{"exporter-key-password-file", "DOSSIERD_EXPORTER_KEY_PASSWORD_FILE", "file holding the exporter key password", (*strValue)(&c.ExporterKeyPassword)},
 		{"keyring", "DOSSIERD_KEYRING", "keyring version envelope files, comma separated, oldest first", (*listValue)(&c.Keyring)},
 		{"keyring-root", "DOSSIERD_KEYRING_ROOT", "pinned keyring root fingerprint", (*strValue)(&c.KeyringRoot)},
 		{"name", "DOSSIERD_NAME", "daemon name recorded in receipts", (*strValue)(&c.Name)},

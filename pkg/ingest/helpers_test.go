@@ -30,6 +30,7 @@ const (
 	tokProducer = "producer-token-0123456789abcdef0123456789abcdef"
 	tokReviewer = "reviewer-token-0123456789abcdef0123456789abcdef"
 	tokOperator = "operator-token-0123456789abcdef0123456789abcdef"
+	tokExporter = "exporter-token-0123456789abcdef0123456789abcdef"
 	testRunID   = "llama3-ft-2026-11-27-001"
 )
 
@@ -67,6 +68,7 @@ func testConfigIn(t testing.TB, dir string) Config {
 	tokens := auth.TokenFile{Tokens: []auth.TokenEntry{
 		{SHA256: auth.HashToken(tokProducer), Subject: "pipeline-a", Name: "Pipeline A", Team: "ml", Roles: []string{"producer"}},
 		{SHA256: auth.HashToken(tokReviewer), Subject: "erika", Name: "Erika", Team: "compliance", Roles: []string{"reviewer"}},
+		{SHA256: auth.HashToken(tokExporter), Subject: "erika.exporter", Name: "Erika Export", Team: "compliance", Roles: []string{"exporter"}},
 		{SHA256: auth.HashToken(tokOperator), Subject: "ops", Name: "Ops", Roles: []string{"operator", "reviewer"}},
 	}}
 	b, err := json.Marshal(tokens)
@@ -175,6 +177,7 @@ func datasetBody(t testing.TB, runID string, n int) []byte {
 	var p map[string]any
 	must(t, json.Unmarshal(record.Template("dataset"), &p))
 	p["runId"] = runID
+	delete(p, "timeEvidence") // the template's digest is not in a test log
 	p["producedAt"] = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Millisecond).Format(time.RFC3339Nano)
 	b, err := json.Marshal(map[string]any{"kind": "dataset", "predicate": p})
 	must(t, err)

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,8 +48,23 @@ func withKeyring(t *testing.T, cfg *Config, dir string) producerKey {
 	must(t, err)
 	pk, err := keyring.NewKey(prod.Public(), []string{keyring.RoleProducer}, owner, "2026-11-27T00:00:00Z", "")
 	must(t, err)
+	// The daemon's own keys: log, ingest (also time evidence), exporter.
+	vkey, err := os.ReadFile(cfg.LogKey + ".pub")
+	must(t, err)
+	lk, err := keyring.NewKey(logPublic(t, string(vkey)), []string{keyring.RoleLog}, owner, "2026-11-27T00:00:00Z", string(vkey))
+	must(t, err)
+	ik, err := keyring.NewKey(ingestVerifierKey(t, *cfg), []string{keyring.RoleIngest, keyring.RoleTime}, owner, "2026-11-27T00:00:00Z", "")
+	must(t, err)
+	exp, err := keys.Generate(keys.ECDSAP256)
+	must(t, err)
+	ek, err := keyring.NewKey(exp.Public(), []string{keyring.RoleExporter}, owner, "2026-11-27T00:00:00Z", "")
+	must(t, err)
+	pem, err := keys.MarshalPrivateKeyUnencrypted(exp)
+	must(t, err)
+	cfg.ExporterKey = filepath.Join(dir, "exporter.key")
+	must(t, os.WriteFile(cfg.ExporterKey, pem, 0o600))
 	doc := &keyring.Document{MediaType: keyring.MediaType, Version: 1, IssuedAt: "2026-11-27T00:00:00Z", RootThreshold: 1,
-		Keys: []keyring.Key{rk, pk}}
+		Keys: []keyring.Key{rk, pk, lk, ik, ek}}
 	b, err := doc.Marshal()
 	must(t, err)
 	env, err := keyring.Sign(b, rds)
@@ -151,4 +169,63 @@ func datasetPredicate(t testing.TB, runID string, n int) []byte {
 	}
 	must(t, json.Unmarshal(datasetBody(t, runID, n), &sub))
 	return sub.Predicate
+}
+
+func logPublic(t *testing.T, vkey string) ed25519.PublicKey {
+	t.Helper()
+	f := strings.SplitN(strings.TrimSpace(vkey), "+", 3)
+	raw, err := base64.StdEncoding.DecodeString(f[2])
+	if err != nil || len(raw) != 33 {
+		t.Fatalf("vkey %q", vkey)
+	}
+	return ed25519.PublicKey(raw[1:])
+}
+
+func ingestVerifierKey(t *testing.T, cfg Config) crypto.PublicKey {
+	t.Helper()
+	b, err := os.ReadFile(cfg.IngestKey)
+	must(t, err)
+	priv, err := keys.ParsePrivateKey(b, nil, true)
+	must(t, err)
+	return priv.Public()
+}
+
+func TestExportOverAPI(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := testConfigIn(t, dir)
+	withKeyring(t, &cfg, dir)
+	d := startDaemon(t, cfg)
+	registerRun(t, d, testRunID)
+	for i := range 3 {
+		if r := submit(t, d, testRunID, datasetBody(t, testRunID, i), ""); r.status != 201 {
+			t.Fatalf("submit: %d %s", r.status, r.body)
+		}
+	}
+	body := []byte(`{"runs":["` + testRunID + `"],"purpose":"conformity assessment","recipient":{"organisation":"Notified Body 0123"}}`)
+	if r := do(t, "POST", d.url+"/v1/exports", tokProducer, body); r.status != 403 {
+		t.Fatalf("producer may not export: %d", r.status)
+	}
+	r := do(t, "POST", d.url+"/v1/exports", tokExporter, body)
+	if r.status != http.StatusCreated {
+		t.Fatalf("export: %d %s", r.status, r.body)
+	}
+	var res ExportResult
+	must(t, json.Unmarshal(r.body, &res))
+	if res.Result.RecordCount != 3 {
+		t.Fatalf("export result %+v", res.Result)
+	}
+	pkg := do(t, "GET", d.url+res.Download, tokExporter, nil)
+	if pkg.status != 200 || hexSum(pkg.body) != res.ID {
+		t.Fatalf("download: %d, digest %s want %s", pkg.status, hexSum(pkg.body), res.ID)
+	}
+	vr := verify.VerifyPackage(bytes.NewReader(pkg.body), int64(len(pkg.body)), verify.PackageOptions{RootFingerprint: cfg.KeyringRoot})
+	for _, c := range vr.Checks {
+		if c.Status == verify.Fail && c.Class != verify.FailPolicy && c.Class != verify.FailTime {
+			t.Errorf("package check %s %s failed: %s %s", c.Step, c.Class, c.Subject, c.Message)
+		}
+	}
+	if r := do(t, "GET", d.url+"/v1/exports/"+strings.Repeat("0", 64), tokExporter, nil); r.status != 404 {
+		t.Fatalf("unknown export: %d", r.status)
+	}
 }

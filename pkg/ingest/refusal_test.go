@@ -43,6 +43,7 @@ func TestRefusals(t *testing.T) {
 		{"log-scoped kind", "POST", records, tokProducer, []byte(`{"kind":"time-evidence","predicate":{}}`), nil, 422, CodeInvalidRecord},
 		{"other run's predicate", "POST", records, tokProducer, datasetBody(t, "other-run", 0), nil, 422, CodeInvalidRecord},
 		{"untrusted bundle key", "POST", records, tokProducer, []byte(`{"bundle":"` + b64(signedBundle(t, testRunID)) + `"}`), nil, 403, CodeKeyNotAllowed},
+		{"unknown time evidence", "POST", records, tokProducer, bytes.Replace(good, []byte(`"producedAt"`), []byte(`"timeEvidence":{"digest":"sha256:`+strings.Repeat("1", 64)+`"},"producedAt"`), 1), nil, 422, CodeInvalidRecord},
 		{"bundle not base64", "POST", records, tokProducer, []byte(`{"bundle":"%%%"}`), nil, 400, CodeMalformed},
 		{"oversize", "POST", records, tokProducer, bytes.Repeat([]byte(" "), 65<<10), nil, 413, CodeTooLarge},
 		{"content type", "POST", records, tokProducer, good, []string{"Content-Type", "text/plain"}, 415, CodeUnsupportedMedia},

@@ -44,16 +44,18 @@ type Service struct {
 	signer  signature.Signer
 	keyID   string
 	trusted map[string]signature.Verifier
-	runs    *runRegistry
-	journal *journal
-	gate    *timeGate
-	pusher  *pusher
-	exports *exporter
-	metrics *metrics
-	logger  *slog.Logger
-	now     func() time.Time
-	authIn  auth.Authenticator
-	authRev auth.Authenticator
+	// keyringEnvs are the configured keyring versions (exports carry them).
+	keyringEnvs [][]byte
+	runs        *runRegistry
+	journal     *journal
+	gate        *timeGate
+	pusher      *pusher
+	exports     *exporter
+	metrics     *metrics
+	logger      *slog.Logger
+	now         func() time.Time
+	authIn      auth.Authenticator
+	authRev     auth.Authenticator
 
 	producer record.Producer
 	sem      chan struct{}
@@ -121,7 +123,11 @@ func New(ctx context.Context, cfg Config, deps Deps) (_ *Service, err error) {
 	if s.pusher, err = newPusher(cfg, s); err != nil {
 		return nil, err
 	}
-	s.exports = newExporter(s)
+	expSigner, err := loadExporter(ctx, cfg, deps)
+	if err != nil {
+		return nil, err
+	}
+	s.exports = newExporter(s, expSigner)
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.gate.loop(bg) }()
 	go func() { defer s.wg.Done(); s.pusher.loop(bg) }()
@@ -171,6 +177,26 @@ func (s *Service) openSigner(ctx context.Context, cfg Config, deps Deps) error {
 	}
 	s.keyID = keys.Fingerprint(pub)
 	return nil
+}
+
+// loadExporter loads the exporter key (nil when none is configured).
+func loadExporter(ctx context.Context, cfg Config, deps Deps) (signature.Signer, error) {
+	if cfg.ExporterKey == "" {
+		return nil, nil
+	}
+	getenv := deps.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	pass := keys.PasswordSource{Getenv: getenv, File: cfg.ExporterKeyPassword}.PassFunc()
+	if keys.IsKMSRef(cfg.ExporterKey) {
+		return keys.LoadSigner(ctx, cfg.ExporterKey, pass)
+	}
+	s, err := loadFileSigner(cfg.ExporterKey, pass, cfg.IngestKeyUnencrypted)
+	if err != nil {
+		return nil, fmt.Errorf("exporter key: %w", err)
+	}
+	return s, nil
 }
 
 func loadFileSigner(path string, pass keys.PassFunc, unencrypted bool) (signature.Signer, error) {
@@ -224,6 +250,7 @@ func (s *Service) loadKeyring(ctx context.Context, cfg Config) error {
 		}
 		envs[i] = b
 	}
+	s.keyringEnvs = envs
 	chain, err := keyring.VerifyChain(cfg.KeyringRoot, envs...)
 	if err != nil {
 		return fmt.Errorf("keyring: %w", err)

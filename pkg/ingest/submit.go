@@ -167,6 +167,9 @@ func (s *Service) recordBundle(ctx context.Context, root *run.Root, req *submitR
 		return nil, problem(http.StatusUnprocessableEntity, CodeInvalidRecord,
 			fmt.Sprintf("predicate runId %q, want %q", c.RunID, root.Registration.RunID))
 	}
+	if p := s.checkTimeEvidence(c); p != nil {
+		return nil, p
+	}
 	rs := record.RunSubject(root.Registration.RunID, root.Digest())
 	b, err := s.signRunRecord(ctx, k, sub.Predicate, rs)
 	if err != nil {
@@ -197,6 +200,19 @@ func (s *Service) signRunRecord(ctx context.Context, k record.Kind, pred []byte,
 		return nil, fmt.Errorf("signing: %w", err)
 	}
 	return b, nil
+}
+
+// checkTimeEvidence refuses a record naming time evidence the log lacks:
+// an export could not prove it.
+func (s *Service) checkTimeEvidence(c record.Common) *Problem {
+	if c.TimeEvidence == nil {
+		return nil
+	}
+	if rc, ok := s.log.Lookup(c.TimeEvidence.Digest); !ok || rc.Stream != "time-evidence" {
+		return problem(http.StatusUnprocessableEntity, CodeInvalidRecord,
+			fmt.Sprintf("timeEvidence %s is not a time-evidence record in this log", c.TimeEvidence.Digest))
+	}
+	return nil
 }
 
 func signFailure(err error) *Problem {
@@ -232,6 +248,9 @@ func (s *Service) signedBundle(root *run.Root, b64 string) ([]byte, *Problem) {
 	}
 	if k, _ := rec.Statement.Kind(); !k.RunScoped {
 		return nil, problem(http.StatusUnprocessableEntity, CodeInvalidRecord, "not a run-scoped record")
+	}
+	if p := s.checkTimeEvidence(rec.Common); p != nil {
+		return nil, p
 	}
 	return b, nil
 }
