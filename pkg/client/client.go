@@ -108,7 +108,10 @@ func New(baseURL string, opts Options) (*Client, error) {
 		c.opts.Attempt = 1
 	}
 	if c.http == nil {
-		c.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: opts.TLS, Proxy: http.ProxyFromEnvironment}}
+		c.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: opts.TLS, Proxy: http.ProxyFromEnvironment},
+			// Never follow a redirect: the token and the body stay with the
+			// configured daemon; a 3xx is a final refusal.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	c.backoff = backoff{now: c.opts.Now, min: time.Second, max: 5 * time.Minute}
 	if opts.OutboxDir != "" {
