@@ -171,3 +171,28 @@ func TestRenderRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestParseManifest(t *testing.T) {
+	t.Parallel()
+	doc, _, err := Render(input())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseManifest(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := ReviewedRecords(input())
+	if m.RunID != "r2" || m.RunRoot != digest('f') || !slices.Equal(m.ReviewedRecords, want) {
+		t.Errorf("manifest = %+v, want run r2 and %q", m, want)
+	}
+	twice := bytes.Replace(doc, []byte("</body>"), []byte(manifestOpen+"{}"+manifestClose+"</body>"), 1)
+	i := bytes.Index(doc, []byte(manifestOpen))
+	unsorted := append(bytes.Clone(doc[:i]), bytes.Replace(doc[i:], []byte(digest('1')), []byte(digest('9')), 1)...)
+	for name, bad := range map[string][]byte{"none": []byte("<html></html>"), "twice": twice, "unsorted": unsorted,
+		"unclosed": doc[:i+len(manifestOpen)+5]} {
+		if _, err := ParseManifest(bad); !errors.Is(err, ErrManifest) {
+			t.Errorf("%s: ParseManifest error = %v, want ErrManifest", name, err)
+		}
+	}
+}

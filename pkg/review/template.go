@@ -22,6 +22,8 @@ SHA-256 digest of these exact bytes (<code>renderedViewDigest</code>) and lists 
 
 <h2>1. Records reviewed</h2>
 <ol>{{range .Reviewed}}<li><code>{{.}}</code></li>{{end}}</ol>
+<p>Machine-readable manifest of this review:</p>
+<pre id="dossier-review-manifest">{{.Manifest}}</pre>
 <table><tr><th>log index</th><th>kind</th><th>record digest</th><th>signed by key</th><th>key owner</th></tr>
 {{range .Records}}<tr><td>{{.Index}}</td><td>{{.Kind}}</td><td><code>{{.Digest}}</code></td><td><code>{{.Signer}}</code></td><td>{{.Signed}}</td></tr>
 {{end}}</table>

@@ -26,6 +26,7 @@ type view struct {
 	Approvals                     []*record.Approval
 	Diff                          []change
 	HasPrevious                   bool
+	Manifest                      string
 	Full                          []full
 }
 
@@ -73,6 +74,9 @@ func build(in Input) (*view, error) {
 		return nil, err
 	}
 	v.Diff = diff
+	if v.Manifest, err = manifestJSON(v); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInput, err)
+	}
 	return v, nil
 }
 
