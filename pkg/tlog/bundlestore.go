@@ -15,7 +15,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/dossier-audit/dossier/pkg/internal/atomicfile"
+	"github.com/dossier-audit/dossier/internal/atomicfile"
 	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
 )
 

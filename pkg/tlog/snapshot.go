@@ -15,7 +15,7 @@ import (
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
 
-	"github.com/dossier-audit/dossier/pkg/internal/atomicfile"
+	"github.com/dossier-audit/dossier/internal/atomicfile"
 	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/transparency-dev/tessera/client"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/dossier-audit/dossier/pkg/internal/atomicfile"
+	"github.com/dossier-audit/dossier/internal/atomicfile"
 	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
 )
 
