@@ -17,7 +17,10 @@ var ErrNoStream = errors.New("cannot derive the stream of the bundle")
 var logScoped = map[string]string{
 	"time-evidence": "time-evidence",
 	"export":        "export",
+	"export-sealed": "export",
 	"keyring":       "keyring",
+	"receipt":       "receipts",
+	"transfer":      "transfers",
 }
 
 // StreamOf derives the stream of a Sigstore bundle (v0.3 JSON) holding a
