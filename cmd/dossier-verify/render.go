@@ -91,7 +91,7 @@ func list(w io.Writer, title string, items []string) {
 // counts renders a kind->count map as "(a 1, b 2)", sorted.
 func counts(m map[string]int) string {
 	if len(m) == 0 {
-		return ""
+		return "(none)"
 	}
 	keys := make([]string, 0, len(m))
 	for k := range m {

@@ -109,6 +109,7 @@ func (s *pkgState) run(size int64) (ioErr error) {
 			ioErr = fmt.Errorf("internal error: %v", p)
 		}
 	}()
+	defer s.summarize()
 	if !s.stepTar(size) {
 		return s.ioErr()
 	}
@@ -140,7 +141,6 @@ func (s *pkgState) run(size int64) (ioErr error) {
 	}
 	s.checkPolicy()
 	s.checkConsistency(logOK)
-	s.summarize()
 	return s.ioErr()
 }
 

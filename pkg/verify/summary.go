@@ -4,7 +4,9 @@ package verify
 // record counts and what was verified, asserted and not checked.
 func (s *pkgState) summarize() {
 	sum := &s.c.res.Summary
-	sum.PackageID, sum.Created = s.meta.Config.PackageID, s.meta.Config.Created
+	if s.meta != nil {
+		sum.PackageID, sum.Created = s.meta.Config.PackageID, s.meta.Config.Created
+	}
 	runs := map[string]*RunSummary{}
 	for _, rr := range s.roots {
 		sum.Runs = append(sum.Runs, RunSummary{RunID: rr.RunID, Root: rr.Digest, Kinds: map[string]int{}})
@@ -12,12 +14,12 @@ func (s *pkgState) summarize() {
 	for i := range sum.Runs {
 		runs[sum.Runs[i].RunID] = &sum.Runs[i]
 	}
+	sum.RecordCount = len(s.recordDigs)
 	for i := range s.records {
 		ri := &s.records[i]
 		if ri.Kind == "" {
 			continue
 		}
-		sum.RecordCount++
 		sum.Kinds[ri.Kind]++
 		if r := runs[ri.RunID]; r != nil {
 			r.Records++
