@@ -82,10 +82,7 @@ func TestSignedBundleAccepted(t *testing.T) {
 	pk := withKeyring(t, &cfg, dir)
 	d := startDaemon(t, cfg)
 	registerRun(t, d, testRunID)
-	var p map[string]any
-	must(t, json.Unmarshal(record.Template("dataset"), &p))
-	p["runId"] = testRunID
-	pred, _ := json.Marshal(p)
+	pred := datasetPredicate(t, testRunID, 0)
 	b := ocitest.Sign(t, pk.s, ocitestRoot(t, testRunID), "dataset", pred)
 	r := submit(t, d, testRunID, []byte(`{"bundle":"`+b64(b)+`"}`), "")
 	if r.status != http.StatusCreated {
@@ -116,9 +113,7 @@ func TestImportSpoolTwice(t *testing.T) {
 	sp, err := spool.Create(filepath.Join(dir, "spool"), "gpu-cluster-7", "training-segment", time.Now)
 	must(t, err)
 	for i := range 3 {
-		var p map[string]any
-		must(t, json.Unmarshal(datasetPredicate(t, testRunID, i), &p))
-		pred, _ := json.Marshal(p)
+		pred := datasetPredicate(t, testRunID, i)
 		_, err := sp.Add(context.Background(), root, ocitest.Sign(t, pk.s, root, "dataset", pred))
 		must(t, err)
 	}
