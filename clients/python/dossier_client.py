@@ -115,8 +115,25 @@ def _now_rfc3339(now=None):
     return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _json_default(o):
+    """Encode what training scripts hand us: numpy scalars and arrays
+    (.item(), .tolist()), datetimes (RFC 3339 UTC), paths and sets."""
+    if hasattr(o, "item") and callable(o.item) and getattr(o, "shape", None) == ():
+        return o.item()
+    if hasattr(o, "tolist") and callable(o.tolist):
+        return o.tolist()
+    if isinstance(o, datetime.datetime):
+        return _now_rfc3339(lambda: o if o.tzinfo else o.replace(tzinfo=datetime.timezone.utc))
+    if isinstance(o, (set, frozenset)):
+        return sorted(o)
+    if isinstance(o, os.PathLike):
+        return os.fspath(o)
+    raise TypeError("%s is not JSON serialisable" % type(o).__name__)
+
+
 def _dumps(obj):
-    return json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False,
+                      allow_nan=False, default=_json_default).encode("utf-8")
 
 
 def _fsync_dir(path):
@@ -213,7 +230,7 @@ class Outbox(object):
         with open(os.path.join(self.path, name), "rb") as f:
             data = f.read(8 << 20)
         e = json.loads(data.decode("utf-8"))
-        if e.get("v") != ENTRY_VERSION or not e.get("key") or not e.get("path"):
+        if e.get("v") != ENTRY_VERSION or not e.get("key") or not str(e.get("path", "")).startswith("/v1/"):
             raise ValueError("%s: not an outbox entry of version %d" % (name, ENTRY_VERSION))
         return e
 
@@ -329,16 +346,30 @@ class Dossier(object):
             reg["description"] = description
         body = _dumps(reg)
         key = idempotency_key(self.run_id, "register", 0, content_digest(body))
-        return self._deliver({"method": "POST", "path": "/v1/runs", "key": key, "body": body.decode("utf-8"),
-                              "runId": self.run_id, "kind": "run"})
+        try:
+            return self._deliver({"method": "POST", "path": "/v1/runs", "key": key, "body": body.decode("utf-8"),
+                                  "runId": self.run_id, "kind": "run"})
+        except DossierError as e:
+            return self._refused(e)
 
     def submit(self, kind, predicate, step=None):
         """Submit an unsigned predicate of ``kind``; the daemon signs it.
-        runId, attempt, producedAt and producer are filled in when absent."""
+        runId, attempt, producedAt and producer are filled in when absent.
+        Returns the daemon's answer, ``{"queued": True, ...}`` when the
+        record waits in the outbox, or ``{"error": ...}`` (logged) when it
+        cannot be sent at all; with strict=True errors raise DossierError."""
+        try:
+            return self._submit(kind, predicate, step)
+        except DossierError as e:
+            return self._refused(e)
+        except (TypeError, ValueError) as e:
+            return self._refused(DossierError("%s predicate: %s" % (kind, e)))
+
+    def _submit(self, kind, predicate, step):
         if kind not in _KINDS:
             raise DossierError("unknown record kind %r (want one of %s)" % (kind, ", ".join(_KINDS)))
         if not isinstance(predicate, dict):
-            raise DossierError("predicate must be a dict")
+            raise DossierError("predicate must be a dict, not %s" % type(predicate).__name__)
         p = dict(predicate)
         p.setdefault("runId", self.run_id)
         p.setdefault("attempt", self.attempt)
@@ -349,6 +380,12 @@ class Dossier(object):
         path = "/v1/runs/%s/records" % _quote(self.run_id, safe="")
         return self._deliver({"method": "POST", "path": path, "key": key, "body": body.decode("utf-8"),
                               "runId": self.run_id, "kind": kind})
+
+    def _refused(self, err):
+        if self.strict:
+            raise err
+        log.error("dossier: record not sent: %s", err)
+        return {"error": str(err), "status": err.status, "code": err.code}
 
     def close(self, status="completed", reason=None, exit_code=None):
         """Send the run-closed record once: status completed, failed or
@@ -378,7 +415,10 @@ class Dossier(object):
 
     def _deliver(self, entry):
         entry["queuedAt"] = _now_rfc3339(self._now)
-        name = self.outbox.enqueue(entry)
+        try:
+            name = self.outbox.enqueue(entry)
+        except OSError as e:
+            return self._deliver_direct(entry, e)
         if time.monotonic() < self._next_try:
             self._start_background()
             return {"queued": True, "idempotencyKey": entry["key"]}
@@ -393,6 +433,17 @@ class Dossier(object):
             return {"error": str(own), "status": own.status, "code": own.code, "idempotencyKey": entry["key"]}
         own["idempotencyKey"] = entry["key"]
         return own
+
+    def _deliver_direct(self, entry, why):
+        """The outbox cannot be written (disk full, permissions): try the
+        daemon directly so the record is not lost silently."""
+        log.error("dossier: cannot write the outbox %s (%s); sending directly", self.outbox.path, why)
+        try:
+            answer = self._send(entry)
+        except _Retry as e:
+            raise DossierError("record lost: outbox unwritable (%s) and daemon unavailable (%s)" % (why, e))
+        answer["idempotencyKey"] = entry["key"]
+        return answer
 
     def _flush(self, own, deadline, wait=True):
         """Returns (pending, result of own entry or None). With wait=False
@@ -414,7 +465,13 @@ class Dossier(object):
                 if deadline is not None and time.monotonic() > deadline:
                     return len(names) - i, result
                 try:
-                    answer = self._send(self.outbox.read(name))
+                    entry = self.outbox.read(name)
+                except (OSError, ValueError) as e:
+                    log.error("dossier: outbox entry %s unreadable (%s); moved to %s", name, e, self.outbox.dead)
+                    self.outbox.bury(name, b"")
+                    continue
+                try:
+                    answer = self._send(entry)
                 except _Retry as e:
                     self._fail(e.after)
                     log.info("dossier: daemon unavailable (%s); %d record(s) kept in %s", e, len(names) - i, self.outbox.path)

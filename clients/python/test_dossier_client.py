@@ -215,11 +215,59 @@ class TestSubmit(Base):
         d.register_run("llama-ft", "llama-3-8b", started_at="2026-11-27T12:00:00Z")
         self.assertEqual(self.daemon.runs["run-1"]["startedAt"], "2026-11-27T12:00:00Z")
 
-    def test_unknown_kind_and_bad_url(self):
+    def test_usage_errors_do_not_raise_unless_strict(self):
+        d = self.client()
+        self.assertIn("unknown record kind", d.submit("datasets", {})["error"])
+        self.assertIn("predicate must be a dict", d.submit("dataset", [1])["error"])
+        self.assertIn("not JSON serialisable", d.submit("dataset", {"x": object()})["error"])
+        self.assertIn("error", d.submit("dataset", {"loss": float("nan")}))
         with self.assertRaises(DossierError):
-            self.client().submit("datasets", {})
+            self.client(strict=True).submit("datasets", {})
         with self.assertRaises(DossierError):
             Dossier("localhost:1", "r", install_handlers=False)
+
+    def test_ml_values_are_encoded(self):
+        class Scalar(object):  # a numpy scalar in miniature
+            shape = ()
+
+            def item(self):
+                return 0.5
+
+        class Array(object):
+            shape = (2,)
+
+            def tolist(self):
+                return [1, 2]
+
+        import datetime as dt
+        res = self.client().submit("evaluation", {"name": "x", "score": Scalar(), "hist": Array(),
+                                                  "at": dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)})
+        self.assertIn("record", res)
+        p = self.daemon.records[0][1]["predicate"]
+        self.assertEqual((p["score"], p["hist"], p["at"]), (0.5, [1, 2], "2026-11-27T12:00:00.000000Z"))
+
+    def test_unwritable_outbox_sends_directly(self):
+        d = self.client()
+
+        def broken(entry):
+            raise OSError(28, "No space left on device")
+
+        d.outbox.enqueue = broken
+        self.assertIn("record", d.submit("dataset", {"name": "a"}))
+        self.daemon.refuse = True
+        self.assertIn("record lost", d.submit("dataset", {"name": "b"})["error"])
+
+    def test_corrupt_entry_is_set_aside(self):
+        d = self.client()
+        self.daemon.refuse = True
+        d.submit("dataset", {"name": "a"})
+        with open(os.path.join(self.outbox, "%020d.json" % 9), "w") as f:
+            f.write("{not json")
+        d.submit("dataset", {"name": "b"})
+        self.daemon.refuse = False
+        self.assertEqual(d.flush(), 0)
+        self.assertEqual(self.daemon.names(), ["a", "b"])
+        self.assertIn("00000000000000000009.json", os.listdir(os.path.join(self.outbox, "dead")))
 
     def test_from_env_rank_and_disable(self):
         self.assertIsInstance(Dossier.from_env({"RANK": "1", "DOSSIER_URL": "http://x"}), NoopDossier)

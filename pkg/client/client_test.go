@@ -266,3 +266,27 @@ func TestUnknownKind(t *testing.T) {
 		t.Fatalf("got %v, want ErrUnknownKind", err)
 	}
 }
+
+func TestCorruptEntryIsSetAside(t *testing.T) {
+	t.Parallel()
+	srv := clienttest.New("tok")
+	defer srv.Close()
+	dir := t.TempDir()
+	c := newClient(t, srv.URL, dir)
+	ctx := context.Background()
+	srv.Refuse(true)
+	c.Submit(ctx, "run-1", "dataset", dataset("a"))
+	if err := os.WriteFile(filepath.Join(dir, "00000000000000000009.json"), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.Submit(ctx, "run-1", "dataset", dataset("b"))
+	srv.Refuse(false)
+	rep, err := c.Flush(ctx)
+	if err != nil || rep.Delivered != 2 || rep.Dead != 1 {
+		t.Fatalf("flush: %+v, %v", rep, err)
+	}
+	assertOrder(t, srv, "a", "b")
+	if _, err := os.Stat(filepath.Join(dir, "dead", "00000000000000000009.json")); err != nil {
+		t.Fatal(err)
+	}
+}

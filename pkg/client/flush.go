@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -79,6 +80,10 @@ func (c *Client) flush(ctx context.Context, own string, out any) (FlushReport, e
 
 func (c *Client) flushOne(ctx context.Context, name, own string, out any, rep *FlushReport) error {
 	e, err := c.outbox.read(name)
+	if errors.Is(err, errCorrupt) {
+		rep.Dead++
+		return c.outbox.bury(name, []byte(fmt.Sprintf(`{"code":"corrupt-entry","detail":%q}`, err.Error())))
+	}
 	if err != nil {
 		return err
 	}

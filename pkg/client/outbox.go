@@ -132,8 +132,8 @@ func (o *outbox) read(name string) (*Entry, error) {
 		return nil, fmt.Errorf("%w: %s: %d bytes, limit %d", ErrOutbox, name, len(b), maxEntry)
 	}
 	var e Entry
-	if err := json.Unmarshal(b, &e); err != nil || e.V != EntryVersion || e.Key == "" || e.Path == "" {
-		return nil, fmt.Errorf("%w: %s: not an outbox entry of version %d", ErrOutbox, name, EntryVersion)
+	if err := json.Unmarshal(b, &e); err != nil || e.V != EntryVersion || e.Key == "" || e.Path == "" || !strings.HasPrefix(e.Path, "/v1/") {
+		return nil, fmt.Errorf("%w: %s: not an outbox entry of version %d", errCorrupt, name, EntryVersion)
 	}
 	e.name = name
 	return &e, nil
@@ -191,3 +191,6 @@ func flock(path string, wait bool) (func(), error) {
 }
 
 var errLocked = errors.New("outbox is being flushed by another process")
+
+// errCorrupt marks an entry that cannot be sent: it is set aside in dead/.
+var errCorrupt = errors.New("corrupt outbox entry")
