@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dossier-audit/dossier/pkg/ingest/auth"
@@ -24,7 +25,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, id *auth.Identity)
 // listener. Without a review listener (Config.Review.Addr empty) the
 // ingest handler serves every route.
 func (s *Service) Handlers() (ingest, review http.Handler) {
-	in := http.NewServeMux()
+	in := newMux()
 	s.ingestRoutes(in, ListenerIngest, s.authIn)
 	if s.cfg.Review.Addr == "" {
 		s.reviewRoutes(in, ListenerIngest, s.authIn)
@@ -32,7 +33,7 @@ func (s *Service) Handlers() (ingest, review http.Handler) {
 		return in, nil
 	}
 	s.commonRoutes(in, ListenerIngest, s.authIn)
-	rev := http.NewServeMux()
+	rev := newMux()
 	s.reviewRoutes(rev, ListenerReview, s.authRev)
 	s.commonRoutes(rev, ListenerReview, s.authRev)
 	return in, rev
@@ -46,33 +47,57 @@ var (
 	rolesAny      = []string{auth.RoleProducer, auth.RoleReviewer, auth.RoleExporter, auth.RoleOperator}
 )
 
-func (s *Service) ingestRoutes(mux *http.ServeMux, l string, a auth.Authenticator) {
-	mux.Handle("POST /v1/runs", s.route(l, "register", a, rolesProducer, s.handleRegister))
-	mux.Handle("POST /v1/runs/{runId}/records", s.route(l, "submit", a, rolesProducer, s.handleSubmit))
-	mux.Handle("POST /v1/import", s.route(l, "import", a, rolesOperator, s.handleImport))
-	mux.Handle("GET /v1/records/{digest}/receipt", s.route(l, "receipt", a, append(rolesProducer, rolesRead...), s.handleReceipt))
+func (s *Service) ingestRoutes(mux *methodMux, l string, a auth.Authenticator) {
+	handle(mux, "POST /v1/runs", s.route(l, "register", a, rolesProducer, s.handleRegister))
+	handle(mux, "POST /v1/runs/{runId}/records", s.route(l, "submit", a, rolesProducer, s.handleSubmit))
+	handle(mux, "POST /v1/import", s.route(l, "import", a, rolesOperator, s.handleImport))
+	handle(mux, "GET /v1/records/{digest}/receipt", s.route(l, "receipt", a, append(rolesProducer, rolesRead...), s.handleReceipt))
 }
 
-func (s *Service) reviewRoutes(mux *http.ServeMux, l string, a auth.Authenticator) {
-	mux.Handle("GET /v1/runs/{runId}", s.route(l, "run", a, rolesRead, s.handleRun))
-	mux.Handle("GET /v1/runs/{runId}/records", s.route(l, "records", a, rolesRead, s.handleRecords))
-	mux.Handle("GET /v1/records/{digest}", s.route(l, "record", a, rolesRead, s.handleRecord))
+func (s *Service) reviewRoutes(mux *methodMux, l string, a auth.Authenticator) {
+	handle(mux, "GET /v1/runs/{runId}", s.route(l, "run", a, rolesRead, s.handleRun))
+	handle(mux, "GET /v1/runs/{runId}/records", s.route(l, "records", a, rolesRead, s.handleRecords))
+	handle(mux, "GET /v1/records/{digest}", s.route(l, "record", a, rolesRead, s.handleRecord))
 	if l == ListenerReview {
-		mux.Handle("GET /v1/records/{digest}/receipt", s.route(l, "receipt", a, rolesRead, s.handleReceipt))
+		handle(mux, "GET /v1/records/{digest}/receipt", s.route(l, "receipt", a, rolesRead, s.handleReceipt))
 	}
-	mux.Handle("GET /v1/records/{digest}/proof", s.route(l, "proof", a, rolesRead, s.handleProof))
-	mux.Handle("POST /v1/exports", s.route(l, "export", a, rolesExport, s.handleExport))
-	mux.Handle("GET /v1/exports/{id}", s.route(l, "export-get", a, rolesExport, s.handleExportGet))
+	handle(mux, "GET /v1/records/{digest}/proof", s.route(l, "proof", a, rolesRead, s.handleProof))
+	handle(mux, "POST /v1/exports", s.route(l, "export", a, rolesExport, s.handleExport))
+	handle(mux, "GET /v1/exports/{id}", s.route(l, "export-get", a, rolesExport, s.handleExportGet))
 }
 
-func (s *Service) commonRoutes(mux *http.ServeMux, l string, a auth.Authenticator) {
-	mux.Handle("GET /v1/checkpoint", s.route(l, "checkpoint", a, rolesAny, s.handleCheckpoint))
-	mux.Handle("GET /metrics", s.route(l, "metrics", a, rolesOperator, s.handleMetrics))
-	mux.HandleFunc("GET /healthz", s.open(l, "healthz", s.handleHealth))
-	mux.HandleFunc("GET /readyz", s.open(l, "readyz", s.handleReady))
+func (s *Service) commonRoutes(mux *methodMux, l string, a auth.Authenticator) {
+	handle(mux, "GET /v1/checkpoint", s.route(l, "checkpoint", a, rolesAny, s.handleCheckpoint))
+	handle(mux, "GET /metrics", s.route(l, "metrics", a, rolesOperator, s.handleMetrics))
+	handle(mux, "GET /healthz", s.open(l, "healthz", s.handleHealth))
+	handle(mux, "GET /readyz", s.open(l, "readyz", s.handleReady))
 	mux.HandleFunc("/", s.open(l, "unknown", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem(http.StatusNotFound, CodeNotFound, "no such endpoint"))
 	}))
+}
+
+// methodMux is a ServeMux that answers a known path with another method
+// with a 405 problem document (the plain ServeMux writes text).
+type methodMux struct {
+	*http.ServeMux
+	paths map[string][]string
+}
+
+func newMux() *methodMux {
+	return &methodMux{ServeMux: http.NewServeMux(), paths: map[string][]string{}}
+}
+
+// handle registers "METHOD /path" and, once per path, the 405 fallback.
+func handle(mux *methodMux, pattern string, h http.Handler) {
+	method, path, _ := strings.Cut(pattern, " ")
+	mux.Handle(pattern, h)
+	if _, seen := mux.paths[path]; !seen {
+		mux.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", strings.Join(mux.paths[path], ", "))
+			writeProblem(w, problem(http.StatusMethodNotAllowed, CodeMethod, r.Method+" is not allowed here"))
+		}))
+	}
+	mux.paths[path] = append(mux.paths[path], method)
 }
 
 // statusWriter records the status code for metrics and logs.

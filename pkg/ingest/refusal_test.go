@@ -51,6 +51,7 @@ func TestRefusals(t *testing.T) {
 		{"bad idempotency key", "POST", records, tokProducer, good, []string{"Idempotency-Key", "has space"}, 400, CodeIdempotencyMalformed},
 		{"bad digest", "GET", d.url + "/v1/records/sha256:XY", tokReviewer, nil, nil, 400, CodeMalformed},
 		{"unknown record", "GET", d.url + "/v1/records/sha256:" + strings.Repeat("0", 64), tokReviewer, nil, nil, 404, CodeNotFound},
+		{"wrong method", "DELETE", records, tokProducer, nil, nil, 405, CodeMethod},
 		{"no such endpoint", "GET", d.url + "/v2/x", "", nil, nil, 404, CodeNotFound},
 		{"metrics need operator", "GET", d.url + "/metrics", tokReviewer, nil, nil, 403, CodeForbidden},
 	}

@@ -93,7 +93,7 @@ func Load(cfg Config, now func() time.Time) (Authenticator, error) {
 	m := &multi{now: now}
 	var err error
 	if cfg.TokensFile != "" {
-		if m.tokens, err = loadTokens(cfg.TokensFile); err != nil {
+		if m.tokens, err = loadTokens(cfg.TokensFile, now); err != nil {
 			return nil, err
 		}
 	}

@@ -250,3 +250,36 @@ func TestMTLSConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestTokensFileReload: revoking a token in the file takes effect without a
+// restart; a broken edit keeps the previous tokens.
+func TestTokensFileReload(t *testing.T) {
+	t.Parallel()
+	path := writeJSON(t, TokenFile{Tokens: []TokenEntry{{SHA256: HashToken("old"), Subject: "a", Roles: []string{RoleProducer}}}})
+	clock := t0
+	a, err := Load(Config{TokensFile: path}, func() time.Time { return clock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(newReq("Bearer old")); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(TokenFile{Tokens: []TokenEntry{{SHA256: HashToken("new"), Subject: "b", Roles: []string{RoleProducer}}}})
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(2 * time.Second)
+	if _, err := a.Authenticate(newReq("Bearer old")); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("revoked token: %v, want ErrUnauthenticated", err)
+	}
+	if id, err := a.Authenticate(newReq("Bearer new")); err != nil || id.Subject != "b" {
+		t.Fatalf("new token: %+v, %v", id, err)
+	}
+	if err := os.WriteFile(path, []byte(`{"tokens":[`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(2 * time.Second)
+	if _, err := a.Authenticate(newReq("Bearer new")); err != nil {
+		t.Fatalf("after a broken edit the previous tokens stay: %v", err)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/dossier-audit/dossier/pkg/internal/strictjson"
 )
@@ -42,12 +44,41 @@ func HashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// tokenReloadEvery is how often the tokens file is checked for changes:
+// editing it (adding, rotating or revoking a token) takes effect without a
+// restart. A file that no longer parses is ignored and the previous tokens
+// stay in force (dossier doctor reports the error).
+const tokenReloadEvery = time.Second
+
 type tokenAuth struct {
+	path string
+	now  func() time.Time
+
+	mu      sync.Mutex
+	set     *tokenSet
+	checked time.Time
+	modTime time.Time
+	size    int64
+}
+
+type tokenSet struct {
 	digests [][sha256.Size]byte
 	ids     []Identity
 }
 
-func loadTokens(path string) (*tokenAuth, error) {
+func loadTokens(path string, now func() time.Time) (*tokenAuth, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	set, err := parseTokens(path)
+	if err != nil {
+		return nil, err
+	}
+	return &tokenAuth{path: path, now: now, set: set, checked: now(), modTime: st.ModTime(), size: st.Size()}, nil
+}
+
+func parseTokens(path string) (*tokenSet, error) {
 	b, err := readLimited(path)
 	if err != nil {
 		return nil, err
@@ -56,7 +87,7 @@ func loadTokens(path string) (*tokenAuth, error) {
 	if err := strictjson.Decode(b, &f, strictjson.Limits{MaxBytes: maxConfigFile}); err != nil {
 		return nil, fmt.Errorf("%w: tokens file %s: %v", ErrConfig, path, err)
 	}
-	t := &tokenAuth{}
+	t := &tokenSet{}
 	seen := map[string]bool{}
 	for i, e := range f.Tokens {
 		d, err := hex.DecodeString(e.SHA256)
@@ -79,20 +110,40 @@ func loadTokens(path string) (*tokenAuth, error) {
 	return t, nil
 }
 
+// current returns the token set, re-reading the file when it changed.
+func (t *tokenAuth) current() *tokenSet {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	if now.Sub(t.checked) < tokenReloadEvery && !now.Before(t.checked) {
+		return t.set
+	}
+	t.checked = now
+	st, err := os.Stat(t.path)
+	if err != nil || (st.ModTime().Equal(t.modTime) && st.Size() == t.size) {
+		return t.set
+	}
+	if set, err := parseTokens(t.path); err == nil {
+		t.set, t.modTime, t.size = set, st.ModTime(), st.Size()
+	}
+	return t.set
+}
+
 // lookup compares against every entry so the time taken does not depend on
 // which entry matched.
 func (t *tokenAuth) lookup(token string) (*Identity, bool) {
+	set := t.current()
 	sum := sha256.Sum256([]byte(token))
 	found := -1
-	for i := range t.digests {
-		if subtle.ConstantTimeCompare(sum[:], t.digests[i][:]) == 1 {
+	for i := range set.digests {
+		if subtle.ConstantTimeCompare(sum[:], set.digests[i][:]) == 1 {
 			found = i
 		}
 	}
 	if found < 0 {
 		return nil, false
 	}
-	id := t.ids[found]
+	id := set.ids[found]
 	id.Roles = append([]string(nil), id.Roles...)
 	return &id, true
 }
