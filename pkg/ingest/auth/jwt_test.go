@@ -203,3 +203,29 @@ func TestTokenBeforeJWT(t *testing.T) {
 		t.Fatalf("got %+v, %v; want the token identity", id, err)
 	}
 }
+
+// TestKubernetesServiceAccountToken: a projected service-account token
+// (nested kubernetes.io claims, audience list, no roles claim) gets its
+// name from a nested claim and its roles from a subject binding.
+func TestKubernetesServiceAccountToken(t *testing.T) {
+	t.Parallel()
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	k := signingKey{"k8s-1", jose.RS256, key}
+	sub := "system:serviceaccount:training:llama-ft"
+	a, err := Load(Config{JWT: JWTConfig{JWKSFile: jwks(t, k), Issuer: "https://kubernetes.default.svc.cluster.local",
+		Audience: "dossierd", NameClaim: "kubernetes.io/serviceaccount/name", TeamClaim: "kubernetes.io/namespace",
+		Bindings: []JWTBinding{{Subject: sub, Roles: []string{RoleProducer}}}}}, fixedNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := mint(t, k, map[string]any{"iss": "https://kubernetes.default.svc.cluster.local", "aud": []string{"dossierd", "vault"},
+		"sub": sub, "exp": t0.Add(10 * time.Minute).Unix(), "iat": t0.Unix(), "nbf": t0.Unix(),
+		"kubernetes.io": map[string]any{"namespace": "training", "serviceaccount": map[string]any{"name": "llama-ft", "uid": "0c5f"}}})
+	id, err := a.Authenticate(newReq("Bearer " + tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Subject != sub || id.Name != "llama-ft" || id.Team != "training" || !id.HasRole(RoleProducer) || id.HasRole(RoleReviewer) {
+		t.Fatalf("identity %+v", id)
+	}
+}
