@@ -1,0 +1,302 @@
+package gate
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/tessera/api/layout"
+	"github.com/transparency-dev/tessera/client"
+
+	"github.com/dossier-audit/dossier/pkg/bundle"
+	"github.com/dossier-audit/dossier/pkg/keyring"
+	"github.com/dossier-audit/dossier/pkg/policy"
+	"github.com/dossier-audit/dossier/pkg/record"
+	"github.com/dossier-audit/dossier/pkg/review"
+	"github.com/dossier-audit/dossier/pkg/run"
+	"github.com/dossier-audit/dossier/pkg/tlog"
+	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
+)
+
+// Sentinel errors.
+var (
+	// ErrLog: the log directory cannot be read, or its checkpoint or
+	// leaves do not verify.
+	ErrLog = errors.New("log")
+	// ErrRecord: a logged record does not verify (bytes, signature,
+	// statement, run subject).
+	ErrRecord = errors.New("record")
+	// ErrKeyring: the keyring chain does not verify or is not in the log.
+	ErrKeyring = errors.New("keyring")
+)
+
+// Log-scoped streams (pkg/tlog/FORMAT.md).
+const (
+	streamKeyring = "keyring"
+	streamTime    = "time-evidence"
+)
+
+// Facts are the verified records of one run in a log: signatures checked
+// with keyring keys, bytes hashed, statements parsed, subject[0] the run
+// root, each with its log index; plus the keyring chain and where each
+// version was logged.
+type Facts struct {
+	Run     *run.Root
+	Records []policy.Record // run records and the time evidence they cite, by log index
+	Chain   *keyring.Chain
+	Indices []uint64 // log index of keyring version i+1
+	Size    uint64   // checkpoint size read
+}
+
+// Load reads the run's records from the log directory dir at its published
+// checkpoint. keyrings are the keyring version envelopes (any order);
+// pinned is the root fingerprint they must chain to, or "" to trust the
+// version 1 given (the operator's own keyring). The checkpoint must verify
+// with the keyring's log key and the leaves must hash to its root.
+func Load(ctx context.Context, dir string, root *run.Root, keyrings [][]byte, pinned string) (*Facts, error) {
+	chain, err := verifyChain(keyrings, pinned)
+	if err != nil {
+		return nil, err
+	}
+	leaves, size, err := readLeaves(ctx, dir, chain)
+	if err != nil {
+		return nil, err
+	}
+	f := &Facts{Run: root, Chain: chain, Size: size}
+	if f.Indices, err = keyringIndices(chain, leaves); err != nil {
+		return nil, err
+	}
+	store, err := tlog.OpenDirStore(filepath.Join(dir, ".dossier", "bundles"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: opening the bundle store: %w", ErrLog, err)
+	}
+	defer store.Close()
+	get := func(d string) ([]byte, error) { return store.Get(ctx, d) }
+	if err := f.loadRecords(leaves, get); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func verifyChain(envs [][]byte, pinned string) (*keyring.Chain, error) {
+	sorted, err := keyring.SortEnvelopes(envs)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKeyring, err)
+	}
+	if len(sorted) == 0 {
+		return nil, fmt.Errorf("%w: no keyring versions given", ErrKeyring)
+	}
+	if pinned == "" {
+		v1, err := keyring.Parse(sorted[0])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrKeyring, err)
+		}
+		pinned = keyring.RootFingerprint(v1.Payload)
+	}
+	chain, err := keyring.VerifyChain(pinned, sorted...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKeyring, err)
+	}
+	return chain, nil
+}
+
+type leaf struct {
+	index uint64
+	leaf  tlogproof.Leaf
+}
+
+// readLeaves verifies the published checkpoint with the keyring's log key
+// and returns every leaf, checked against the checkpoint's root.
+func readLeaves(ctx context.Context, dir string, chain *keyring.Chain) ([]leaf, uint64, error) {
+	cp, err := checkpoint(dir, chain)
+	if err != nil {
+		return nil, 0, err
+	}
+	fetch := client.FileFetcher{Root: dir}
+	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+	rng := rf.NewEmptyRange(0)
+	var out []leaf
+	for b := uint64(0); b*layout.EntryBundleWidth < cp.Size; b++ {
+		eb, err := client.GetEntryBundle(ctx, fetch.ReadEntryBundle, b, cp.Size)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w: reading entry bundle %d: %w", ErrLog, b, err)
+		}
+		for i, raw := range eb.Entries {
+			idx := b*layout.EntryBundleWidth + uint64(i)
+			lf, err := tlogproof.ParseLeaf(raw)
+			if err != nil {
+				return nil, 0, fmt.Errorf("%w: leaf %d: %w", ErrLog, idx, err)
+			}
+			if err := rng.Append(rfc6962.DefaultHasher.HashLeaf(raw), nil); err != nil {
+				return nil, 0, fmt.Errorf("%w: %w", ErrLog, err)
+			}
+			out = append(out, leaf{index: idx, leaf: lf})
+		}
+	}
+	rootHash, err := rng.GetRootHash(nil)
+	if err != nil || uint64(len(out)) != cp.Size || !bytes.Equal(rootHash, cp.Root[:]) {
+		return nil, 0, fmt.Errorf("%w: the %d leaves read do not hash to the checkpoint root (size %d)", ErrLog, len(out), cp.Size)
+	}
+	return out, cp.Size, nil
+}
+
+func checkpoint(dir string, chain *keyring.Chain) (*tlogproof.Checkpoint, error) {
+	logKeys := chain.Latest().KeysWithRole(keyring.RoleLog)
+	if len(logKeys) == 0 {
+		return nil, fmt.Errorf("%w: the newest keyring version has no log key", ErrKeyring)
+	}
+	raw, err := tlog.ReadCheckpoint(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading the checkpoint: %w", ErrLog, err)
+	}
+	var errs []error
+	for _, k := range logKeys {
+		v, err := tlog.NewVerifier(k.NoteVerifierKey)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		cp, err := tlogproof.VerifyCheckpoint(raw, v)
+		if err == nil {
+			return cp, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, fmt.Errorf("%w: the checkpoint does not verify with the keyring's log key: %w", ErrLog, errors.Join(errs...))
+}
+
+// keyringIndices finds the log index of every keyring version.
+func keyringIndices(chain *keyring.Chain, leaves []leaf) ([]uint64, error) {
+	at := map[string]uint64{}
+	for _, l := range leaves {
+		if l.leaf.Stream == streamKeyring {
+			at[l.leaf.Bundle] = l.index
+		}
+	}
+	out := make([]uint64, len(chain.Versions))
+	for i, v := range chain.Versions {
+		idx, ok := at[v.Digest]
+		if !ok {
+			return nil, fmt.Errorf("%w: keyring version %d (%s) is not in the log", ErrKeyring, i+1, v.Digest)
+		}
+		out[i] = idx
+	}
+	return out, nil
+}
+
+// loadRecords reads and verifies the run's records and the time evidence
+// they cite.
+func (f *Facts) loadRecords(leaves []leaf, get func(string) ([]byte, error)) error {
+	timeAt := map[string]uint64{}
+	for _, l := range leaves {
+		switch l.leaf.Stream {
+		case f.Run.Digest():
+			r, err := f.verified(l, get)
+			if err != nil {
+				return err
+			}
+			if r.Predicate.CommonFields().RunID != f.Run.Registration.RunID {
+				return fmt.Errorf("%w: %s in the stream of run %s names run %q", ErrRecord, r.Digest, f.Run.Registration.RunID, r.Predicate.CommonFields().RunID)
+			}
+			f.Records = append(f.Records, r)
+		case streamTime:
+			timeAt[l.leaf.Bundle] = l.index
+		}
+	}
+	cited := map[string]bool{}
+	for _, r := range f.Records {
+		if te := r.Predicate.CommonFields().TimeEvidence; te != nil && !cited[te.Digest] {
+			cited[te.Digest] = true
+			idx, ok := timeAt[te.Digest]
+			if !ok {
+				return fmt.Errorf("%w: %s cites time evidence %s, which is not in the log", ErrRecord, r.Digest, te.Digest)
+			}
+			t, err := f.verified(leaf{index: idx, leaf: tlogproof.Leaf{Bundle: te.Digest, Stream: streamTime}}, get)
+			if err != nil {
+				return err
+			}
+			f.Records = append(f.Records, t)
+		}
+	}
+	slices.SortFunc(f.Records, func(a, b policy.Record) int { return cmpU(a.LogIndex, b.LogIndex) })
+	return nil
+}
+
+func cmpU(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// verified reads one bundle, checks its digest and signature (with the key
+// its hint names, as any keyring version lists it) and parses it.
+func (f *Facts) verified(l leaf, get func(string) ([]byte, error)) (policy.Record, error) {
+	d := l.leaf.Bundle
+	b, err := get(d)
+	if err != nil {
+		return policy.Record{}, fmt.Errorf("%w: reading %s: %w", ErrLog, d, err)
+	}
+	if got := fmt.Sprintf("sha256:%x", sha256.Sum256(b)); got != d {
+		return policy.Record{}, fmt.Errorf("%w: stored bundle %s hashes to %s", ErrRecord, d, got)
+	}
+	parsed, err := bundle.Parse(b)
+	if err != nil {
+		return policy.Record{}, fmt.Errorf("%w: %s: %w", ErrRecord, d, err)
+	}
+	states := f.Chain.Lookup(parsed.KeyHint)
+	if len(states) == 0 {
+		return policy.Record{}, fmt.Errorf("%w: %s is signed by %s, which no keyring version lists", ErrRecord, d, parsed.KeyHint)
+	}
+	v, err := states[0].Key.Verifier()
+	if err != nil {
+		return policy.Record{}, fmt.Errorf("%w: %w", ErrKeyring, err)
+	}
+	bun, err := bundle.Verify(b, v)
+	if err != nil {
+		return policy.Record{}, fmt.Errorf("%w: %s: %w", ErrRecord, d, err)
+	}
+	st, err := record.ParseStatement(bun.Envelope.Payload)
+	if err != nil {
+		return policy.Record{}, fmt.Errorf("%w: %s: %w", ErrRecord, d, err)
+	}
+	kind, _ := st.Kind()
+	if kind.RunScoped && st.Subject[0].SHA256() != f.Run.Hex() {
+		return policy.Record{}, fmt.Errorf("%w: %s: subject[0] is not the run root %s", ErrRecord, d, f.Run.Digest())
+	}
+	return policy.Record{Digest: d, Kind: kind.Name, LogIndex: l.index, Signer: parsed.KeyHint, Predicate: st.Parsed()}, nil
+}
+
+// PolicyInput is the policy Input of the facts.
+func (f *Facts) PolicyInput(p *policy.Policy, at time.Time, release bool) policy.Input {
+	return policy.Input{Policy: p, RunID: f.Run.Registration.RunID, Records: f.Records,
+		Keys: policy.ChainView{Chain: f.Chain, Indices: f.Indices}, At: at, Release: release}
+}
+
+// ReviewInput is the review Input of the facts; previous, when not nil,
+// are the facts of the model's last approved version.
+func (f *Facts) ReviewInput(previous *Facts, previousLabel string) review.Input {
+	in := review.Input{RunID: f.Run.Registration.RunID, RunRoot: f.Run.Digest(), Records: f.Records,
+		PreviousLabel: previousLabel, Owners: map[string]keyring.Owner{}}
+	for _, v := range f.Chain.Versions {
+		for _, k := range v.Document.Keys {
+			in.Owners[k.ID] = k.Owner
+		}
+	}
+	if previous != nil {
+		in.Previous = previous.Records
+	}
+	return in
+}
+
+func sha256Hex(b []byte) string { return fmt.Sprintf("%x", sha256.Sum256(b)) }
