@@ -27,3 +27,21 @@ func TestErrorCatalogue(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployConfigs checks that the example configurations decode
+// strictly and validate.
+func TestDeployConfigs(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	must(t, cfg.LoadConfigFile("../../deploy/dossierd.json"))
+	must(t, cfg.Validate())
+	k8s, err := os.ReadFile("../../deploy/kubernetes/dossierd.yaml")
+	must(t, err)
+	_, rest, _ := strings.Cut(string(k8s), "dossierd.json: |\n")
+	body, _, _ := strings.Cut(rest, "\n---")
+	p := t.TempDir() + "/k8s.json"
+	must(t, os.WriteFile(p, []byte(body), 0o600))
+	cfg = DefaultConfig()
+	must(t, cfg.LoadConfigFile(p))
+	must(t, cfg.Validate())
+}
