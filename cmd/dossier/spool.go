@@ -289,7 +289,8 @@ func runSpoolVerify(env *cli.Env, args []string) error {
 }
 
 func runImport(env *cli.Env, args []string) error {
-	fs := cli.FlagSet(env, "import", "--log DIR --log-key F --key KEY --carried-by ID:NAME [--layout DIR] (--trust PUBKEY... | --keyring FILE... --keyring-root FP) SPOOL.tar")
+	fs := cli.FlagSet(env, "import", "--log DIR --log-key F --key KEY --carried-by ID:NAME [--layout DIR] (--trust PUBKEY... | --keyring FILE... --keyring-root FP) SPOOL.tar\n"+
+		"   or: dossier import --url URL --carried-by ID:NAME SPOOL.tar   (through dossierd's POST /v1/import)")
 	logDir := fs.String("log", "", "log directory")
 	logKey := fs.String("log-key", "", "log signer key file")
 	layout := fs.String("layout", "", "OCI layout to store the run roots and records in (optional)")
@@ -299,13 +300,20 @@ func runImport(env *cli.Env, args []string) error {
 	carriedBy := fs.String("carried-by", "", "who carried the medium: ID:NAME, e.g. person:m41877:Max Mustermann")
 	importer := fs.String("importer", "", "who imports: ID:NAME (default: the key's owner as person:<user>)")
 	t := addTrustFlags(fs)
+	cf := addClientFlags(env, fs)
 	asJSON := fs.Bool("json", false, "print the import report as JSON")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	cid, cname, ok := cutLast(*carriedBy)
+	if flagSet(fs, "url") {
+		if !ok || fs.NArg() != 1 {
+			return cli.Usage("import --url needs --carried-by ID:NAME and one spool tar")
+		}
+		return importRemote(env, cf, fs.Arg(0), record.Party{ID: cid, Name: cname}, *asJSON)
+	}
 	if *logDir == "" || *logKey == "" || *keyRef == "" || !ok || fs.NArg() != 1 {
-		return cli.Usage("import needs --log, --log-key, --key, --carried-by ID:NAME and one spool tar")
+		return cli.Usage("import needs --log, --log-key, --key, --carried-by ID:NAME and one spool tar (or --url to import through dossierd)")
 	}
 	imp, err := importerParty(env, *importer)
 	if err != nil {
@@ -335,6 +343,40 @@ func runImport(env *cli.Env, args []string) error {
 	if rep.TransferExisting && rep.Imported == 0 {
 		env.Infof("this spool was imported before: nothing changed")
 	}
+	return nil
+}
+
+// flagSet reports whether the flag was given on the command line (the url
+// flag's default comes from DOSSIER_URL, which must not switch modes).
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// importRemote sends the tar to dossierd's POST /v1/import, which verifies
+// it with its own keyring and appends with receipts.
+func importRemote(env *cli.Env, cf *clientFlags, path string, carriedBy record.Party, asJSON bool) error {
+	c, err := cf.client(env)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return cli.Inconclusive(err, "")
+	}
+	defer f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	rep, err := c.ImportSpool(ctx, f, carriedBy)
+	if err != nil {
+		return submitError(err, cf.outbox)
+	}
+	if asJSON {
+		return writeJSONLine(env.Stdout, rep)
+	}
+	fmt.Fprintf(env.Stdout, "imported %d of %d records from spool %s (%d already in the log)\ntransfer %s\n",
+		rep.Imported, rep.Records, rep.SpoolID, rep.AlreadyPresent, rep.Transfer)
 	return nil
 }
 

@@ -57,6 +57,14 @@ func TestSubmitCommands(t *testing.T) {
 	must("refused for good", 1, "submit", "--type", "attachment", "--predicate", pred)
 	must("usage: no kind", 2, "submit", "--predicate", pred)
 	must("usage: close without reason", 2, "submit close", "--status", "aborted")
+	os.WriteFile(filepath.Join(d, "spool.tar"), []byte("a spool tar"), 0o644)
+	if out := must("import --url", 0, "import", "--url", srv.URL, "--carried-by", "person:m1:Max", filepath.Join(d, "spool.tar")); !strings.HasPrefix(out, "imported 1 of 1") {
+		t.Fatalf("import --url: %q", out)
+	}
+	if got := srv.Imports(); len(got) != 1 || got[0] != "person:m1:Max" {
+		t.Fatalf("imports %v", got)
+	}
+	must("import without --url needs the local log", 2, "import", "--carried-by", "person:m1:Max", filepath.Join(d, "spool.tar"))
 	vars["DOSSIER_URL"] = ""
 	must("usage: no url", 2, "submit", "--type", "dataset", "--predicate", pred)
 }

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/dossier-audit/dossier/pkg/client"
 	"github.com/dossier-audit/dossier/pkg/client/clienttest"
+	"github.com/dossier-audit/dossier/pkg/record"
 )
 
 // TestConcurrentSubmitters: goroutines submitting while the daemon refuses
@@ -106,5 +108,23 @@ func TestFlushLoopDrainsWhenDaemonReturns(t *testing.T) {
 	}
 	if len(srv.Accepted()) != 1 {
 		t.Fatalf("FlushLoop delivered %d, want 1", len(srv.Accepted()))
+	}
+}
+
+func TestImportSpool(t *testing.T) {
+	t.Parallel()
+	var carried string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/import" || r.Header.Get("Content-Type") != "application/x-tar" {
+			http.Error(w, `{"code":"not-found"}`, http.StatusNotFound)
+			return
+		}
+		carried = r.Header.Get(client.CarriedByHeader)
+		w.Write([]byte(`{"spool":"sha256:aa","spoolId":"s","records":3,"imported":3,"alreadyPresent":0,"transfer":"sha256:bb","transferExisting":false}`))
+	}))
+	defer srv.Close()
+	res, err := newClient(t, srv.URL, "").ImportSpool(context.Background(), strings.NewReader("tar"), record.Party{ID: "person:m1", Name: "Max"})
+	if err != nil || res.Imported != 3 || carried != "person:m1:Max" {
+		t.Fatalf("%+v, %v, carried %q", res, err, carried)
 	}
 }

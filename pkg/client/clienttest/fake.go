@@ -41,6 +41,7 @@ type Server struct {
 	accepted  []Submission
 	seqs      map[string]int64
 	requests  int
+	imports   []string
 }
 
 type stored struct {
@@ -106,6 +107,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.refuse {
 		problem(w, http.StatusServiceUnavailable, "time-untrusted")
+		return
+	}
+	if r.URL.Path == "/v1/import" {
+		s.importSpool(w, r)
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")
@@ -190,4 +195,25 @@ func (s *Server) commit(w http.ResponseWriter, key, h string, ans []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	w.Write(ans)
+}
+
+// Imports returns the carried-by header of every POST /v1/import.
+func (s *Server) Imports() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.imports...)
+}
+
+// importSpool answers POST /v1/import with a canned report for a
+// non-empty body.
+func (s *Server) importSpool(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	if len(body) == 0 || r.Header.Get("Dossier-Carried-By") == "" {
+		problem(w, http.StatusBadRequest, "malformed-request")
+		return
+	}
+	s.imports = append(s.imports, r.Header.Get("Dossier-Carried-By"))
+	sum := sha256.Sum256(body)
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"spool":"sha256:%x","spoolId":"fake","records":1,"imported":1,"alreadyPresent":0,"transfer":"sha256:%s","transferExisting":false}`, sum, strings.Repeat("0", 64))
 }
