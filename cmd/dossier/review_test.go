@@ -1,0 +1,128 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dossier-audit/dossier/pkg/record"
+)
+
+// writeEdited writes kind's template for runID citing te, edited by edit.
+func writeEdited(t *testing.T, path, kind, runID, te string, edit func(map[string]any)) {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(record.Template(kind), &m); err != nil {
+		t.Fatal(err)
+	}
+	m["runId"], m["timeEvidence"] = runID, map[string]any{"digest": te}
+	if edit != nil {
+		edit(m)
+	}
+	b, _ := json.Marshal(m)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const cliReleasePolicy = `{"mediaType":"application/vnd.dossier.policy.v2+json","name":"release",
+ "time":{"accept":["good"],"acceptUntraceable":false,"maxProducerSkewSeconds":300},
+ "requiredKinds":["dataset","training-run","evaluation","run-closed"],
+ "releases":{"requiredKinds":["evaluation-plan","model-release","approval"],
+  "evaluationPlan":{"role":"reviewer"},
+  "approvals":{"min":2,"role":"reviewer","meanings":["approval"],
+   "cover":["dataset","training-run","evaluation-plan","evaluation","model-release","run-closed"]},
+  "separationOfDuties":{"byPerson":true,"byTeam":true,"developerKinds":["dataset","training-run"]}}}`
+
+// TestReviewApprovePolicyVSACommands: review a run from a log, two
+// reviewers approve, the policy passes, the summary is issued.
+func TestReviewApprovePolicyVSACommands(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	must := func(name string, code int, args ...string) string {
+		t.Helper()
+		got, stdout, stderr := runCmd(t, args...)
+		if got != code {
+			t.Fatalf("%s: exit %d (want %d)\nstdout: %s\nstderr: %s", name, got, code, stdout, stderr)
+		}
+		return stdout + stderr
+	}
+	for _, k := range []string{"root", "pipeline", "alice", "vera", "rita", "victor", "time"} {
+		must("key "+k, 0, "key generate", "--output", p(k))
+	}
+	must("run", 0, "run init", "--id", "cli-run-2", "--project", "p", "--model", "acme/m", "--started-by", "workload:train",
+		"--started-at", "2026-11-27T08:00:00Z", "-o", p("run.json"))
+	must("log init", 0, "log init", "--dir", p("log"), "--origin", "example.test/review", "--key-out", p("logkey"))
+	must("keyring", 0, "keyring create", "--root-key", p("root.key"), "-o", p("keyring-v1.json"),
+		"--add", "root:"+p("root.pub")+":Root Owner:person:root:security",
+		"--add", "producer:"+p("pipeline.pub")+":Pipeline:workload:pipeline:ml-platform",
+		"--add", "producer:"+p("alice.pub")+":Alice:person:alice:ml-platform",
+		"--add", "reviewer:"+p("vera.pub")+":Vera:person:vera:validation",
+		"--add", "reviewer:"+p("rita.pub")+":Rita:person:rita:validation",
+		"--add", "reviewer:"+p("victor.pub")+":Victor:person:victor:validation",
+		"--add", "time:"+p("time.pub")+":Time:workload:timecheck:ops",
+		"--add", "log:"+p("logkey.vkey")+":Log:workload:dossierd:ops")
+	must("append keyring", 0, "log append", "--dir", p("log"), "--key", p("logkey.key"), "--stream", "keyring", p("keyring-v1.json"))
+	te := signTimeEvidence(t, p("te.json"), p("time.key"))
+	rec := func(name, kind, key string, edit func(map[string]any)) string {
+		t.Helper()
+		writeEdited(t, p(name+".pred.json"), kind, "cli-run-2", te, edit)
+		out := must("record "+name, 0, "record create", "--run", p("run.json"), "--type", kind, "--predicate", p(name+".pred.json"),
+			"--key", p(key+".key"), "-o", p(name+".json"))
+		return strings.Fields(out)[0]
+	}
+	rec("a-dataset", "dataset", "pipeline", nil)
+	rec("b-training", "training-run", "alice", nil)
+	plan := rec("c-plan", "evaluation-plan", "vera", nil)
+	rec("d-eval-qa", "evaluation", "pipeline", func(m map[string]any) { m["plan"] = plan })
+	rec("e-eval-tox", "evaluation", "pipeline", func(m map[string]any) {
+		m["plan"], m["benchmark"] = plan, map[string]any{"name": "toxicity-de", "version": "1"}
+		m["metrics"] = []any{map[string]any{"name": "toxic_rate", "value": "0.0004"}}
+		delete(m, "dataset")
+		delete(m, "thresholds")
+	})
+	run := must("run show", 0, "run show", p("run.json"))
+	rootDigest := strings.Fields(strings.Split(run, "\n")[1])[1]
+	rec("f-release", "model-release", "pipeline", func(m map[string]any) { m["runs"] = []any{rootDigest} })
+	rec("g-closed", "run-closed", "pipeline", nil)
+	must("append records", 0, "log append", "--dir", p("log"), "--key", p("logkey.key"), p("te.json"), p("a-dataset.json"),
+		p("b-training.json"), p("c-plan.json"), p("d-eval-qa.json"), p("e-eval-tox.json"), p("f-release.json"), p("g-closed.json"))
+	if err := os.WriteFile(p("policy.json"), []byte(cliReleasePolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	must("policy lint", 0, "policy lint", p("policy.json"))
+	must("policy lint of a record", 1, "policy lint", p("a-dataset.pred.json"))
+	logArgs := []string{"--log", p("log"), "--run", p("run.json"), "--keyring", p("keyring-v1.json")}
+	check := append([]string{"policy check", "--policy", p("policy.json"), "--at", "2026-12-01T00:00:00Z"}, logArgs...)
+	if out := must("policy check without approvals", 1, check...); !strings.Contains(out, "release.approvals.distinct-people") {
+		t.Fatalf("policy check does not name the rule:\n%s", out)
+	}
+	out := must("review", 0, append([]string{"review", "-o", p("review.html")}, logArgs...)...)
+	if !strings.HasPrefix(out, "view sha256:") || strings.Count(out, "\nrecord sha256:") != 7 {
+		t.Fatalf("review output:\n%s", out)
+	}
+	must("review over an existing file", 3, append([]string{"review", "-o", p("review.html")}, logArgs...)...)
+	approve := func(who, out string, extra ...string) {
+		t.Helper()
+		must("approve "+who, 0, append([]string{"approve", "--run", p("run.json"), "--review", p("review.html"), "--key", p(who + ".key"),
+			"--name", "Printed " + who, "--keyring", p("keyring-v1.json"), "--meaning", "approval", "--decision", "approve",
+			"--at", "2026-11-29T10:00:00Z", "-o", p(out)}, extra...)...)
+	}
+	approve("rita", "ap-rita.json", "--expires", "2027-11-29T00:00:00Z", "--finding", "small toxicity sample")
+	approve("victor", "ap-victor.json")
+	must("approve: conditions without that decision", 1, "approve", "--run", p("run.json"), "--review", p("review.html"), "--key", p("rita.key"),
+		"--name", "R", "--signer-id", "person:rita", "--meaning", "approval", "--decision", "approve", "--condition", "x", "-o", p("bad.json"))
+	must("append approvals", 0, "log append", "--dir", p("log"), "--key", p("logkey.key"), p("ap-rita.json"), p("ap-victor.json"))
+	if out := must("policy check", 0, append(check, "--json")...); !strings.Contains(out, `"release":true`) {
+		t.Fatalf("policy check JSON:\n%s", out)
+	}
+	vsa := append([]string{"vsa", "--policy", p("policy.json"), "--key", p("vera.key"), "--verifier-id", "https://dossier.example/gate",
+		"--resource-uri", "oci://registry.example/acme/m@sha256:18ac3e7343f016890c510e93f935261169d9e3f565436429830faf0934f4f8e4",
+		"--at", "2026-12-01T00:00:00Z", "-o", p("vsa.json")}, logArgs...)
+	if out := must("vsa", 0, vsa...); !strings.Contains(out, "verification-summary") {
+		t.Fatalf("vsa output:\n%s", out)
+	}
+	must("usage", 2, "policy check", "--policy", p("policy.json"))
+}
