@@ -2,6 +2,7 @@ package witnessverify_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -38,8 +39,7 @@ func TestVerifyQuorum(t *testing.T) {
 	f := newFixture(t)
 	stranger := witnesstest.NewWitnessKey(t, "stranger.example.org/witness")
 	cp := f.log.Checkpoint(t, 10)
-	forged := f.w2.Cosign(t, cp)
-	forged[len(forged)-5] ^= 1
+	forged := forgeLastSignature(t, f.w2.Cosign(t, cp))
 	tests := []struct {
 		name    string
 		note    []byte
@@ -70,6 +70,22 @@ func TestVerifyQuorum(t *testing.T) {
 			}
 		})
 	}
+}
+
+// forgeLastSignature flips one bit of the last signature line's signature
+// bytes, keeping the line well-formed base64.
+func forgeLastSignature(t *testing.T, n []byte) []byte {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(string(n), "\n"), "\n")
+	last := lines[len(lines)-1]
+	i := strings.LastIndexByte(last, ' ')
+	sig, err := base64.StdEncoding.DecodeString(last[i+1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig[len(sig)-1] ^= 1
+	lines[len(lines)-1] = last[:i+1] + base64.StdEncoding.EncodeToString(sig)
+	return []byte(strings.Join(lines, "\n") + "\n")
 }
 
 func TestParsePolicy(t *testing.T) {
