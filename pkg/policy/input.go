@@ -65,7 +65,7 @@ type KeyView interface {
 }
 
 // ChainView is the KeyView of a verified keyring chain whose version i+1
-// was logged at Indices[i] (spec/package.md §1, the rule of
+// was logged at Indices[i] (SPEC.md §3.11, the rule of
 // keyring.Chain.KeyValidAt).
 type ChainView struct {
 	Chain   *keyring.Chain

@@ -10,7 +10,7 @@ import (
 )
 
 // Media types of policy documents. Version 2 is a superset of version 1
-// (spec/package.md §5): every v1 document is read as a v2 document without
+// (SPEC.md §3.14): every v1 document is read as a v2 document without
 // run or release rules beyond its requiredKinds.
 const (
 	MediaTypeV1 = "application/vnd.dossier.policy.v1+json"
