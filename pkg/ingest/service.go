@@ -59,10 +59,10 @@ type Service struct {
 
 	producer record.Producer
 	sem      chan struct{}
-	stripes  [256]sync.Mutex
 
 	mu       sync.Mutex
 	inflight map[string][32]byte
+	recLocks map[[32]byte]chan struct{}
 	lastTime time.Time
 	draining bool
 
@@ -78,7 +78,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (_ *Service, err error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, logger: deps.Logger, now: deps.Now, inflight: map[string][32]byte{},
-		sem: make(chan struct{}, cfg.Limits.MaxInFlight), metrics: newMetrics()}
+		recLocks: map[[32]byte]chan struct{}{}, sem: make(chan struct{}, cfg.Limits.MaxInFlight), metrics: newMetrics()}
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
@@ -307,9 +307,28 @@ func (s *Service) closeStores(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// stripe serialises work on one record digest (append + receipt), so one
-// record never gets two receipts from concurrent submissions.
-func (s *Service) stripe(d [32]byte) *sync.Mutex { return &s.stripes[d[0]] }
+// lockRecord serialises work on one record digest (append, receipt,
+// journal), so one record never gets two receipts from concurrent
+// submissions; it returns the unlock function.
+func (s *Service) lockRecord(d [32]byte) func() {
+	for {
+		s.mu.Lock()
+		ch, busy := s.recLocks[d]
+		if !busy {
+			ch = make(chan struct{})
+			s.recLocks[d] = ch
+			s.mu.Unlock()
+			return func() {
+				s.mu.Lock()
+				delete(s.recLocks, d)
+				s.mu.Unlock()
+				close(ch)
+			}
+		}
+		s.mu.Unlock()
+		<-ch
+	}
+}
 
 // stamp returns the current time, never earlier than a time it returned
 // before (receipts never go backwards when the clock steps back).

@@ -259,9 +259,7 @@ func (s *Service) signedBundle(root *run.Root, b64 string) ([]byte, *Problem) {
 // then is the submission acknowledged.
 func (s *Service) commit(ctx context.Context, root *run.Root, b []byte, verdict string, req *submitRequest) (*SubmitResult, bool, *Problem) {
 	d := sum256(b)
-	mu := s.stripe(d)
-	mu.Lock()
-	defer mu.Unlock()
+	defer s.lockRecord(d)()
 	start := time.Now()
 	rc, err := s.log.Append(ctx, b, root.Digest())
 	s.metrics.appendLatency.observe(time.Since(start))
