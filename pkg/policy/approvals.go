@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -76,14 +77,21 @@ func (e *evaluation) checkApproval(prefix string, rule *ApprovalRule, sep *Separ
 	if ap.Signer.ID != st.Owner.PersonID {
 		fail(RuleSignerIdentity, "signer.id %q, but the keyring binds %s to %q", ap.Signer.ID, r.Signer, st.Owner.PersonID)
 	}
+	var foreign, late []string
 	for _, d := range ap.ReviewedRecords {
 		rec, in := e.byDigest(d)
 		switch {
 		case !in:
-			fail(RuleCoverage, "reviews %s, which is not a record of run %s", d, e.in.RunID)
+			foreign = append(foreign, d)
 		case rec.LogIndex >= r.LogIndex:
-			fail(RuleLogOrder, "reviews %s logged at index %d, not before the approval (index %d)", d, rec.LogIndex, r.LogIndex)
+			late = append(late, fmt.Sprintf("%s (index %d)", d, rec.LogIndex))
 		}
+	}
+	if len(foreign) > 0 {
+		fail(RuleCoverage, "reviews %d digest(s) that are not records of run %s: %s", len(foreign), e.in.RunID, list(foreign))
+	}
+	if len(late) > 0 {
+		fail(RuleLogOrder, "reviews %d record(s) logged at or after the approval (index %d): %s", len(late), r.LogIndex, list(late))
 	}
 	if sep != nil && sep.ByPerson && (devs.persons[st.Owner.PersonID] || devs.persons[ap.Signer.ID] || devs.materials[st.Material]) {
 		fail(RuleSeparationPerson, "approver %s signed or submitted the run's %s records", st.Owner.PersonID, strings.Join(sep.DeveloperKinds, "/"))
@@ -123,7 +131,7 @@ func (e *evaluation) counts(prefix string, rule *ApprovalRule, r Record, ap *rec
 		}
 	}
 	if missing := minus(expected, reviewed); len(missing) > 0 {
-		return void(RuleCoverage, "does not review %d of the run's %s records: %s", len(missing), strings.Join(rule.Cover, "/"), strings.Join(missing, ", "))
+		return void(RuleCoverage, "does not review %d of the run's %s records: %s", len(missing), strings.Join(rule.Cover, "/"), list(missing))
 	}
 	return true
 }
@@ -194,11 +202,23 @@ func (e *evaluation) quorum(prefix string, rule *ApprovalRule, valid []counted) 
 	e.add(prefix+RuleDistinctPeople, status, "", "%d distinct approver(s) (by person and by key material) of %d required, from %d counted approval record(s)", len(people), rule.Min, len(valid))
 }
 
+// list joins at most the first five items of xs for a message.
+func list(xs []string) string {
+	if len(xs) > 5 {
+		return strings.Join(xs[:5], ", ") + fmt.Sprintf(", … (%d more)", len(xs)-5)
+	}
+	return strings.Join(xs, ", ")
+}
+
 // minus returns the elements of a not in b.
 func minus(a, b []string) []string {
+	in := make(map[string]bool, len(b))
+	for _, x := range b {
+		in[x] = true
+	}
 	var out []string
 	for _, x := range a {
-		if !slices.Contains(b, x) {
+		if !in[x] {
 			out = append(out, x)
 		}
 	}

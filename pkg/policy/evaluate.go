@@ -92,6 +92,10 @@ func Evaluate(in Input) Report {
 		return e.rep
 	}
 	e.recs = in.run()
+	e.index = make(map[string]Record, len(e.recs))
+	for _, r := range e.recs {
+		e.index[r.Digest] = r
+	}
 	e.rep.Release = in.Release || e.has("model-release")
 	e.requiredKinds("", in.Policy.RequiredKinds)
 	e.rules("", in.Policy.Runs)
@@ -103,9 +107,10 @@ func Evaluate(in Input) Report {
 
 // evaluation is the state of one Evaluate call.
 type evaluation struct {
-	in   Input
-	recs []Record // the run's records in log order
-	rep  Report
+	in    Input
+	recs  []Record          // the run's records in log order
+	index map[string]Record // the run's records by digest
+	rep   Report
 }
 
 func (e *evaluation) add(rule, status, subject, format string, args ...any) {
@@ -148,12 +153,8 @@ func (e *evaluation) ofKind(kinds ...string) []Record {
 }
 
 func (e *evaluation) byDigest(d string) (Record, bool) {
-	for _, r := range e.recs {
-		if r.Digest == d {
-			return r, true
-		}
-	}
-	return Record{}, false
+	r, ok := e.index[d]
+	return r, ok
 }
 
 func sortByIndex(rs []Record) {

@@ -141,6 +141,8 @@ func setCommon(p record.Predicate, c record.Common) {
 		v.Common = c
 	case *record.Approval:
 		v.Common = c
+	case *record.Attachment:
+		v.Common = c
 	}
 }
 
