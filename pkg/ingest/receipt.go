@@ -50,8 +50,13 @@ func (s *Service) signOwn(ctx context.Context, predicateType string, pred []byte
 	if err := enc.Encode(&st); err != nil {
 		return nil, err
 	}
+	return s.sign(ctx, bytes.TrimSuffix(out.Bytes(), []byte("\n")))
+}
+
+// sign signs a statement with the ingest key.
+func (s *Service) sign(ctx context.Context, stmt []byte) ([]byte, error) {
 	start := time.Now()
-	b, err := bundle.Sign(ctx, s.signer, bundle.PayloadTypeInToto, bytes.TrimSuffix(out.Bytes(), []byte("\n")))
+	b, err := bundle.Sign(ctx, s.signer, bundle.PayloadTypeInToto, stmt)
 	s.metrics.signLatency.observe(time.Since(start))
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", err)

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -179,40 +180,29 @@ func (s *Service) recordBundle(ctx context.Context, root *run.Root, req *submitR
 	return b, nil
 }
 
-// signRunRecord builds and signs a run-scoped record: subject[0] is the
-// run root; kinds that require more subjects get them from record.Subjects.
+// signRunRecord builds and signs a run-scoped record whose predicate
+// record.ValidatePredicate accepted: subject[0] is the run root; kinds
+// that require more subjects (model-release) go through
+// record.NewStatement, the others are built as NewStatement builds them
+// without parsing the predicate again (CPU per request is the daemon's
+// budget).
 func (s *Service) signRunRecord(ctx context.Context, k record.Kind, pred []byte, rs record.ResourceDescriptor) ([]byte, error) {
-	subjects := []record.ResourceDescriptor{rs}
 	if k.Name == "model-release" {
-		var err error
-		if subjects, err = record.Subjects(k.PredicateType, pred, &rs); err != nil {
+		subjects, err := record.Subjects(k.PredicateType, pred, &rs)
+		if err != nil {
 			return nil, err
 		}
+		stmt, err := record.NewStatement(subjects, k.PredicateType, pred)
+		if err != nil {
+			return nil, err
+		}
+		return s.sign(ctx, stmt)
 	}
-	stmt, err := record.NewStatement(subjects, k.PredicateType, pred)
-	if err != nil {
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, pred); err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	b, err := bundle.Sign(ctx, s.signer, bundle.PayloadTypeInToto, stmt)
-	s.metrics.signLatency.observe(time.Since(start))
-	if err != nil {
-		return nil, fmt.Errorf("signing: %w", err)
-	}
-	return b, nil
-}
-
-// checkTimeEvidence refuses a record naming time evidence the log lacks:
-// an export could not prove it.
-func (s *Service) checkTimeEvidence(c record.Common) *Problem {
-	if c.TimeEvidence == nil {
-		return nil
-	}
-	if rc, ok := s.log.Lookup(c.TimeEvidence.Digest); !ok || rc.Stream != "time-evidence" {
-		return problem(http.StatusUnprocessableEntity, CodeInvalidRecord,
-			fmt.Sprintf("timeEvidence %s is not a time-evidence record in this log", c.TimeEvidence.Digest))
-	}
-	return nil
+	return s.signOwn(ctx, k.PredicateType, compact.Bytes(), rs)
 }
 
 func signFailure(err error) *Problem {
@@ -296,4 +286,17 @@ func appendFailure(err error) *Problem {
 		return problem(http.StatusServiceUnavailable, CodeStorage, err.Error()).retry(30)
 	}
 	return problem(http.StatusServiceUnavailable, CodeStorage, err.Error()).retry(5)
+}
+
+// checkTimeEvidence refuses a record naming time evidence the log lacks:
+// an export could not prove it.
+func (s *Service) checkTimeEvidence(c record.Common) *Problem {
+	if c.TimeEvidence == nil {
+		return nil
+	}
+	if rc, ok := s.log.Lookup(c.TimeEvidence.Digest); !ok || rc.Stream != "time-evidence" {
+		return problem(http.StatusUnprocessableEntity, CodeInvalidRecord,
+			fmt.Sprintf("timeEvidence %s is not a time-evidence record in this log", c.TimeEvidence.Digest))
+	}
+	return nil
 }

@@ -124,3 +124,25 @@ func logVerifier(t testing.TB, cfg Config) tlog.Verifier {
 	must(t, err)
 	return v
 }
+
+// TestDaemonStatementsAreCanonical checks that the statements the daemon
+// builds without record.NewStatement are byte for byte what it builds.
+func TestDaemonStatementsAreCanonical(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	d := startDaemon(t, cfg)
+	run := registerRun(t, d, testRunID)
+	got := decodeResult(t, submit(t, d, testRunID, datasetBody(t, testRunID, 0), ""))
+	for _, digest := range []string{got.Record, got.Receipt} {
+		b := do(t, "GET", d.url+"/v1/records/"+digest, tokReviewer, nil).body
+		vr, err := verify.VerifyRecord(b, ingestVerifier(t, cfg), verify.RecordOptions{})
+		must(t, err)
+		st := vr.Statement
+		want, err := record.NewStatement(st.Subject, st.PredicateType, st.Predicate)
+		must(t, err)
+		if string(want) != string(vr.Bundle.Payload()) {
+			t.Fatalf("%s statement is not canonical:\n got %s\nwant %s", st.PredicateType, vr.Bundle.Payload(), want)
+		}
+	}
+	_ = run
+}
