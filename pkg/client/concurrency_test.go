@@ -119,7 +119,7 @@ func TestImportSpool(t *testing.T) {
 			http.Error(w, `{"code":"not-found"}`, http.StatusNotFound)
 			return
 		}
-		carried = r.Header.Get(client.CarriedByHeader)
+		carried = r.URL.Query().Get("carriedBy") + ":" + r.URL.Query().Get("carriedByName")
 		w.Write([]byte(`{"spool":"sha256:aa","spoolId":"s","records":3,"imported":3,"alreadyPresent":0,"transfer":"sha256:bb","transferExisting":false}`))
 	}))
 	defer srv.Close()

@@ -6,15 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/dossier-audit/dossier/pkg/record"
 )
-
-// CarriedByHeader names who carried a spool across the gap on POST
-// /v1/import: "<id>:<name>" (split at the last colon), e.g.
-// "person:m41877:Max Mustermann".
-const CarriedByHeader = "Dossier-Carried-By"
 
 // ImportResult is the daemon's answer to POST /v1/import (pkg/spool.Report).
 type ImportResult struct {
@@ -27,17 +23,19 @@ type ImportResult struct {
 	TransferExisting bool   `json:"transferExisting"`
 }
 
-// ImportSpool sends a spool tar (from 'dossier spool pack') to the daemon,
+// ImportSpool sends a spool tar (from 'dossier spool pack') to the daemon
+// (POST /v1/import?carriedBy=ID&carriedByName=NAME, Content-Type
+// application/x-tar),
 // which verifies it and appends its records in their original order with
 // receipts, then logs who carried it. Importing the same tar again changes
 // nothing. It is never queued in the outbox: the tar is the durable copy.
 func (c *Client) ImportSpool(ctx context.Context, tar io.Reader, carriedBy record.Party) (*ImportResult, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.base.String(), "/")+"/v1/import", tar)
+	q := url.Values{"carriedBy": {carriedBy.ID}, "carriedByName": {carriedBy.Name}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.base.String(), "/")+"/v1/import?"+q.Encode(), tar)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-tar")
-	req.Header.Set(CarriedByHeader, carriedBy.ID+":"+carriedBy.Name)
 	if c.opts.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.opts.Token)
 	}

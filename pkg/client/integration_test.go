@@ -3,6 +3,8 @@ package client_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -22,6 +24,12 @@ const itToken = "client-it-token-0123456789abcdef"
 // realDaemon starts pkg/ingest's service (the real dossierd) in process.
 func realDaemon(t *testing.T) *ingest.Service {
 	t.Helper()
+	return realDaemonWith(t, func(*ingest.Config) {})
+}
+
+// realDaemonWith is realDaemon with a configuration edit.
+func realDaemonWith(t *testing.T, edit func(*ingest.Config)) *ingest.Service {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := ingest.DefaultConfig()
 	cfg.DataDir, cfg.Name = filepath.Join(dir, "data"), "client-it"
@@ -36,9 +44,10 @@ func realDaemon(t *testing.T) *ingest.Service {
 	pem, err := keys.MarshalPrivateKeyUnencrypted(priv)
 	check(t, err)
 	check(t, os.WriteFile(cfg.IngestKey, pem, 0o600))
-	b, _ := json.Marshal(auth.TokenFile{Tokens: []auth.TokenEntry{{SHA256: auth.HashToken(itToken), Subject: "pipeline-it", Name: "it", Roles: []string{"producer", "reviewer"}}}})
+	b, _ := json.Marshal(auth.TokenFile{Tokens: []auth.TokenEntry{{SHA256: auth.HashToken(itToken), Subject: "pipeline-it", Name: "it", Roles: []string{"producer", "reviewer", "operator"}}}})
 	check(t, os.WriteFile(cfg.Ingest.Auth.TokensFile, b, 0o600))
-	s, err := ingest.New(context.Background(), cfg, ingest.Deps{})
+	edit(&cfg)
+	s, err := ingest.New(context.Background(), cfg, ingest.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	check(t, err)
 	t.Cleanup(func() { s.Close(context.Background()) })
 	return s

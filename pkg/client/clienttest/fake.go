@@ -197,7 +197,7 @@ func (s *Server) commit(w http.ResponseWriter, key, h string, ans []byte) {
 	w.Write(ans)
 }
 
-// Imports returns the carried-by header of every POST /v1/import.
+// Imports returns "carriedBy:carriedByName" of every POST /v1/import.
 func (s *Server) Imports() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -208,11 +208,12 @@ func (s *Server) Imports() []string {
 // non-empty body.
 func (s *Server) importSpool(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<20))
-	if len(body) == 0 || r.Header.Get("Dossier-Carried-By") == "" {
+	q := r.URL.Query()
+	if len(body) == 0 || q.Get("carriedBy") == "" || q.Get("carriedByName") == "" || r.Header.Get("Content-Type") != "application/x-tar" {
 		problem(w, http.StatusBadRequest, "malformed-request")
 		return
 	}
-	s.imports = append(s.imports, r.Header.Get("Dossier-Carried-By"))
+	s.imports = append(s.imports, q.Get("carriedBy")+":"+q.Get("carriedByName"))
 	sum := sha256.Sum256(body)
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"spool":"sha256:%x","spoolId":"fake","records":1,"imported":1,"alreadyPresent":0,"transfer":"sha256:%s","transferExisting":false}`, sum, strings.Repeat("0", 64))
