@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/dossier-audit/dossier/cmd/internal/cli"
+	"github.com/dossier-audit/dossier/pkg/client"
 	"github.com/dossier-audit/dossier/pkg/oci"
 	"github.com/dossier-audit/dossier/pkg/record"
 	"github.com/dossier-audit/dossier/pkg/spool"
@@ -102,6 +104,10 @@ func importRemote(env *cli.Env, cf *clientFlags, path string, carriedBy record.P
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	rep, err := c.ImportSpool(ctx, f, carriedBy)
+	var perr *client.ProblemError
+	if errors.As(err, &perr) && perr.Status == 403 {
+		return cli.Failed(err, "importing needs the operator role on the daemon's ingest listener")
+	}
 	if err != nil {
 		return submitError(err, cf.outbox)
 	}
