@@ -14,21 +14,28 @@ import (
 	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
 )
 
+// State is where a witness keeps the last checkpoint it cosigned per log.
+// Store must be durable when it returns: the witness answers only after it.
+type State interface {
+	Load(origin string) ([]byte, error) // nil, nil when none
+	Store(origin string, checkpoint []byte) error
+}
+
 // Server is a tlog-witness: it cosigns a log's checkpoint only when it is
 // consistent with the last checkpoint it cosigned for that log, and
 // persists the new checkpoint before it answers.
 type Server struct {
 	cosigner note.Signer
 	logs     map[string]note.Verifier
-	state    *DirState
+	state    State
 	mu       sync.Mutex // serialises check-and-store per witness
 }
 
 // NewServer returns a witness that signs with cosigner (a
 // tlog-cosignature/v1 signer, formats/note.NewSignerForCosignatureV1), knows
 // the logs whose verifiers are given (origin = key name) and keeps its state
-// in state.
-func NewServer(cosigner note.Signer, logs []note.Verifier, state *DirState) *Server {
+// in state (a *DirState in production).
+func NewServer(cosigner note.Signer, logs []note.Verifier, state State) *Server {
 	m := make(map[string]note.Verifier, len(logs))
 	for _, v := range logs {
 		m[v.Name()] = v
@@ -67,7 +74,7 @@ func (s *Server) Add(req AddRequest) ([]byte, error) {
 	}
 	if !bytes.Equal(prev.Raw, req.Checkpoint) {
 		if err := s.state.Store(origin, req.Checkpoint); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: persisting the checkpoint of %s: %v", ErrWitness, origin, err)
 		}
 	}
 	signed, err := note.Sign(&note.Note{Text: string(cp.Body())}, s.cosigner)
@@ -80,8 +87,11 @@ func (s *Server) Add(req AddRequest) ([]byte, error) {
 // last returns the last cosigned checkpoint of origin, or the empty tree.
 func (s *Server) last(origin string, v note.Verifier) (*tlogproof.Checkpoint, error) {
 	raw, err := s.state.Load(origin)
-	if err != nil || raw == nil {
-		return &tlogproof.Checkpoint{Origin: origin}, err
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrWitness, err)
+	}
+	if raw == nil {
+		return &tlogproof.Checkpoint{Origin: origin}, nil
 	}
 	cp, err := tlogproof.VerifyCheckpoint(raw, v)
 	if err != nil {

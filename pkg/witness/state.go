@@ -38,15 +38,12 @@ func (s *DirState) Load(origin string) ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading state: %v", ErrWitness, err)
+		return nil, fmt.Errorf("reading witness state: %w", err)
 	}
 	return b, nil
 }
 
 // Store replaces the last cosigned checkpoint of origin durably.
 func (s *DirState) Store(origin string, checkpoint []byte) error {
-	if err := atomicfile.WriteFile(s.path(origin), checkpoint, 0o600); err != nil {
-		return fmt.Errorf("%w: persisting state: %v", ErrWitness, err)
-	}
-	return nil
+	return atomicfile.WriteFile(s.path(origin), checkpoint, 0o600)
 }

@@ -164,3 +164,42 @@ func TestParseAddRequest(t *testing.T) {
 		})
 	}
 }
+
+// failingState loses its disk after n successful stores.
+type failingState struct {
+	witness.State
+	n int
+}
+
+func (f *failingState) Store(origin string, cp []byte) error {
+	if f.n == 0 {
+		return errors.New("disk full")
+	}
+	f.n--
+	return f.State.Store(origin, cp)
+}
+
+// TestNoCosignatureWithoutDurableState checks the witness never answers
+// with a cosignature it has not persisted the checkpoint for, and that a
+// failed store leaves the previous state in force.
+func TestNoCosignatureWithoutDurableState(t *testing.T) {
+	t.Parallel()
+	l := witnesstest.NewLog(t, "audit.example.internal/log", "leaf", 12)
+	key := witnesstest.NewWitnessKey(t, "secops.example.internal/witness")
+	dir, err := witness.OpenDirState(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := witness.NewServer(key.Signer, []note.Verifier{l.Verifier}, &failingState{State: dir, n: 1})
+	if _, err := srv.Add(witness.AddRequest{Old: 0, Checkpoint: l.Checkpoint(t, 4)}); err != nil {
+		t.Fatal(err)
+	}
+	lines, err := srv.Add(witness.AddRequest{Old: 4, Proof: l.Proof(t, 4, 12), Checkpoint: l.Checkpoint(t, 12)})
+	if !errors.Is(err, witness.ErrWitness) || lines != nil {
+		t.Fatalf("Add with a failing store: lines %q, error %v; want no lines and ErrWitness", lines, err)
+	}
+	stored, err := dir.Load(l.Origin)
+	if err != nil || string(stored) != string(l.Checkpoint(t, 4)) {
+		t.Fatalf("state after the failed store: %q, %v; want the size-4 checkpoint", stored, err)
+	}
+}
