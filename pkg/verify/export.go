@@ -177,7 +177,8 @@ func (s *pkgState) checkHead(h ledgerHead) error {
 
 // checkTrustedHead: the auditor's checkpoint, signed by the log key, is
 // not larger than the package's, has the same root at equal size, and at a
-// smaller size equals a ledger head (whose proof was checked).
+// smaller size equals a ledger head (whose proof was checked); a smaller
+// head the package has no proof for is a rejection (fail closed).
 func (s *pkgState) checkTrustedHead(heads []ledgerHead) {
 	th, err := tlogproof.VerifyCheckpoint(s.opts.TrustedHead, s.logVer)
 	if err != nil {
@@ -203,6 +204,7 @@ func (s *pkgState) checkTrustedHead(heads []ledgerHead) {
 				return
 			}
 		}
-		s.skip("12", FailConsistency, fmt.Sprintf("the package carries no consistency proof from the trusted head's size %d", th.Size))
+		// Unprovable is not consistent: fail closed.
+		s.c.failf(FailConsistency, "12", "trusted-head", "the package carries no consistency proof from the trusted head (size %d) to its checkpoint (size %d): it is not shown to extend it", th.Size, s.cp.Size)
 	}
 }

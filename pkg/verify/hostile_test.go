@@ -137,3 +137,13 @@ func TestVerifyPackageOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyPackageTrustedHeadUnprovable(t *testing.T) {
+	t.Parallel()
+	b := buildPackage(t, spec{Runs: 1, RecordsPerRun: 1})
+	head := signedHead(t, b, 2)
+	res := verifyBuilt(b, PackageOptions{TrustedHead: head})
+	if res.Outcome != Rejected || !containsClass(res, FailConsistency) {
+		t.Fatalf("outcome %s, failures %+v", res.Outcome, res.Failures)
+	}
+}
