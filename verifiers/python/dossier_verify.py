@@ -1226,6 +1226,7 @@ class Context(object):
         self.run_roots = {}       # run root hex -> runId
         self.record_descs = []    # index.json descriptors of record manifests
         self.records = []         # Record objects
+        self.unread_records = 0   # record manifests whose bundle could not be read
         self.keyring = []         # keyring versions (dicts), in order
         self.all_keys = {}        # fingerprint -> PublicKey (roles: union over versions)
         self.log_key = None
@@ -1296,7 +1297,7 @@ def step_1_tar(ctx, data):
         problems.append("more than 10^6 entries or 8 GiB")
     for name, body in entries:
         ctx.files.setdefault(name, body)
-        if name.startswith("blobs/sha256/"):
+        if ALLOWED_NAME.match(name) and name.startswith("blobs/sha256/"):
             ctx.blobs.setdefault(name[13:], body)
     if problems:
         for p in problems:
@@ -1418,7 +1419,9 @@ def step_3_index(ctx):
         if pkg.get("artifactType") != PACKAGE_ARTIFACT or ctx.package_index.get("artifactType") != PACKAGE_ARTIFACT:
             raise Invalid("package index artifactType is not %s" % PACKAGE_ARTIFACT)
         for e in entries[2:]:
-            m = ctx.manifests.get(e["digest"], {})
+            m = ctx.manifests.get(e["digest"])
+            if m is None:
+                raise CannotCheck("manifest %s could not be read (step 2)" % e["digest"])
             if m.get("artifactType") == RUN_ARTIFACT:
                 ctx.run_roots[e["digest"][7:]] = None
             elif m.get("artifactType") == RECORD_ARTIFACT:
@@ -1429,12 +1432,15 @@ def step_3_index(ctx):
         if not listed or not isinstance(listed[0], dict) or listed[0].get("artifactType") != METADATA_ARTIFACT:
             raise Invalid("the package index does not start with the metadata manifest")
         ctx.metadata = ctx.manifests.get(listed[0]["digest"])
-        rest = listed[1:]
+    if not ctx.run(3, "index", structure, "index.json"):
+        return
+
+    def same_lists():
+        entries, rest = ctx.index["manifests"], ctx.package_index["manifests"][1:]
         if len(rest) != len(entries) - 2 or not all(_same_descriptor(a, b) for a, b in zip(rest, entries[2:])):
             missing = set(d["digest"] for d in rest) ^ set(d["digest"] for d in entries[2:])
             raise Invalid("package index and index.json list different manifests: %s" % ", ".join(sorted(missing)))
-    if not ctx.run(3, "index", structure, "index.json"):
-        return
+    ctx.run(3, "index", same_lists, "package index")
 
     def attestation_subject():
         subject = ctx.attestation[1].get("subject")
@@ -1566,7 +1572,9 @@ def step_6_records(ctx):
         rec = Record(b"")
         rec.manifest_digest = desc["digest"]
         ctx.run(6, "layout", lambda: record_layer(ctx, manifest, rec), desc["digest"])
-        if rec.bundle:
+        if not rec.bundle:
+            ctx.unread_records += 1
+        else:
             ctx.records.append(rec)
             ctx.run(6, "signature", lambda: check_record(ctx, rec, manifest), rec.digest)
 
@@ -1592,7 +1600,7 @@ def check_record(ctx, rec, manifest):
     verify_record(ctx, rec, key)
     allowed = ROLE_FOR_KIND.get(rec.kind, DEFAULT_RUN_ROLES)
     if not key.roles & allowed:
-        raise RecordError("key-role", "key %s has roles %s; a %s record needs %s"
+        raise RecordError("key-role", "key %s has roles %s; %s record needs %s"
                           % (rec.hint, sorted(key.roles), rec.kind, "/".join(sorted(allowed))))
     subject = manifest.get("subject")
     if rec.kind in RUN_KINDS:
@@ -1686,9 +1694,17 @@ def step_8_sequence(ctx):
     streams = {}
     for index, leaf in ctx.leaves.values():
         streams.setdefault(leaf["stream"], []).append(leaf)
+    unproven = set(expected_stream(r) for r in ctx.records if r.digest not in ctx.leaves and r.statement)
+    if any(v["digest"] not in ctx.leaves for v in ctx.keyring):
+        unproven.add("keyring")
     full = [s for s in streams if s == "keyring" or s.startswith("sha256:")]
     for name in sorted(full):
-        ctx.run(8, "sequence", lambda n=name: check_stream(streams[n], n), name)
+        if name in unproven:
+            ctx.report(8, "sequence", "not-checked", name, "a leaf of this stream is not proven (step 7)")
+        else:
+            ctx.run(8, "sequence", lambda n=name: check_stream(streams[n], n), name)
+    if any(r.statement is None for r in ctx.records) or ctx.unread_records:
+        ctx.report(8, "sequence", "not-checked", None, "not every record could be read")
 
 
 def check_stream(leaves, name):
@@ -1729,7 +1745,7 @@ def step_9_time(ctx, policy):
         ctx.report(9, "time", "not-checked", None, "no usable policy")
     for rec in [r for r in ctx.records if r.kind == "time-evidence" and policy is not None]:
         ctx.run(9, "time", lambda r=rec: check_time_verdict(r, policy), rec.digest)
-    evidence = dict((r.digest, r) for r in ctx.records if r.kind == "time-evidence")
+    evidence = dict((r.digest, r) for r in ctx.records)
     for rec in [r for r in ctx.records if r.predicate is not None]:
         ctx.run(9, "key-validity", lambda r=rec: check_key_validity(ctx, r), rec.digest)
         ref = rec.predicate.get("timeEvidence")
@@ -1761,7 +1777,7 @@ def check_key_validity(ctx, rec):
     newest = max(before, key=lambda v: ctx.leaves[v["digest"]][0])
     key = newest["keys"].get(rec.hint)
     if key is None or not key.roles & allowed or key.revocation is not None:
-        raise RecordError("key-validity", "key %s was not valid for a %s record in keyring version %d (logged before it)"
+        raise RecordError("key-validity", "key %s was not valid for %s record in keyring version %d (logged before it)"
                           % (rec.hint, rec.kind, newest["version"]))
     for v in before:
         k = v["keys"].get(rec.hint)
@@ -1771,7 +1787,9 @@ def check_key_validity(ctx, rec):
 
 
 def check_time_ref(ctx, rec, digest, evidence):
-    if digest not in evidence:
+    if digest in evidence and evidence[digest].kind is None:
+        raise CannotCheck("timeEvidence %s names a record that could not be verified" % digest)
+    if digest not in evidence or evidence[digest].kind != "time-evidence":
         raise Invalid("timeEvidence %s is not a time-evidence record of the package" % digest)
     if digest not in ctx.leaves or rec.digest not in ctx.leaves:
         raise CannotCheck("log positions not proven")
@@ -1784,6 +1802,8 @@ def step_10_export(ctx):
     def export():
         if ctx.descriptor is None:
             raise CannotCheck("package descriptor unreadable")
+        if ctx.unread_records or any(r.kind is None for r in ctx.records):
+            raise CannotCheck("not every record could be read and verified")
         named = ctx.descriptor["exportRecord"]
         found = [r for r in ctx.records if r.digest == named]
         if not found or found[0].kind != "export":
@@ -1810,7 +1830,7 @@ def step_11_policy(ctx, policy):
         return
     for hexd, run_id in sorted(ctx.run_roots.items()):
         def required(h=hexd):
-            if any(r.statement is None for r in ctx.records):
+            if ctx.unread_records or any(r.statement is None for r in ctx.records):
                 raise CannotCheck("not every record could be read")
             kinds = set(r.kind for r in ctx.records if r.kind in RUN_KINDS and
                         r.statement["subject"][0]["digest"]["sha256"] == h)
