@@ -39,6 +39,7 @@ func benchDuration() time.Duration {
 // them to one fsynced file, with no HTTP, log or Tessera.
 func BenchmarkIngestLoad(b *testing.B) {
 	cfg := testConfig(b)
+	cfg.Push.Interval = Duration(2 * time.Second) // the production default
 	d := startDaemon(b, cfg)
 	registerRun(b, d, testRunID)
 	dur := benchDuration()
