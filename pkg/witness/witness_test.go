@@ -1,6 +1,7 @@
 package witness_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -202,4 +203,16 @@ func TestNoCosignatureWithoutDurableState(t *testing.T) {
 	if err != nil || string(stored) != string(l.Checkpoint(t, 4)) {
 		t.Fatalf("state after the failed store: %q, %v; want the size-4 checkpoint", stored, err)
 	}
+}
+
+func FuzzParseAddRequest(f *testing.F) {
+	l := witnesstest.NewLog(f, "audit.example.internal/log", "leaf", 9)
+	f.Add(witness.AddRequest{Old: 4, Proof: l.Proof(f, 4, 9), Checkpoint: l.Checkpoint(f, 9)}.Marshal())
+	f.Add([]byte("old 0\n\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := witness.ParseAddRequest(b)
+		if err == nil && !bytes.Equal(r.Marshal(), b) {
+			t.Fatalf("accepted a non-canonical request %q", b)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package tsatest
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/sha256"
 	"io"
@@ -72,6 +73,23 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/timestamp-reply")
 	_, _ = w.Write(resp)
+}
+
+// Token returns a time-stamp response over data signed by leaf at genTime,
+// with nonce, as the fake TSA would answer a request with certReq (fault
+// applied). It needs no network.
+func Token(t testing.TB, leaf *Leaf, data []byte, nonce *big.Int, genTime time.Time, fault Fault) []byte {
+	t.Helper()
+	req, err := timestamp.CreateRequest(bytes.NewReader(data), &timestamp.RequestOptions{Hash: crypto.SHA256, Certificates: true, Nonce: nonce})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Fake{Leaf: leaf, Fault: fault, Now: func() time.Time { return genTime }}
+	resp, err := f.respond(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
 
 func (f *Fake) respond(body []byte) ([]byte, error) {

@@ -166,3 +166,14 @@ func TestCheckFork(t *testing.T) {
 		})
 	}
 }
+
+func FuzzParsePolicy(f *testing.F) {
+	f.Add([]byte("log example.com/log+12345678+AQ==\nwitness a b\ngroup g any a\nquorum g\n"))
+	f.Add([]byte("quorum none\n# comment\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := witnessverify.ParsePolicy(b)
+		if err == nil {
+			_ = p.Satisfied(map[string]bool{}) // must terminate without panic
+		}
+	})
+}
