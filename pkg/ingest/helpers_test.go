@@ -239,3 +239,10 @@ func ocitestRoot(t testing.TB, runID string) *run.Root {
 }
 
 func hexSum(b []byte) string { return fmt.Sprintf("%x", sum256(b)) }
+
+func bytesReader(b []byte) io.Reader {
+	if b == nil {
+		return http.NoBody
+	}
+	return bytes.NewReader(b)
+}
