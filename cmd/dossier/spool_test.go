@@ -41,6 +41,13 @@ func TestSpoolPackImport(t *testing.T) {
 	must("pack: never overwrites", 3, "spool pack", "--dir", p("spool"), "--key", p("producer.key"), "--packed-by", "workload:x:y", "-o", p("spool.tar"))
 	must("verify", 0, "spool verify", "--trust", p("producer.pub"), p("spool.tar"))
 	must("verify: untrusted", 1, "spool verify", "--trust", p("other.pub"), p("spool.tar"))
+	must("key root", 0, "key generate", "--output", p("root"))
+	kr := must("keyring", 0, "keyring create", "--root-key", p("root.key"), "-o", p("keyring-v1.json"),
+		"--add", "root:"+p("root.pub")+":Root:person:r1:sec", "--add", "producer:"+p("producer.pub")+":Pipeline:workload:train:ml")
+	pin := strings.Fields(kr)[0]
+	must("verify with keyring", 0, "spool verify", "--keyring", p("keyring-v1.json"), "--keyring-root", pin, p("spool.tar"))
+	must("verify with keyring: wrong pin", 1, "spool verify", "--keyring", p("keyring-v1.json"), "--keyring-root", "SHA256:"+strings.Repeat("A", 43), p("spool.tar"))
+	must("verify: both trust flags", 2, "spool verify", "--trust", p("producer.pub"), "--keyring", p("keyring-v1.json"), p("spool.tar"))
 	must("log init", 0, "log init", "--dir", p("log"), "--origin", "example.test/import", "--key-out", p("logkey"))
 	imp := []string{"import", "--log", p("log"), "--log-key", p("logkey.key"), "--layout", p("layout"), "--key", p("importer.key"),
 		"--carried-by", "person:m41877:Max Mustermann", "--importer", "person:e30211:Erika Musterfrau", "--trust", p("producer.pub"), "--json"}
