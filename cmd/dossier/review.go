@@ -17,6 +17,7 @@ import (
 	"github.com/dossier-audit/dossier/pkg/keyring"
 	"github.com/dossier-audit/dossier/pkg/keys"
 	"github.com/dossier-audit/dossier/pkg/review"
+	"github.com/dossier-audit/dossier/pkg/run"
 )
 
 func init() {
@@ -53,14 +54,16 @@ func (f *logFlags) load(ctx context.Context, runFile string) (*gate.Facts, error
 }
 
 func runReview(env *cli.Env, args []string) error {
-	fs := cli.FlagSet(env, "review", "--run RUNFILE --log DIR --keyring FILE... [--previous-release RUNFILE] -o review.html")
+	fs := cli.FlagSet(env, "review", "(--run RUNFILE --log DIR --keyring FILE... | --package FILE --root-fingerprint SHA256:<hex>) [--previous-release RUNFILE] -o review.html")
 	var f logFlags
-	var prev, prevLabel, out string
+	var prev, prevLabel, out, pkg, runID string
 	var asJSON bool
 	fs.StringVar(&f.runFile, "run", "", "run file of the run to review")
 	fs.StringVar(&f.logDir, "log", "", "log directory holding the run's records")
 	fs.Var(&f.keyrings, "keyring", "keyring version envelope, as appended to the log (repeat for the chain)")
 	fs.StringVar(&f.pin, "root-fingerprint", "", "pinned keyring root fingerprint SHA256:<hex> (default: trust the version 1 given)")
+	fs.StringVar(&pkg, "package", "", "review a run of this package file (verified with --root-fingerprint) instead of a log")
+	fs.StringVar(&runID, "run-id", "", "with --package: the run to review (default: the package's only run)")
 	fs.StringVar(&prev, "previous-release", "", "run file of the model's last approved version (same log), to show what changed")
 	fs.StringVar(&prevLabel, "previous-label", "", "how to name the last approved version in the document")
 	fs.StringVar(&out, "o", "", "review document to write (never overwritten)")
@@ -68,11 +71,19 @@ func runReview(env *cli.Env, args []string) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if f.runFile == "" || f.logDir == "" || len(f.keyrings) == 0 || out == "" || fs.NArg() != 0 {
-		return cli.Usage("review needs --run, --log, --keyring and -o")
+	fromLog := f.runFile != "" && f.logDir != "" && len(f.keyrings) > 0 && pkg == ""
+	fromPkg := pkg != "" && f.pin != "" && f.runFile == "" && f.logDir == "" && prev == ""
+	if !fromLog && !fromPkg || out == "" || fs.NArg() != 0 {
+		return cli.Usage("review needs -o and either --run, --log and --keyring, or --package and --root-fingerprint (no --previous-release)")
 	}
 	ctx := context.Background()
-	facts, err := f.load(ctx, f.runFile)
+	var facts *gate.Facts
+	var err error
+	if fromPkg {
+		facts, err = loadPackage(env, pkg, runID, f.pin)
+	} else {
+		facts, err = f.load(ctx, f.runFile)
+	}
 	if err != nil {
 		return err
 	}
@@ -102,6 +113,27 @@ func runReview(env *cli.Env, args []string) error {
 	return nil
 }
 
+// loadPackage reads a run's facts from a package file.
+func loadPackage(env *cli.Env, path, runID, pin string) (*gate.Facts, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, cli.Inconclusive(err, "")
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return nil, cli.Inconclusive(err, "")
+	}
+	facts, res, err := gate.LoadPackage(file, st.Size(), runID, pin)
+	if err != nil {
+		return nil, cli.Failed(err, "run 'dossier-verify' on the package for the full report")
+	}
+	if res.Outcome != "verified" {
+		env.Warnf("the package fails its policy (a review copy before approvals?): %d policy failure(s)", len(res.Failures))
+	}
+	return facts, nil
+}
+
 type approveFlags struct {
 	runFile, reviewFile, key, passFile, name, signerID, function string
 	meaning, decision, statement, expires, withdraws, at, out    string
@@ -109,9 +141,9 @@ type approveFlags struct {
 }
 
 func runApprove(env *cli.Env, args []string) error {
-	fs := cli.FlagSet(env, "approve", `--run RUNFILE --review review.html --key KEY --name "Printed Name" --meaning approval --decision approve -o approval.json`)
+	fs := cli.FlagSet(env, "approve", `[--run RUNFILE] --review review.html --key KEY --name "Printed Name" --meaning approval --decision approve -o approval.json`)
 	var f approveFlags
-	fs.StringVar(&f.runFile, "run", "", "run file of the reviewed run")
+	fs.StringVar(&f.runFile, "run", "", "run file of the reviewed run (default: the run the review document names)")
 	fs.StringVar(&f.reviewFile, "review", "", "review document from 'dossier review' (its digest is signed)")
 	fs.StringVar(&f.key, "key", "", "reviewer's private key file or KMS URI")
 	fs.StringVar(&f.passFile, "password-file", "", "file holding the key password")
@@ -131,8 +163,8 @@ func runApprove(env *cli.Env, args []string) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if f.runFile == "" || f.reviewFile == "" || f.key == "" || f.name == "" || f.meaning == "" || f.decision == "" || f.out == "" || fs.NArg() != 0 {
-		return cli.Usage("approve needs --run, --review, --key, --name, --meaning, --decision and -o")
+	if f.reviewFile == "" || f.key == "" || f.name == "" || f.meaning == "" || f.decision == "" || f.out == "" || fs.NArg() != 0 {
+		return cli.Usage("approve needs --review, --key, --name, --meaning, --decision and -o")
 	}
 	req, err := approvalRequest(env, &f)
 	if err != nil {
@@ -151,7 +183,13 @@ func runApprove(env *cli.Env, args []string) error {
 	if err != nil {
 		return cli.Failed(err, "render the review with 'dossier review' for this run; see spec/predicates/approval.md")
 	}
-	b, err := gate.SignApproval(context.Background(), signer, req.Run, a)
+	runRoot := ""
+	if req.Run != nil {
+		runRoot = req.Run.Digest()
+	} else if m, err := review.ParseManifest(req.Review); err == nil {
+		runRoot = m.RunRoot
+	}
+	b, err := gate.SignApproval(context.Background(), signer, runRoot, a)
 	if err != nil {
 		return cli.Inconclusive(fmt.Errorf("signing: %w", err), "")
 	}
@@ -166,9 +204,12 @@ func runApprove(env *cli.Env, args []string) error {
 }
 
 func approvalRequest(env *cli.Env, f *approveFlags) (gate.ApprovalRequest, error) {
-	root, err := loadRunFile(f.runFile)
-	if err != nil {
-		return gate.ApprovalRequest{}, err
+	var root *run.Root
+	if f.runFile != "" {
+		var err error
+		if root, err = loadRunFile(f.runFile); err != nil {
+			return gate.ApprovalRequest{}, err
+		}
 	}
 	doc, err := os.ReadFile(f.reviewFile)
 	if err != nil {

@@ -17,7 +17,7 @@ func writeEdited(t *testing.T, path, kind, runID, te string, edit func(map[strin
 	if err := json.Unmarshal(record.Template(kind), &m); err != nil {
 		t.Fatal(err)
 	}
-	m["runId"], m["timeEvidence"] = runID, map[string]any{"digest": te}
+	m["runId"], m["timeEvidence"], m["producedAt"] = runID, map[string]any{"digest": te}, "2026-11-27T10:00:00Z"
 	if edit != nil {
 		edit(m)
 	}
@@ -49,7 +49,7 @@ func TestReviewApprovePolicyVSACommands(t *testing.T) {
 		}
 		return stdout + stderr
 	}
-	for _, k := range []string{"root", "pipeline", "alice", "vera", "rita", "victor", "time"} {
+	for _, k := range []string{"root", "pipeline", "alice", "vera", "rita", "victor", "time", "exporter"} {
 		must("key "+k, 0, "key generate", "--output", p(k))
 	}
 	must("run", 0, "run init", "--id", "cli-run-2", "--project", "p", "--model", "acme/m", "--started-by", "workload:train",
@@ -59,7 +59,8 @@ func TestReviewApprovePolicyVSACommands(t *testing.T) {
 		"--add", "root:"+p("root.pub")+":Root Owner:person:root:security",
 		"--add", "producer:"+p("pipeline.pub")+":Pipeline:workload:pipeline:ml-platform",
 		"--add", "producer:"+p("alice.pub")+":Alice:person:alice:ml-platform",
-		"--add", "reviewer:"+p("vera.pub")+":Vera:person:vera:validation",
+		"--add", "producer,reviewer:"+p("vera.pub")+":Vera:person:vera:validation",
+		"--add", "exporter:"+p("exporter.pub")+":Erika:person:erika:compliance",
 		"--add", "reviewer:"+p("rita.pub")+":Rita:person:rita:validation",
 		"--add", "reviewer:"+p("victor.pub")+":Victor:person:victor:validation",
 		"--add", "time:"+p("time.pub")+":Time:workload:timecheck:ops",
@@ -103,6 +104,15 @@ func TestReviewApprovePolicyVSACommands(t *testing.T) {
 	if !strings.HasPrefix(out, "view sha256:") || strings.Count(out, "\nrecord sha256:") != 7 {
 		t.Fatalf("review output:\n%s", out)
 	}
+	pin := strings.TrimSpace(must("pin", 0, "keyring fingerprint", p("keyring-v1.json")))
+	must("export for review", 0, "export", "--log", p("log"), "--log-key", p("logkey.key"), "--exporter-key", p("exporter.key"),
+		"--keyring", p("keyring-v1.json"), "--run", p("run.json"), "--purpose", "review", "--requested-by", "person:erika:Erika",
+		"--recipient", "Model risk committee", "--at", "2026-11-28T12:00:00Z", "-o", p("for-review.tar"))
+	fromPkg := must("review of the package", 0, "review", "--package", p("for-review.tar"), "--root-fingerprint", pin, "-o", p("review-pkg.html"))
+	if strings.Fields(fromPkg)[1] != strings.Fields(out)[1] {
+		t.Fatalf("review of the package %s differs from the log's %s", strings.Fields(fromPkg)[1], strings.Fields(out)[1])
+	}
+	must("review: --package and --log", 2, "review", "--package", p("for-review.tar"), "--root-fingerprint", pin, "--log", p("log"), "-o", p("x.html"))
 	must("review over an existing file", 3, append([]string{"review", "-o", p("review.html")}, logArgs...)...)
 	approve := func(who, out string, extra ...string) {
 		t.Helper()
@@ -111,7 +121,9 @@ func TestReviewApprovePolicyVSACommands(t *testing.T) {
 			"--at", "2026-11-29T10:00:00Z", "-o", p(out)}, extra...)...)
 	}
 	approve("rita", "ap-rita.json", "--expires", "2027-11-29T00:00:00Z", "--finding", "small toxicity sample")
-	approve("victor", "ap-victor.json")
+	must("approve victor from the package's review, without the run file", 0, "approve", "--review", p("review-pkg.html"),
+		"--key", p("victor.key"), "--name", "Victor", "--keyring", p("keyring-v1.json"), "--meaning", "approval", "--decision", "approve",
+		"--at", "2026-11-29T10:00:00Z", "-o", p("ap-victor.json"))
 	must("approve: conditions without that decision", 1, "approve", "--run", p("run.json"), "--review", p("review.html"), "--key", p("rita.key"),
 		"--name", "R", "--signer-id", "person:rita", "--meaning", "approval", "--decision", "approve", "--condition", "x", "-o", p("bad.json"))
 	must("append approvals", 0, "log append", "--dir", p("log"), "--key", p("logkey.key"), p("ap-rita.json"), p("ap-victor.json"))

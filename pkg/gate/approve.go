@@ -22,6 +22,8 @@ var ErrApproval = errors.New("approval")
 // ApprovalRequest is what a reviewer signs (21 CFR 11.50): who, when, the
 // meaning and decision, and the review document they saw.
 type ApprovalRequest struct {
+	// Run is the run file's root; nil to take the run from the review's
+	// manifest (offline review of a package, without the run file).
 	Run *run.Root
 	// Review is the review document exactly as rendered by pkg/review; the
 	// approval lists its manifest's record digests and its digest.
@@ -45,9 +47,12 @@ func NewApproval(req ApprovalRequest) (*record.Approval, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrApproval, err)
 	}
-	rid := req.Run.Registration.RunID
-	if m.RunID != rid || (m.RunRoot != "" && m.RunRoot != req.Run.Digest()) {
-		return nil, fmt.Errorf("%w: the review is of run %q (%s), not %q (%s)", ErrApproval, m.RunID, m.RunRoot, rid, req.Run.Digest())
+	rid := m.RunID
+	if req.Run != nil && (m.RunID != req.Run.Registration.RunID || (m.RunRoot != "" && m.RunRoot != req.Run.Digest())) {
+		return nil, fmt.Errorf("%w: the review is of run %q (%s), not %q (%s)", ErrApproval, m.RunID, m.RunRoot, req.Run.Registration.RunID, req.Run.Digest())
+	}
+	if req.Run == nil && m.RunRoot == "" {
+		return nil, fmt.Errorf("%w: the review names no run root; pass the run file", ErrApproval)
 	}
 	at := req.At.UTC().Format(time.RFC3339)
 	view := review.Digest(req.Review)
@@ -72,14 +77,15 @@ func NewApproval(req ApprovalRequest) (*record.Approval, error) {
 	return a, nil
 }
 
-// SignApproval signs an approval of the run as a record bundle.
-func SignApproval(ctx context.Context, signer signature.Signer, root *run.Root, a *record.Approval) ([]byte, error) {
+// SignApproval signs an approval as a record bundle of the run whose root
+// manifest digest string is runRoot (subject[0] "run:<runId>").
+func SignApproval(ctx context.Context, signer signature.Signer, runRoot string, a *record.Approval) ([]byte, error) {
 	pred, err := json.Marshal(a)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrApproval, err)
 	}
 	kind, _ := record.LookupKind("approval")
-	subj := record.RunSubject(root.Registration.RunID, root.Hex())
+	subj := record.RunSubject(a.RunID, runRoot)
 	subjects, err := record.Subjects(kind.PredicateType, pred, &subj)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrApproval, err)

@@ -63,6 +63,7 @@ type fixture struct {
 	root                                       *run.Root
 	keyring                                    []byte
 	root0, pipeline, alice, vera, rita, victor holder
+	exporter                                   holder
 	plan                                       string
 }
 
@@ -82,10 +83,11 @@ func newFixture(t *testing.T) *fixture {
 	f.root0 = newHolder(t, "person:root", "security", "root")
 	f.pipeline = newHolder(t, "workload:pipeline", "ml-platform", "producer", "time")
 	f.alice = newHolder(t, "person:alice", "ml-platform", "producer")
-	f.vera = newHolder(t, "person:vera", "validation", "reviewer")
+	f.vera = newHolder(t, "person:vera", "validation", "producer", "reviewer") // SPEC.md §2: plans need producer (for now)
 	f.rita = newHolder(t, "person:rita", "validation", "reviewer")
 	f.victor = newHolder(t, "person:victor", "validation", "reviewer")
-	f.keyring = f.signKeyring(t, vkey, f.root0, f.pipeline, f.alice, f.vera, f.rita, f.victor)
+	f.exporter = newHolder(t, "person:erika", "compliance", "exporter")
+	f.keyring = f.signKeyring(t, vkey, f.root0, f.pipeline, f.alice, f.vera, f.rita, f.victor, f.exporter)
 	l := f.open(t)
 	defer f.close(t, l)
 	f.appendTo(t, l, f.keyring, "keyring")
@@ -96,7 +98,7 @@ func newFixture(t *testing.T) *fixture {
 		if err := json.Unmarshal(record.Template(kind), &m); err != nil {
 			t.Fatal(err)
 		}
-		m["timeEvidence"] = map[string]any{"digest": teDigest}
+		m["timeEvidence"], m["producedAt"] = map[string]any{"digest": teDigest}, "2026-11-27T10:00:00Z"
 		if edit != nil {
 			edit(m)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/dossier-audit/dossier/pkg/policy"
 	"github.com/dossier-audit/dossier/pkg/record"
 	"github.com/dossier-audit/dossier/pkg/review"
+	"github.com/dossier-audit/dossier/pkg/run"
 )
 
 const releasePolicy = `{"mediaType":"application/vnd.dossier.policy.v2+json","name":"release",
@@ -47,7 +48,7 @@ func (f *fixture) approval(t *testing.T, doc []byte, h holder, decision string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := SignApproval(context.Background(), h.signer, f.root, a)
+	b, err := SignApproval(context.Background(), h.signer, f.root.Digest(), a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,5 +219,22 @@ func TestTrainerApprovalNamesRule(t *testing.T) {
 		"release.approvals.separation-of-duties.team", "release.approvals.signer-role"}
 	if got := rep.Failed(); !slices.Equal(got, want) {
 		t.Fatalf("failed rules %q, want %q", got, want)
+	}
+}
+
+func TestApprovalWithoutRunFile(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	doc, _, err := review.Render(f.load(t).ReviewInput(nil, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewApproval(ApprovalRequest{Review: doc, PrintedName: "Rita", SignerID: "person:rita", Meaning: "approval", Decision: "approve", At: at})
+	if err != nil || a.RunID != runID {
+		t.Fatalf("NewApproval = %+v, %v; want run %s from the manifest", a, err, runID)
+	}
+	other, _ := run.New(run.Registration{RunID: "other", Project: "p", Model: "m", StartedBy: run.Identity{ID: "x", Kind: "workload"}, StartedAt: "2026-11-27T08:00:00Z"})
+	if _, err := NewApproval(ApprovalRequest{Run: other, Review: doc, PrintedName: "Rita", SignerID: "person:rita", Meaning: "approval", Decision: "approve", At: at}); !errors.Is(err, ErrApproval) {
+		t.Fatalf("approval of another run's review: %v, want ErrApproval", err)
 	}
 }
