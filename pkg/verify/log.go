@@ -29,27 +29,53 @@ type proofEntry struct {
 // ErrProofs: proofs.json is malformed.
 var ErrProofs = errors.New("malformed proofs.json")
 
-// checkLog implements spec/package.md §4 step 7:
+// startLog and finishLog implement spec/package.md §4 step 7:
 //
 //	> `checkpoint`, `inclusion` — the checkpoint verifies with the keyring's
 //	> `log` key; for every record, export record and keyring version, its
 //	> proof entry's leaf names its digest, and the inclusion proof verifies.
-func (s *pkgState) checkLog() bool {
+//
+// startLog verifies the checkpoint and starts reading proofs.json in the
+// background (it touches only s.leaves); finishLog waits for it, reports,
+// and checks that every record and keyring version has its proof. It
+// returns nil when the checkpoint did not verify.
+func (s *pkgState) startLog() <-chan error {
 	if !s.checkCheckpoint() {
-		s.skip("7", FailInclusion, "the checkpoint did not verify")
-		return false
+		return nil
 	}
 	// One proof per record and keyring version: more entries than that is
 	// a rejection before they are held (no allocation from untrusted counts).
 	s.maxLeaves = len(s.recordDigs) + len(s.meta.Keyrings)
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- fmt.Errorf("%w: internal error: %v", ErrProofs, p)
+			}
+		}()
+		done <- s.readProofsBlob()
+	}()
+	return done
+}
+
+func (s *pkgState) readProofsBlob() error {
 	rd, size, err := s.blobReader(s.meta.Proofs.Digest)
 	if limit := int64(1<<10 + s.maxLeaves*maxProofEntrySize); err == nil && size > limit {
 		err = fmt.Errorf("%w: %d bytes for %d entries, limit %d", ErrProofs, size, s.maxLeaves, limit)
 	}
-	if err == nil {
-		err = s.readProofs(rd)
-	}
 	if err != nil {
+		return err
+	}
+	return s.readProofs(rd)
+}
+
+// finishLog reports step 7 once the records are verified.
+func (s *pkgState) finishLog(proofs <-chan error) bool {
+	if proofs == nil {
+		s.skip("7", FailInclusion, "the checkpoint did not verify")
+		return false
+	}
+	if err := <-proofs; err != nil {
 		s.c.fail(fail(FailInclusion, "7", err), s.meta.Proofs.Digest)
 		return false
 	}

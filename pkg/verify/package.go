@@ -127,9 +127,10 @@ func (s *pkgState) run(size int64) (ioErr error) {
 	}
 	s.choosePolicy()
 	s.checkPackageSignature()
+	proofs := s.startLog() // proofs.json is read while records verify
 	s.checkRecords()
 	s.dropRecordManifests()
-	logOK := s.checkLog()
+	logOK := s.finishLog(proofs)
 	if logOK {
 		s.checkSequence()
 		s.checkTime()

@@ -1,21 +1,31 @@
 package verify
 
 import (
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
-// parallel runs f(i) for i in [0,n) on workers goroutines.
+// parallel runs f(i) for i in [0,n) on workers goroutines. A panic in f
+// is re-raised in the caller once every worker stopped, so the caller's
+// recover turns it into an inconclusive result instead of a crash.
 func parallel(n, workers int, f func(i int)) {
-	if workers > n {
-		workers = n
-	}
+	workers = max(min(workers, n), 1)
 	next := make(chan int, 256)
 	var wg sync.WaitGroup
+	var panicked atomic.Value
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if p := recover(); p != nil {
+					panicked.CompareAndSwap(nil, fmt.Sprint(p))
+					for range next { // drain so the feeder never blocks
+					}
+				}
+			}()
 			for i := range next {
 				f(i)
 			}
@@ -26,6 +36,9 @@ func parallel(n, workers int, f func(i int)) {
 	}
 	close(next)
 	wg.Wait()
+	if p := panicked.Load(); p != nil {
+		panic(p)
+	}
 }
 
 // preload parses the manifests ds name on all cores, so the sequential
