@@ -61,8 +61,9 @@ func BenchmarkIngestLoad(b *testing.B) {
 		benchClients, dur, rate, p50.Round(time.Microsecond), p99.Round(time.Microsecond), bound, rate/bound, logBound, rate/logBound)
 }
 
-// BenchmarkIngestLargeRSS submits 1,000,000 records and reports the
-// process RSS (daemon and load clients). Gated by DOSSIER_BENCH_LARGE=1.
+// BenchmarkIngestLargeRSS submits 1,000,000 records (or
+// DOSSIER_BENCH_LARGE_RECORDS) and reports the process RSS (daemon and
+// load clients) and the Go heap in use. Gated by DOSSIER_BENCH_LARGE=1.
 func BenchmarkIngestLargeRSS(b *testing.B) {
 	if os.Getenv("DOSSIER_BENCH_LARGE") != "1" {
 		b.Skip("set DOSSIER_BENCH_LARGE=1 to submit 1,000,000 records")
@@ -70,12 +71,20 @@ func BenchmarkIngestLargeRSS(b *testing.B) {
 	cfg := testConfig(b)
 	d := startDaemon(b, cfg)
 	registerRun(b, d, testRunID)
-	rate, _ := runLoad(b, d.url, 24*time.Hour, 1_000_000)
+	n := int64(1_000_000)
+	if v, err := strconv.ParseInt(os.Getenv("DOSSIER_BENCH_LARGE_RECORDS"), 10, 64); err == nil && v > 0 {
+		n = v
+	}
+	rate, _ := runLoad(b, d.url, 24*time.Hour, n)
 	runtime.GC()
 	rss := rssBytes()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
 	b.ReportMetric(rate, "records/s")
 	b.ReportMetric(float64(rss)/(1<<20), "rss-MiB")
-	b.Logf("1,000,000 records at %.0f/s; RSS %.1f MiB (budget 256 MiB)", rate, float64(rss)/(1<<20))
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
+	b.Logf("%d records at %.0f/s; RSS %.1f MiB, heap in use %.1f MiB (budget 256 MiB at 1,000,000)", n, rate,
+		float64(rss)/(1<<20), float64(ms.HeapInuse)/(1<<20))
 }
 
 // runLoad submits from benchClients clients for dur or until total
