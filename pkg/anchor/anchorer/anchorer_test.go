@@ -2,8 +2,8 @@ package anchorer_test
 
 import (
 	"context"
-	"errors"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"testing"
