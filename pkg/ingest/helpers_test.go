@@ -95,8 +95,13 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 
 func startDaemon(t testing.TB, cfg Config) *daemon {
 	t.Helper()
+	return startDaemonLogging(t, cfg, quietLogger())
+}
+
+func startDaemonLogging(t testing.TB, cfg Config, logger *slog.Logger) *daemon {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := New(ctx, cfg, Deps{Logger: quietLogger()})
+	s, err := New(ctx, cfg, Deps{Logger: logger})
 	if err != nil {
 		cancel()
 		t.Fatal(err)

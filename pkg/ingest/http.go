@@ -25,7 +25,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, id *auth.Identity)
 // listener. Without a review listener (Config.Review.Addr empty) the
 // ingest handler serves every route.
 func (s *Service) Handlers() (ingest, review http.Handler) {
-	in := newMux()
+	in := s.newMux(ListenerIngest)
 	s.ingestRoutes(in, ListenerIngest, s.authIn)
 	if s.cfg.Review.Addr == "" {
 		s.reviewRoutes(in, ListenerIngest, s.authIn)
@@ -33,7 +33,7 @@ func (s *Service) Handlers() (ingest, review http.Handler) {
 		return in, nil
 	}
 	s.commonRoutes(in, ListenerIngest, s.authIn)
-	rev := newMux()
+	rev := s.newMux(ListenerReview)
 	s.reviewRoutes(rev, ListenerReview, s.authRev)
 	s.commonRoutes(rev, ListenerReview, s.authRev)
 	return in, rev
@@ -72,7 +72,9 @@ func (s *Service) commonRoutes(mux *methodMux, l string, a auth.Authenticator) {
 	handle(mux, "GET /healthz", s.open(l, "healthz", s.handleHealth))
 	handle(mux, "GET /readyz", s.open(l, "readyz", s.handleReady))
 	mux.HandleFunc("/", s.open(l, "unknown", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, problem(http.StatusNotFound, CodeNotFound, "no such endpoint"))
+		p := problem(http.StatusNotFound, CodeNotFound, "no such endpoint")
+		s.refused(r, l, "unknown", nil, p)
+		writeProblem(w, p)
 	}))
 }
 
@@ -80,11 +82,13 @@ func (s *Service) commonRoutes(mux *methodMux, l string, a auth.Authenticator) {
 // with a 405 problem document (the plain ServeMux writes text).
 type methodMux struct {
 	*http.ServeMux
-	paths map[string][]string
+	paths   map[string][]string
+	refused func(*http.Request, *Problem)
 }
 
-func newMux() *methodMux {
-	return &methodMux{ServeMux: http.NewServeMux(), paths: map[string][]string{}}
+func (s *Service) newMux(listener string) *methodMux {
+	return &methodMux{ServeMux: http.NewServeMux(), paths: map[string][]string{},
+		refused: func(r *http.Request, p *Problem) { s.refused(r, listener, "method", nil, p) }}
 }
 
 // handle registers "METHOD /path" and, once per path, the 405 fallback.
@@ -94,7 +98,11 @@ func handle(mux *methodMux, pattern string, h http.Handler) {
 	if _, seen := mux.paths[path]; !seen {
 		mux.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", strings.Join(mux.paths[path], ", "))
-			writeProblem(w, problem(http.StatusMethodNotAllowed, CodeMethod, r.Method+" is not allowed here"))
+			p := problem(http.StatusMethodNotAllowed, CodeMethod, r.Method+" is not allowed here")
+			if mux.refused != nil {
+				mux.refused(r, p)
+			}
+			writeProblem(w, p)
 		}))
 	}
 	mux.paths[path] = append(mux.paths[path], method)

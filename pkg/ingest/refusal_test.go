@@ -3,6 +3,7 @@ package ingest
 import (
 	"bufio"
 	"bytes"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -157,5 +158,46 @@ func TestConcurrentDuplicatesOneRecord(t *testing.T) {
 	must(t, jsonUnmarshal(r.body, &rl))
 	if len(rl.Records) != 1 {
 		t.Fatalf("%d records, want 1", len(rl.Records))
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestEveryRefusalIsLogged(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	d := startDaemonLogging(t, testConfig(t), slog.New(slog.NewJSONHandler(&buf, nil)))
+	records := d.url + "/v1/runs/" + testRunID + "/records"
+	statuses := []int{
+		do(t, "POST", records, "", []byte(`{}`)).status,
+		do(t, "POST", records, tokReviewer, []byte(`{}`)).status,
+		do(t, "POST", records, tokProducer, []byte(`{}`)).status,
+		do(t, "DELETE", records, tokProducer, nil).status,
+		do(t, "GET", d.url+"/nope", "", nil).status,
+	}
+	logs := buf.String()
+	if n := strings.Count(logs, `"msg":"request refused"`); n != len(statuses) {
+		t.Fatalf("%d refusals logged for statuses %v:\n%s", n, statuses, logs)
+	}
+	for _, want := range []string{`"code":"unauthenticated"`, `"code":"forbidden"`, `"subject":"erika"`, `"code":"not-found"`, `"code":"method-not-allowed"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %s", want)
+		}
 	}
 }
