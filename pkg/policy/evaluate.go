@@ -91,7 +91,11 @@ func Evaluate(in Input) Report {
 		e.add("policy.input", Fail, "", "no policy or no keyring view given")
 		return e.rep
 	}
-	e.recs = in.run()
+	var mistyped []string
+	e.recs, mistyped = in.run()
+	for _, d := range mistyped {
+		e.add("policy.input", Fail, d, "record without a predicate of its kind's type (ignored)")
+	}
 	e.index = make(map[string]Record, len(e.recs))
 	for _, r := range e.recs {
 		e.index[r.Digest] = r

@@ -202,3 +202,30 @@ func TestRunRequiredKinds(t *testing.T) {
 		t.Fatalf("Failed() = %q, want [%s]\n%s", got, RuleRequiredKinds, dump(rep))
 	}
 }
+
+func TestEvaluateMistypedRecord(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.approvalBy(f.victor).Predicate = &record.Dataset{}
+	f.recs = append(f.recs, Record{Digest: "sha256:nil", Kind: "dataset", LogIndex: 99})
+	rep := Evaluate(f.input())
+	want := []string{"policy.input", rel(RuleDistinctPeople)[0]}
+	slices.Sort(want)
+	if got := rep.Failed(); !slices.Equal(got, want) {
+		t.Fatalf("Failed() = %q, want %q\n%s", got, want, dump(rep))
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(releasePolicy))
+	f.Add([]byte(`{"mediaType":"application/vnd.dossier.policy.v1+json","time":{"accept":[],"acceptUntraceable":false,"maxProducerSkewSeconds":0},"requiredKinds":[]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := Parse(b)
+		if err == nil {
+			if p.Validate() != nil {
+				t.Fatal("Parse accepted a policy Validate rejects")
+			}
+			Tighten(p, p)
+		}
+	})
+}

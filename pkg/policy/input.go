@@ -147,14 +147,33 @@ func curveName(k *ecdsa.PublicKey) string {
 	return "p521"
 }
 
-// run returns the records of the run, in log order.
-func (in *Input) run() []Record {
-	var out []Record
+// run returns the records of the run, in log order, and the digests of
+// records whose predicate does not have the type of their kind (dropped).
+func (in *Input) run() (recs []Record, mistyped []string) {
 	for _, r := range in.Records {
-		if r.Predicate != nil && r.Predicate.CommonFields().RunID == in.RunID {
-			out = append(out, r)
+		if r.Predicate == nil || !typed(r) {
+			mistyped = append(mistyped, r.Digest)
+			continue
+		}
+		if r.Predicate.CommonFields().RunID == in.RunID {
+			recs = append(recs, r)
 		}
 	}
-	sortByIndex(out)
-	return out
+	sortByIndex(recs)
+	return recs, mistyped
+}
+
+// typed reports whether the predicate has the Go type of its kind, for the
+// kinds Evaluate reads beyond the common fields.
+func typed(r Record) bool {
+	ok := true
+	switch r.Kind {
+	case "approval":
+		_, ok = r.Predicate.(*record.Approval)
+	case "evaluation-plan":
+		_, ok = r.Predicate.(*record.EvaluationPlan)
+	case "evaluation":
+		_, ok = r.Predicate.(*record.Evaluation)
+	}
+	return ok
 }

@@ -196,3 +196,17 @@ func TestParseManifest(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseManifest(f *testing.F) {
+	doc, _, err := Render(input())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(doc)
+	f.Add([]byte(manifestOpen + `{"mediaType":"application/vnd.dossier.review-manifest.v1+json","runId":"r","reviewedRecords":["a"]}` + manifestClose))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if m, err := ParseManifest(b); err == nil && (m.RunID == "" || len(m.ReviewedRecords) == 0) {
+			t.Fatalf("accepted an empty manifest %+v", m)
+		}
+	})
+}
