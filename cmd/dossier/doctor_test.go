@@ -35,4 +35,11 @@ func TestDoctorCommand(t *testing.T) {
 		t.Fatalf("json report %+v", rep)
 	}
 	must("usage", 2, nil, "doctor", "extra")
+	// From a pipeline host: the daemon is down, the outbox has a dead letter.
+	os.MkdirAll(p("outbox/dead"), 0o700)
+	os.WriteFile(p("outbox/dead/00000000000000000001.json"), []byte("{}"), 0o600)
+	out = must("client", 1, map[string]string{"DOSSIER_OUTBOX": p("outbox")}, "doctor", "--url", "http://127.0.0.1:1")
+	if !strings.Contains(out, "fail  daemon") || !strings.Contains(out, "fail  outbox") {
+		t.Fatalf("client doctor output:\n%s", out)
+	}
 }

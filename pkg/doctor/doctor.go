@@ -71,13 +71,7 @@ func Run(ctx context.Context, cfg ingest.Config, opts Options) *Report {
 	d.registry(ctx)
 	d.listener(ctx, "ingest", cfg.Ingest)
 	d.listener(ctx, "review", cfg.Review)
-	r := &Report{Checks: d.checks, Healthy: true}
-	for _, c := range d.checks {
-		if c.Status == Fail {
-			r.Healthy = false
-		}
-	}
-	return r
+	return finish(d)
 }
 
 type doctor struct {
