@@ -91,21 +91,25 @@ func (d *doctor) ready(ctx context.Context, base string) bool {
 	return true
 }
 
-// token probes an authenticated route with a run id that cannot exist: 401
-// means the credential was refused, anything else that it was accepted.
+// token probes GET /v1/checkpoint, open to every role on every listener:
+// 200 means the credential is accepted, 401 refused, 403 without a role.
 func (d *doctor) token(ctx context.Context, base, token string) {
 	if token == "" {
 		d.add("credentials", Warn, "no bearer token (mTLS or none)", "set DOSSIER_TOKEN or --token-file unless the daemon uses client certificates")
 		return
 	}
-	code, _, err := d.get(ctx, base+"/v1/runs/dossier-doctor-probe", token)
+	code, _, err := d.get(ctx, base+"/v1/checkpoint", token)
 	switch {
 	case err != nil:
 		d.add("credentials", Fail, err.Error(), "")
 	case code == http.StatusUnauthorized:
 		d.add("credentials", Fail, "the daemon refuses the token (401)", "ask the operator for a token listed in the daemon's tokens file, or check DOSSIER_TOKEN_FILE")
+	case code == http.StatusForbidden:
+		d.add("credentials", Fail, "the token is known but holds no role (403)", "ask the operator to give it the producer role")
+	case code == http.StatusOK:
+		d.add("credentials", OK, "token accepted", "")
 	default:
-		d.add("credentials", OK, fmt.Sprintf("token accepted (probe answered %d)", code), "")
+		d.add("credentials", Warn, fmt.Sprintf("GET /v1/checkpoint answered %d", code), "is the URL the daemon's ingest listener?")
 	}
 }
 
