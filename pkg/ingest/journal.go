@@ -319,3 +319,19 @@ func (j *journal) streamAnswers(stream string, after int, limit int) ([]*SubmitR
 	}
 	return out, nil
 }
+
+// prune forgets idempotency keys older than the TTL (their lines stay in
+// the file; a restart skips them).
+func (j *journal) prune() int {
+	cutoff := j.now().Add(-j.ttl).UnixNano()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n := 0
+	for k, e := range j.keys {
+		if e.at < cutoff {
+			delete(j.keys, k)
+			n++
+		}
+	}
+	return n
+}

@@ -128,9 +128,10 @@ func New(ctx context.Context, cfg Config, deps Deps) (_ *Service, err error) {
 		return nil, err
 	}
 	s.exports = newExporter(s, expSigner)
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() { defer s.wg.Done(); s.gate.loop(bg) }()
 	go func() { defer s.wg.Done(); s.pusher.loop(bg) }()
+	go func() { defer s.wg.Done(); s.pruneLoop(bg) }()
 	s.logger.Info("dossierd ready", "dataDir", cfg.DataDir, "logOrigin", s.log.Origin(), "ingestKey", s.keyID,
 		"timePolicy", s.gate.policyText(), "registry", cfg.Push.Registry)
 	return s, nil
@@ -271,6 +272,23 @@ func (s *Service) loadKeyring(ctx context.Context, cfg Config) error {
 		s.trusted[k.ID] = v
 	}
 	return nil
+}
+
+// pruneLoop forgets expired idempotency keys every tenth of the TTL.
+func (s *Service) pruneLoop(ctx context.Context) {
+	every := max(s.cfg.IdempotencyTTL.D()/10, time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n := s.journal.prune(); n > 0 {
+				s.logger.Debug("idempotency keys expired", "count", n)
+			}
+		}
+	}
 }
 
 // Close stops accepting submissions, waits for those in progress, stops

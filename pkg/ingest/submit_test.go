@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
 
@@ -145,4 +146,30 @@ func TestDaemonStatementsAreCanonical(t *testing.T) {
 		}
 	}
 	_ = run
+}
+
+func TestIdempotencyKeysExpire(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	j, err := openJournal(t.TempDir()+"/journal", time.Hour, clock)
+	must(t, err)
+	defer j.close()
+	ans := &SubmitResult{Record: "sha256:" + strings.Repeat("a", 64), Stream: "s"}
+	must(t, j.put("k", [32]byte{1}, ans))
+	if _, _, ok, _ := j.lookupKey("k"); !ok {
+		t.Fatal("key not found")
+	}
+	now = now.Add(2 * time.Hour)
+	if _, _, ok, _ := j.lookupKey("k"); ok {
+		t.Fatal("expired key still answers")
+	}
+	if n := j.prune(); n != 1 {
+		t.Fatalf("pruned %d, want 1", n)
+	}
+	// The record itself is still known: its receipt never expires.
+	if _, ok, _ := j.lookupRecord([32]byte{0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
+		0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa}); !ok {
+		t.Fatal("record forgotten with its key")
+	}
 }
