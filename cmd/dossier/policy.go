@@ -49,6 +49,7 @@ func runPolicyLint(env *cli.Env, args []string) error {
 type checkFlags struct {
 	logFlags
 	policy, at string
+	pkg, runID string
 	release    bool
 	json       bool
 	when       time.Time // --at, parsed by evaluate
@@ -60,11 +61,21 @@ func (f *checkFlags) define(fs interface {
 }) {
 	fs.StringVar(&f.policy, "policy", "", "policy file (v1 or v2)")
 	fs.StringVar(&f.runFile, "run", "", "run file of the run")
+	fs.StringVar(&f.pkg, "package", "", "read the run from this package file (verified with --root-fingerprint) instead of a log")
+	fs.StringVar(&f.runID, "run-id", "", "with --package: the run (default: the package's only run)")
 	fs.StringVar(&f.logDir, "log", "", "log directory holding the run's records")
 	fs.StringVar(&f.pin, "root-fingerprint", "", "pinned keyring root fingerprint SHA256:<hex> (default: trust the version 1 given)")
 	fs.StringVar(&f.at, "at", "", "evaluation time for approval expiry, RFC 3339 (default now)")
 	fs.BoolVar(&f.release, "release", false, "apply the release rules even if the run has no model-release record")
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
+}
+
+// source reports whether exactly one source of records is given: a log
+// (--run, --log, --keyring) or a package (--package, --root-fingerprint).
+func (f *checkFlags) source() bool {
+	fromLog := f.runFile != "" && f.logDir != "" && len(f.keyrings) > 0 && f.pkg == ""
+	fromPkg := f.pkg != "" && f.pin != "" && f.runFile == "" && f.logDir == "" && len(f.keyrings) == 0
+	return fromLog || fromPkg
 }
 
 // evaluate loads the run and evaluates the policy.
@@ -80,7 +91,12 @@ func (f *checkFlags) evaluate(env *cli.Env) (*gate.Facts, policy.Report, []byte,
 		}
 	}
 	f.when = at
-	facts, err := f.load(context.Background(), f.runFile)
+	var facts *gate.Facts
+	if f.pkg != "" {
+		facts, err = loadPackage(env, f.pkg, f.runID, f.pin)
+	} else {
+		facts, err = f.load(context.Background(), f.runFile)
+	}
 	if err != nil {
 		return nil, policy.Report{}, nil, err
 	}
@@ -88,15 +104,15 @@ func (f *checkFlags) evaluate(env *cli.Env) (*gate.Facts, policy.Report, []byte,
 }
 
 func runPolicyCheck(env *cli.Env, args []string) error {
-	fs := cli.FlagSet(env, "policy check", "--policy FILE --log DIR --run RUNFILE --keyring FILE...")
+	fs := cli.FlagSet(env, "policy check", "--policy FILE (--log DIR --run RUNFILE --keyring FILE... | --package FILE --root-fingerprint SHA256:<hex>)")
 	var f checkFlags
 	f.define(fs)
 	fs.Var(&f.keyrings, "keyring", "keyring version envelope, as appended to the log (repeat for the chain)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if f.policy == "" || f.runFile == "" || f.logDir == "" || len(f.keyrings) == 0 || fs.NArg() != 0 {
-		return cli.Usage("policy check needs --policy, --run, --log and --keyring")
+	if f.policy == "" || !f.source() || fs.NArg() != 0 {
+		return cli.Usage("policy check needs --policy and either --run, --log and --keyring, or --package and --root-fingerprint")
 	}
 	_, rep, _, err := f.evaluate(env)
 	if err != nil {

@@ -137,4 +137,14 @@ func TestReviewApprovePolicyVSACommands(t *testing.T) {
 		t.Fatalf("vsa output:\n%s", out)
 	}
 	must("usage", 2, "policy check", "--policy", p("policy.json"))
+	must("export approved", 0, "export", "--log", p("log"), "--log-key", p("logkey.key"), "--exporter-key", p("exporter.key"),
+		"--keyring", p("keyring-v1.json"), "--run", p("run.json"), "--purpose", "release", "--requested-by", "person:erika:Erika",
+		"--recipient", "Deployment", "--at", "2026-11-30T12:00:00Z", "-o", p("approved.tar"))
+	pkgArgs := []string{"--package", p("approved.tar"), "--root-fingerprint", pin}
+	must("policy check of the package", 0, append([]string{"policy check", "--policy", p("policy.json"), "--at", "2026-12-01T00:00:00Z"}, pkgArgs...)...)
+	must("policy check of the for-review package", 1, "policy check", "--policy", p("policy.json"), "--package", p("for-review.tar"), "--root-fingerprint", pin)
+	must("vsa from the package", 0, append([]string{"vsa", "--policy", p("policy.json"), "--key", p("vera.key"), "--verifier-id", "https://dossier.example/gate",
+		"--resource-uri", "oci://registry.example/acme/m", "--at", "2026-12-01T00:00:00Z", "-o", p("vsa-pkg.json")}, pkgArgs...)...)
+	must("vsa from the for-review package", 1, "vsa", "--policy", p("policy.json"), "--key", p("vera.key"), "--verifier-id", "v",
+		"--resource-uri", "u", "--package", p("for-review.tar"), "--root-fingerprint", pin, "-o", p("vsa-x.json"))
 }

@@ -16,7 +16,7 @@ func init() {
 }
 
 func runVSA(env *cli.Env, args []string) error {
-	fs := cli.FlagSet(env, "vsa", "--policy FILE --log DIR --run RUNFILE --keyring FILE... --key KEY --verifier-id URI --resource-uri URI -o vsa.json")
+	fs := cli.FlagSet(env, "vsa", "--policy FILE (--log DIR --run RUNFILE --keyring FILE... | --package FILE --root-fingerprint PIN) --key KEY --verifier-id URI --resource-uri URI -o vsa.json")
 	var f checkFlags
 	var key, passFile, verifierID, resourceURI, policyURI, out string
 	var levels multiFlag
@@ -32,8 +32,8 @@ func runVSA(env *cli.Env, args []string) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if f.policy == "" || f.runFile == "" || f.logDir == "" || len(f.keyrings) == 0 || key == "" || verifierID == "" || resourceURI == "" || out == "" || fs.NArg() != 0 {
-		return cli.Usage("vsa needs --policy, --run, --log, --keyring, --key, --verifier-id, --resource-uri and -o")
+	if f.policy == "" || !f.source() || key == "" || verifierID == "" || resourceURI == "" || out == "" || fs.NArg() != 0 {
+		return cli.Usage("vsa needs --policy, --key, --verifier-id, --resource-uri, -o and either --run, --log and --keyring, or --package and --root-fingerprint")
 	}
 	facts, rep, raw, err := f.evaluate(env)
 	if err != nil {
