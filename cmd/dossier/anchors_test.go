@@ -133,3 +133,44 @@ func readTrim(t *testing.T, p string) string {
 	}
 	return strings.TrimSpace(string(b))
 }
+
+func TestAnchorCommands(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	logDir, keys, store := filepath.Join(dir, "log"), filepath.Join(dir, "keys"), filepath.Join(dir, "anchors")
+	mustRun(t, "log", "init", "--dir", logDir, "--origin", "audit.example.internal/log", "--key-out", filepath.Join(keys, "log"))
+	appendLeaves(t, dir, logDir, keys, 0, 4)
+	mustRun(t, "witness", "keygen", "--name", "secops.example.internal/witness", "--key-out", filepath.Join(keys, "w1"))
+	srv, err := newWitnessServer(filepath.Join(keys, "w1.key"), filepath.Join(dir, "state"), []string{filepath.Join(keys, "log.vkey")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	now := time.Now()
+	ca := tsatest.NewCA(t, "Test TSA Root", now.Add(-time.Hour))
+	fake := tsatest.NewFake(t, ca.Issue(t, "Test TSA", now.Add(-time.Hour), now.Add(time.Hour)), tsatest.BadStatus)
+	chain := filepath.Join(dir, "chain.pem")
+	if err := os.WriteFile(chain, tsatest.PEM(ca.Cert), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"--log", logDir, "--log-vkey", filepath.Join(keys, "log.vkey"), "--store", store}
+	run := append([]string{"anchor", "run", "--tsa", "tsa=" + fake.URL(), "--tsa-chain", "tsa=" + chain, "--witness", "secops=" + hs.URL}, common...)
+	if code, out, errOut := runAnchorCmd(t, run...); code != 3 || !strings.Contains(out, `"backlog": [`) {
+		t.Fatalf("anchor run with the TSA down: exit %d, want 3\n%s%s", code, out, errOut)
+	}
+	fake.Fault = tsatest.OK
+	if out := mustRun(t, run...); !strings.Contains(out, `"backlog": []`) {
+		t.Fatalf("anchor run: backlog left:\n%s", out)
+	}
+	cp := filepath.Join(dir, "package-checkpoint")
+	if err := os.WriteFile(cp, []byte(mustRun(t, "log", "checkpoint", "--dir", logDir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "anchors.json")
+	mustRun(t, append([]string{"anchor", "build", "--tsa", "tsa=" + fake.URL(), "--tsa-chain", "tsa=" + chain, "--checkpoint", cp, "--index", "0", "--index", "3", "-o", out}, common...)...)
+	b, err := os.ReadFile(out)
+	if err != nil || !strings.Contains(string(b), `"tsa":"tsa"`) || !strings.Contains(string(b), "secops.example.internal/witness") {
+		t.Fatalf("anchors.json: %s, %v", b, err)
+	}
+}

@@ -48,7 +48,7 @@ func runTSAStamp(env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	oid, err := parseOID(*policy)
+	oid, err := tsaParseOID(*policy)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func readTSAChain(path string) (tsaverify.Options, error) {
 	if err != nil {
 		return tsaverify.Options{}, cli.Inconclusive(err, "")
 	}
-	certs, err := parsePEMCertificates(b)
+	certs, err := tsaParsePEM(b)
 	if err != nil {
 		return tsaverify.Options{}, cli.Usage("%s: %v", path, err)
 	}
@@ -124,7 +124,7 @@ func readTSAChain(path string) (tsaverify.Options, error) {
 	return opts, nil
 }
 
-func parsePEMCertificates(b []byte) ([]*x509.Certificate, error) {
+func tsaParsePEM(b []byte) ([]*x509.Certificate, error) {
 	var certs []*x509.Certificate
 	for len(bytes.TrimSpace(b)) > 0 {
 		blk, rest := pem.Decode(b)
@@ -144,7 +144,7 @@ func parsePEMCertificates(b []byte) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-func parseOID(s string) (asn1.ObjectIdentifier, error) {
+func tsaParseOID(s string) (asn1.ObjectIdentifier, error) {
 	if s == "" {
 		return nil, nil
 	}
