@@ -3,8 +3,19 @@
 // auth), checks time, sequences, signs, appends to the log, writes a
 // signed receipt for every accepted record, pushes records to an OCI
 // layout and registry in the background, and serves runs, records,
-// receipts, proofs and checkpoints to reviewers. spec/openapi.yaml is the
-// API; spec/errors.md the problem codes.
+// receipts, proofs, checkpoints and export packages to reviewers; it
+// imports air-gap spool tars. spec/openapi.yaml is the API,
+// spec/errors.md the problem codes, deploy/README.md the deployment.
+//
+// # Streams
+//
+// A record goes to its run's stream (the run root digest); its receipt
+// (kind receipt, spec/predicates/receipt.md: record digest, stream, seq,
+// prev, log index, receipt time, time verdict and flags, authenticated
+// submitter) to the log-scoped stream "receipts"; time evidence to
+// "time-evidence"; keyring versions to "keyring"; spool transfers to
+// "transfers"; exports to "export". A run's records are numbered 0..n-1
+// without gaps; receipts never take a run's sequence numbers.
 //
 // # Durability
 //
