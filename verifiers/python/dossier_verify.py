@@ -83,6 +83,20 @@ def b64decode_strict(text, what="base64"):
         raise Invalid("%s is not standard padded base64" % what)
 
 
+def b64decode_dsse(text, what):
+    """DSSE fields: standard or URL-safe alphabet, padding optional (SPEC.md section 1)."""
+    if not isinstance(text, str) or not re.fullmatch(r"[A-Za-z0-9+/_-]*={0,2}", text) \
+            or ("+" in text or "/" in text) and ("-" in text or "_" in text):
+        raise Invalid("%s is not base64" % what)
+    text = text.rstrip("=")
+    if len(text) % 4 == 1:
+        raise Invalid("%s is not base64" % what)
+    try:
+        return base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid("%s is not base64" % what)
+
+
 class Invalid(Exception):
     """A check failed; the message says what was found."""
 
@@ -109,22 +123,22 @@ def _reject_constant(name):
     raise Invalid("not JSON: %s" % name)
 
 
-def _check_tree(value, depth):
-    if depth > 64:
-        raise Invalid("JSON nested deeper than 64")
+def _check_tree(value, depth, max_depth=64):
+    if depth > max_depth:
+        raise Invalid("JSON nested deeper than %d" % max_depth)
     if isinstance(value, str):
         if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
             raise Invalid("unpaired UTF-16 surrogate in a string")
     elif isinstance(value, dict):
         for key, item in value.items():
-            _check_tree(key, depth)
-            _check_tree(item, depth + 1)
+            _check_tree(key, depth, max_depth)
+            _check_tree(item, depth + 1, max_depth)
     elif isinstance(value, list):
         for item in value:
-            _check_tree(item, depth + 1)
+            _check_tree(item, depth + 1, max_depth)
 
 
-def strict_json(data, limit, what):
+def strict_json(data, limit, what, max_depth=64):
     """Parse bytes as strict JSON (duplicates, UTF-8, BOM, depth, size)."""
     if len(data) > limit:
         raise Invalid("%s larger than %d bytes" % (what, limit))
@@ -138,7 +152,7 @@ def strict_json(data, limit, what):
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise Invalid("%s is not strict JSON: %s" % (what, err))
     try:
-        _check_tree(value, 1)
+        _check_tree(value, 1, max_depth)
     except Invalid as err:
         raise Invalid("%s: %s" % (what, err))
     return value
@@ -184,6 +198,25 @@ def top_level_spans(text):
             pos += 1
 
 
+def compact(text):
+    """JSON text with insignificant white space removed (strings kept as they are)."""
+    out, in_string, escaped = [], False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in " \t\n\r":
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
 # ---------------------------------------------------------------- tar
 # spec/package.md section 3: canonical USTAR, read without extracting.
 
@@ -219,6 +252,11 @@ def read_tar(data):
         if len(body) < size:
             problems.append("%s: truncated content" % name)
             return entries, problems
+        padding = data[pos + 512 + size:pos + 512 + (size + 511) // 512 * 512]
+        if padding.strip(b"\0"):
+            problems.append("%s: data padding is not zero" % name)
+        if not header_problems and header != go_ustar_header(name, size):
+            problems.append("%s: header is not the canonical USTAR header for its name and size" % name)
         entries.append((name, body))
         pos += 512 + (size + 511) // 512 * 512
     rest = data[pos:]
@@ -230,6 +268,28 @@ def read_tar(data):
         else:
             problems.append("%d zero blocks at the end instead of exactly two" % (len(rest) // 512))
     return entries, problems
+
+
+def go_ustar_header(name, size):
+    """The header Go's archive/tar writes in FormatUSTAR for a 0444 regular file
+    owned by 0:0 with mtime 0 (SPEC.md section 3.13: headers are compared byte for byte)."""
+    def octal(value, width):
+        return b"%0*o\0" % (width - 1, value)
+    raw = name.encode("utf-8")
+    h = bytearray(512)
+    h[0:len(raw)] = raw
+    h[100:108] = octal(0o444, 8)
+    h[108:116] = octal(0, 8)
+    h[116:124] = octal(0, 8)
+    h[124:136] = octal(size, 12)
+    h[136:148] = octal(0, 12)
+    h[148:156] = b" " * 8
+    h[156:157] = b"0"
+    h[257:265] = b"ustar\x0000"
+    h[329:337] = octal(0, 8)
+    h[337:345] = octal(0, 8)
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
 
 
 def _parse_header(h):
@@ -808,18 +868,21 @@ def rules_correction(p, stmt):
 
 
 def rules_model_release(p, stmt):
-    errors = []
+    prev = p.get("previousVersion")
+    if isinstance(prev, dict) and prev.get("version") == p.get("version"):
+        return ["predicate.previousVersion.version: equals version"]
+    return []
+
+
+def model_release_subjects(p, stmt):
+    """model-release.md: subject[0] in runs, then one subject per weights entry."""
     subjects = stmt["subject"]
     if "sha256:" + subjects[0]["digest"]["sha256"] not in p.get("runs", []):
-        errors.append("subject[0]: run root digest not listed in predicate.runs")
+        raise Invalid("subject[0]: run root digest not listed in predicate.runs")
     want = [{"name": "model:%s@%s/%s" % (p.get("modelId"), p.get("version"), w.get("name")),
              "digest": {"sha256": w["digest"]["sha256"]}} for w in p.get("weights", [])]
     if subjects[1:] != want:
-        errors.append("subject[1..]: do not match the subjects derived from predicate.weights")
-    prev = p.get("previousVersion")
-    if isinstance(prev, dict) and prev.get("version") == p.get("version"):
-        errors.append("predicate.previousVersion.version: equals version")
-    return errors
+        raise Invalid("subject[1..]: do not match the subjects derived from predicate.weights")
 
 
 def rules_time_evidence(p, stmt):
@@ -897,7 +960,7 @@ def subject0_rule(kind, p, stmt, raw_predicate):
     if kind in RUN_KINDS:
         want_name, want_digest = "run:%s" % p.get("runId"), None
     elif kind == "time-evidence":
-        want_name, want_digest = "time-evidence", sha256_hex(raw_predicate.encode("utf-8"))
+        want_name, want_digest = "time-evidence", sha256_hex(compact(raw_predicate).encode("utf-8"))
     elif kind == "export":
         want_name, want_digest = "export", p["recordListDigest"][7:]
     elif kind == "export-sealed":
@@ -912,6 +975,8 @@ def subject0_rule(kind, p, stmt, raw_predicate):
         want_name, want_digest = "dossier-spool", p["spool"][7:]
     if s0["name"] != want_name:
         raise Invalid("subject[0].name is %r, want %r" % (s0["name"], want_name))
+    if kind == "model-release":
+        model_release_subjects(p, stmt)
     if want_digest is not None and s0["digest"]["sha256"] != want_digest:
         raise Invalid("subject[0].digest does not match the predicate (%s)" % kind)
 
@@ -944,25 +1009,32 @@ def parse_bundle(rec):
     if len(rec.bundle) > 8 * MIB:
         raise envelope("bundle larger than 8 MiB")
     try:
-        b = strict_json(rec.bundle, 8 * MIB, "bundle")
-        members(b, ["mediaType", "verificationMaterial", "dsseEnvelope"],
-                ["tlogEntries", "timestampVerificationData"], "bundle")
+        b = strict_json(rec.bundle, 8 * MIB, "bundle", 16)
+        members(b, ["mediaType", "verificationMaterial", "dsseEnvelope"], (), "bundle")
         if b["mediaType"] != BUNDLE_MEDIA_TYPE:
             raise Invalid("bundle mediaType %r is not %s" % (b["mediaType"], BUNDLE_MEDIA_TYPE))
         vm = members(b["verificationMaterial"], ["publicKey"], ["tlogEntries", "timestampVerificationData"],
                      "verificationMaterial")
+        if vm.get("tlogEntries", []) != []:
+            raise Invalid("tlogEntries must be empty (Dossier's log is not Rekor)")
+        if "timestampVerificationData" in vm:
+            tvd = members(vm["timestampVerificationData"], [], ["rfc3161Timestamps"], "timestampVerificationData")
+            for ts in tvd.get("rfc3161Timestamps", []):
+                b64decode_strict(members(ts, ["signedTimestamp"], (), "rfc3161Timestamp")["signedTimestamp"],
+                                 "signedTimestamp")
         hint = members(vm["publicKey"], ["hint"], (), "publicKey")["hint"]
         env = members(b["dsseEnvelope"], ["payload", "payloadType", "signatures"], (), "dsseEnvelope")
         sigs = env["signatures"]
         if not isinstance(sigs, list) or len(sigs) != 1:
             raise Invalid("envelope has %s signatures, want exactly one" % (len(sigs) if isinstance(sigs, list) else "no"))
         sig = members(sigs[0], ["sig"], ["keyid"], "signature")
-        if "keyid" in sig and sig["keyid"] != hint:
+        if not all(isinstance(x, str) for x in (hint, env["payload"], env["payloadType"], sig["sig"],
+                                                 sig.get("keyid", ""))):
+            raise Invalid("hint, payload, payloadType, sig and keyid must be strings")
+        if sig.get("keyid", "") not in ("", hint):
             raise Invalid("DSSE keyid %r differs from the bundle hint %r" % (sig["keyid"], hint))
-        if not all(isinstance(x, str) for x in (hint, env["payload"], env["payloadType"], sig["sig"])):
-            raise Invalid("hint, payload, payloadType and sig must be strings")
-        payload = b64decode_strict(env["payload"], "payload")
-        signature = b64decode_strict(sig["sig"], "sig")
+        payload = b64decode_dsse(env["payload"], "payload")
+        signature = b64decode_dsse(sig["sig"], "sig")
     except Invalid as err:
         raise envelope(str(err))
     if env["payloadType"] != INTOTO_PAYLOAD_TYPE:
@@ -972,7 +1044,7 @@ def parse_bundle(rec):
 
 def check_signature(rec, key, ssl):
     """Steps 3 and 5: hint names the key, signature verifies (class signature)."""
-    if rec.hint != key.fingerprint:
+    if not rec.hint or rec.hint != key.fingerprint:
         raise RecordError("signature", "hint %s does not name the key %s" % (rec.hint, key.fingerprint))
     try:
         ok = ssl.verify(key, rec.signature, pae(rec.payload_type, rec.payload))
@@ -1022,10 +1094,10 @@ def check_predicate(rec, schemas):
             errors = ["predicate rule check failed: %s" % err]
     if errors:
         raise RecordError("predicate", "; ".join(errors[:5]))
-    try:
+    try:  # SPEC.md section 4: a subject that does not match the predicate is `statement`
         subject0_rule(rec.kind, rec.predicate, rec.statement, rec.raw_predicate)
     except Invalid as err:
-        raise RecordError("subject", str(err))
+        raise RecordError("statement", str(err))
 
 
 def check_subject(rec, run_root_hex):
@@ -1210,7 +1282,11 @@ def check_run_root(manifest_bytes, manifest, blobs):
 
 
 # ---------------------------------------------------------------- result
-# spec/package.md section 6: the result document.
+# SPEC.md section 6: checks, failures, outcome.
+
+STEP_CLASS = {1: "tar", 2: "layout", 3: "index", 4: "keyring", 5: "package-signature", 6: "signature",
+              7: "inclusion", 8: "sequence", 9: "time", 10: "export", 11: "policy", 12: "consistency"}
+
 
 class Context(object):
     """Everything parsed so far, and the checks and failures reported."""
@@ -1221,17 +1297,21 @@ class Context(object):
         self.ssl = OpenSSL()
         self.schemas = Schemas(spec_dir())
         self.files, self.blobs, self.manifests = {}, {}, {}
-        self.index = None
-        self.metadata = self.descriptor = self.attestation = self.package_index = None
-        self.run_roots = {}       # run root hex -> runId
-        self.record_descs = []    # index.json descriptors of record manifests
-        self.records = []         # Record objects
-        self.unread_records = 0   # record manifests whose bundle could not be read
-        self.keyring = []         # keyring versions (dicts), in order
-        self.all_keys = {}        # fingerprint -> PublicKey (roles: union over versions)
-        self.log_key = None
-        self.checkpoint = None    # (origin, size, root)
-        self.leaves = {}          # bundle digest -> (index, leaf dict)
+        self.index = None            # index.json
+        self.metadata = None         # metadata manifest
+        self.descriptor = None       # package descriptor (metadata config)
+        self.layers = {}             # metadata layer media type (or title) -> [descriptor]
+        self.run_roots = {}          # run root hex -> runId (from its ref name)
+        self.record_entries = []     # index.json descriptors of record manifests
+        self.records = []            # Record objects (bundle read)
+        self.unread_records = 0      # record manifests whose bundle could not be read
+        self.keyring = []            # verified keyring versions, in order
+        self.any_version_keys = {}   # fingerprint -> PublicKey with roles of every version
+        self.log_key = None          # NoteKey of the newest version's log key
+        self.attestation = None      # Record of the package attestation (passed step 5)
+        self.checkpoint = None       # (origin, size, root bytes)
+        self.leaves = {}             # digest -> (index, leaf) for proven entries
+        self.policy, self.policy_source = None, ""
 
     def report(self, step, cls, status, subject=None, message=None):
         check = {"step": str(step), "class": cls, "status": status}
@@ -1259,9 +1339,16 @@ class Context(object):
         except CannotCheck as err:
             self.report(step, cls, "not-checked", subject, str(err))
         except (KeyError, TypeError, AttributeError, IndexError, ValueError) as err:
-            # malformed input this step did not anticipate: never a pass
+            # malformed input this check did not anticipate: never a pass
             self.report(step, cls, "not-checked", subject, "cannot check: %s %s" % (type(err).__name__, err))
         return False
+
+    def failed(self, step, ignore=()):
+        return any(f["step"] == str(step) and f["class"] not in ignore for f in self.failures)
+
+    def skip(self, steps, reason):
+        for step in steps:
+            self.report(step, STEP_CLASS[step], "not-checked", None, reason)
 
     def blob(self, digest):
         """The blob a descriptor names; a missing one was reported by step 2."""
@@ -1270,8 +1357,13 @@ class Context(object):
             raise CannotCheck("blob %s is not in the package" % digest)
         return self.blobs[hexd]
 
-    def blob_json(self, digest, limit, what):
-        return strict_json(self.blob(digest), limit, what)
+    def layer(self, key, required=True):
+        found = self.layers.get(key, [])
+        if not found:
+            if required:
+                raise Invalid("the metadata manifest has no %s layer" % key)
+            return None
+        return self.blob(found[0]["digest"])
 
     def outcome(self):
         if self.failures:
@@ -1282,10 +1374,10 @@ class Context(object):
 
 
 # ---------------------------------------------------------------- steps
-# spec/package.md section 4, one function per step.
+# SPEC.md section 5, one function per step.
 
 def step_1_tar(ctx, data):
-    """Step 1: canonical tar, read, never extracted."""
+    """Step 1: canonical tar, read in place, never extracted."""
     entries, problems = read_tar(data)
     names = [n for n, _ in entries]
     for a, b in zip(names, names[1:]):
@@ -1293,378 +1385,433 @@ def step_1_tar(ctx, data):
             problems.append("entry %s appears more than once" % a)
         elif a.encode() > b.encode():
             problems.append("entries %s and %s are not in byte order" % (a, b))
-    if len(entries) > 10 ** 6 or sum(len(b) for _, b in entries) > 8 << 30:
+    if len(entries) > 10 ** 6 or len(data) > 8 << 30:
         problems.append("more than 10^6 entries or 8 GiB")
     for name, body in entries:
         ctx.files.setdefault(name, body)
         if ALLOWED_NAME.match(name) and name.startswith("blobs/sha256/"):
             ctx.blobs.setdefault(name[13:], body)
-    if problems:
-        for p in problems:
-            ctx.report(1, "tar", "fail", None, p)
-    else:
-        ctx.report(1, "tar", "pass", None, "%d entries" % len(entries))
+    for p in problems:
+        ctx.report(1, "tar", "fail", None, p)
+    if not problems:
+        ctx.report(1, "tar", "pass", None, "canonical USTAR archive, %d entries" % len(entries))
 
 
-DESCRIPTOR_MEMBERS = ["mediaType", "digest", "size"]
-DESCRIPTOR_OPTIONAL = ["artifactType", "annotations", "urls", "data", "platform"]
+MANIFEST_MEMBERS = (["schemaVersion", "mediaType", "config", "layers"], ["artifactType", "subject", "annotations"])
+INDEX_MEMBERS = (["schemaVersion", "mediaType", "manifests"], ["artifactType", "subject", "annotations"])
+DESCRIPTOR_MEMBERS = (["mediaType", "digest", "size"], ["urls", "annotations", "data", "platform", "artifactType"])
 
 
 def check_descriptor(ctx, desc, where):
-    """A descriptor: sha256 digest, blob present, size and content match."""
-    members(desc, DESCRIPTOR_MEMBERS, DESCRIPTOR_OPTIONAL, where)
+    """A descriptor: sha256 digest string naming a present blob of its size."""
+    members(desc, DESCRIPTOR_MEMBERS[0], DESCRIPTOR_MEMBERS[1], where)
     if not isinstance(desc["digest"], str) or not DIGEST_RE.match(desc["digest"]):
-        raise Invalid("%s digest %r is not sha256:<64 lowercase hex>" % (where, desc["digest"]))
+        raise Invalid("%s: digest %r is not a sha256 digest string" % (where, desc["digest"]))
     blob = ctx.blobs.get(desc["digest"][7:])
     if blob is None:
         raise Invalid("%s: blob %s is missing" % (where, desc["digest"]))
     if not is_int(desc["size"]) or desc["size"] != len(blob):
         raise Invalid("%s: size %r, blob has %d bytes" % (where, desc["size"], len(blob)))
-    return blob
+    if "data" in desc and b64decode_strict(desc["data"], "descriptor data") != blob:
+        raise Invalid("%s: data is not the blob" % where)
 
 
 def parse_manifest(ctx, desc, where):
-    """A manifest or index blob, strict, schemaVersion 2, media type as described."""
+    """A manifest or index blob under the closed profile (SPEC.md section 3.13)."""
     blob = ctx.blobs[desc["digest"][7:]]
-    m = strict_json(blob, 4 * MIB, where)
-    if desc["mediaType"] == MANIFEST_TYPE:
-        members(m, ["schemaVersion", "mediaType", "config", "layers"], ["artifactType", "subject", "annotations"], where)
-    else:
-        members(m, ["schemaVersion", "mediaType", "manifests"], ["artifactType", "subject", "annotations"], where)
+    m = strict_json(blob, 256 * MIB if desc["mediaType"] == INDEX_TYPE else 4 * MIB, where, 8)
+    required, optional = MANIFEST_MEMBERS if desc["mediaType"] == MANIFEST_TYPE else INDEX_MEMBERS
+    members(m, required, optional, where)
     if m["schemaVersion"] != 2 or not is_int(m["schemaVersion"]):
-        raise Invalid("%s schemaVersion is %r, want 2" % (where, m["schemaVersion"]))
+        raise Invalid("%s: schemaVersion is %r, want 2" % (where, m["schemaVersion"]))
     if m["mediaType"] != desc["mediaType"]:
-        raise Invalid("%s media type %r differs from its descriptor's %r" % (where, m["mediaType"], desc["mediaType"]))
-    return m
+        raise Invalid("%s: media type %r differs from its descriptor's %r" % (where, m["mediaType"], desc["mediaType"]))
+    if "artifactType" in desc and desc["artifactType"] != m.get("artifactType"):
+        raise Invalid("%s: descriptor artifactType differs from the manifest's" % where)
+    children = m["manifests"] if desc["mediaType"] == INDEX_TYPE else [m["config"]] + m["layers"]
+    if not isinstance(children, list):
+        raise Invalid("%s: manifests/layers is not a list" % where)
+    return m, children + ([m["subject"]] if "subject" in m else [])
 
 
 def step_2_layout(ctx):
-    """Step 2: oci-layout, index.json, every reachable descriptor, no stray blob."""
+    """Step 2: blob names, oci-layout, index.json, every reachable descriptor, no stray blob."""
+    def blob_names():
+        bad = sorted(h for h, b in ctx.blobs.items() if sha256_hex(b) != h)
+        if bad:
+            raise Invalid("blob content does not match its name: %s" % ", ".join(bad))
+    ctx.run(2, "layout", blob_names, "blobs/sha256")
+
     def oci_layout():
-        if "oci-layout" not in ctx.files:
+        if ctx.files.get("oci-layout") is None:
             raise Invalid("oci-layout is missing")
         doc = strict_json(ctx.files["oci-layout"], 1024, "oci-layout")
         if members(doc, ["imageLayoutVersion"], (), "oci-layout")["imageLayoutVersion"] != "1.0.0":
             raise Invalid("imageLayoutVersion is %r, want 1.0.0" % doc["imageLayoutVersion"])
     ctx.run(2, "layout", oci_layout, "oci-layout")
 
-    def blob_names():
-        bad = [h for h, b in ctx.blobs.items() if sha256_hex(b) != h]
-        if bad:
-            raise Invalid("blob content does not match its name: %s" % ", ".join(sorted(bad)))
-    ctx.run(2, "layout", blob_names, "blobs/sha256")
-
     def index_json():
-        if "index.json" not in ctx.files:
+        if ctx.files.get("index.json") is None:
             raise Invalid("index.json is missing")
-        idx = strict_json(ctx.files["index.json"], 64 * MIB, "index.json")
-        members(idx, ["schemaVersion", "mediaType", "manifests"], ["annotations", "subject"], "index.json")
+        idx = strict_json(ctx.files["index.json"], 256 * MIB, "index.json", 8)
+        members(idx, INDEX_MEMBERS[0], ["subject", "annotations"], "index.json")
         if idx["schemaVersion"] != 2 or idx["mediaType"] != INDEX_TYPE or not isinstance(idx["manifests"], list):
-            raise Invalid("index.json is not an OCI image index with schemaVersion 2")
+            raise Invalid("index.json is not an image index with schemaVersion 2")
         ctx.index = idx
     if not ctx.run(2, "layout", index_json, "index.json"):
         return
+    ctx.run(2, "layout", lambda: walk_descriptors(ctx), "index.json")
+
+
+def walk_descriptors(ctx):
+    """Step 2.3 and 2.4: every descriptor reachable from index.json, no stray blob."""
     reached, problems = set(), []
     queue = [(d, "index.json manifests[%d]" % i) for i, d in enumerate(ctx.index["manifests"])]
     while queue:
         desc, where = queue.pop(0)
         try:
             check_descriptor(ctx, desc, where)
-            hexd = desc["digest"][7:]
-            if hexd in reached:
+            if desc["digest"][7:] in reached:
                 continue
-            reached.add(hexd)
+            reached.add(desc["digest"][7:])
             if desc["mediaType"] in (MANIFEST_TYPE, INDEX_TYPE):
-                m = parse_manifest(ctx, desc, "manifest " + desc["digest"])
+                m, children = parse_manifest(ctx, desc, "manifest " + desc["digest"])
                 ctx.manifests[desc["digest"]] = m
-                children = m.get("manifests", []) if desc["mediaType"] == INDEX_TYPE else \
-                    [m["config"]] + (m["layers"] if isinstance(m["layers"], list) else [None])
-                if "subject" in m:
-                    children = children + [m["subject"]]
-                queue.extend((c, "%s of %s" % ("descriptor", desc["digest"])) for c in children)
-        except (Invalid, KeyError, TypeError) as err:
-            problems.append(str(err) if isinstance(err, Invalid) else "%s: malformed descriptor" % where)
-    unreferenced = sorted(set(ctx.blobs) - reached)
-    if unreferenced:
-        problems.append("blobs no descriptor references: %s" % ", ".join(unreferenced))
-    for p in problems:
-        ctx.report(2, "layout", "fail", None, p)
-    if not problems:
-        ctx.report(2, "layout", "pass", None, "%d blobs reachable" % len(reached))
+                queue.extend((c, "a descriptor in %s" % desc["digest"]) for c in children)
+        except Invalid as err:
+            problems.append(str(err))
+        except (KeyError, TypeError, AttributeError):
+            problems.append("%s: malformed descriptor" % where)
+    stray = sorted(set(ctx.blobs) - reached)
+    if stray:
+        problems.append("blobs no descriptor references: %s" % ", ".join(stray))
+    if problems:
+        raise Invalid("; ".join(problems))
+    return "%d blobs reachable, none unreferenced" % len(reached)
 
 
 def _same_descriptor(a, b):
-    return all(a.get(k) == b.get(k) for k in ("mediaType", "digest", "size"))
+    return isinstance(a, dict) and isinstance(b, dict) and \
+        all(a.get(k) == b.get(k) for k in ("mediaType", "digest", "size"))
+
+
+def _ref(entry):
+    ann = entry.get("annotations", {})
+    return ann.get(REF_NAME) if isinstance(ann, dict) else None
 
 
 def step_3_index(ctx):
-    """Step 3: package index = index.json entries 3-4 + metadata manifest;
-    attestation refers to the package index; human copies identical."""
-    if ctx.index is None:
-        ctx.report(3, "index", "not-checked", None, "index.json could not be read")
-        return
+    """Step 3: index.json order, run roots, package index, attestation subject,
+    metadata layers and descriptor, human copies, specVersion."""
+    ctx.run(3, "index", lambda: index_order(ctx), "index.json")
+    for hexd, run_id in sorted(ctx.run_roots.items()):
+        ctx.run(3, "run-root", lambda h=hexd, r=run_id: check_run_root_entry(ctx, h, r), "sha256:" + hexd)
+    ctx.run(3, "index", lambda: package_index(ctx), "package index")
+    ctx.run(3, "index", lambda: attestation_subject(ctx), "package attestation")
+    if ctx.run(3, "index", lambda: load_metadata(ctx), "metadata"):
+        for title in ("README.txt", "REPORT.html"):
+            ctx.run(3, "human-copy", lambda t=title: check_human_copy(ctx, t), title)
+        if ctx.descriptor["specVersion"] != "0.2.0":
+            ctx.report(3, "index", "not-checked", "metadata",
+                       "unsupported specVersion %r (this verifier implements 0.2.0)" % ctx.descriptor["specVersion"])
 
-    def structure():
-        entries = ctx.index["manifests"]
-        refs = [e.get("annotations", {}).get(REF_NAME) for e in entries]
-        if "dossier-package" not in refs or refs.index("dossier-package") != 0:
-            raise Invalid("index.json's first entry is not the package index (ref name dossier-package)")
-        if len(entries) < 2 or refs[1] != "dossier-package-attestation":
-            raise Invalid("index.json's second entry is not the package attestation")
-        pkg, att = entries[0], entries[1]
-        ctx.package_index = ctx.manifests.get(pkg["digest"])
-        ctx.attestation = (att, ctx.manifests.get(att["digest"]))
-        if ctx.package_index is None or ctx.attestation[1] is None:
-            raise CannotCheck("package index or attestation manifest unreadable")
-        if pkg.get("artifactType") != PACKAGE_ARTIFACT or ctx.package_index.get("artifactType") != PACKAGE_ARTIFACT:
-            raise Invalid("package index artifactType is not %s" % PACKAGE_ARTIFACT)
-        for e in entries[2:]:
-            m = ctx.manifests.get(e["digest"])
-            if m is None:
-                raise CannotCheck("manifest %s could not be read (step 2)" % e["digest"])
-            if m.get("artifactType") == RUN_ARTIFACT:
-                ctx.run_roots[e["digest"][7:]] = None
-            elif m.get("artifactType") == RECORD_ARTIFACT:
-                ctx.record_descs.append(e)
-            else:
-                raise Invalid("index.json entry %s is neither a run root nor a record" % e["digest"])
-        listed = ctx.package_index["manifests"]
-        if not listed or not isinstance(listed[0], dict) or listed[0].get("artifactType") != METADATA_ARTIFACT:
-            raise Invalid("the package index does not start with the metadata manifest")
-        ctx.metadata = ctx.manifests.get(listed[0]["digest"])
-    if not ctx.run(3, "index", structure, "index.json"):
-        return
 
-    def same_lists():
-        entries, rest = ctx.index["manifests"], ctx.package_index["manifests"][1:]
-        if len(rest) != len(entries) - 2 or not all(_same_descriptor(a, b) for a, b in zip(rest, entries[2:])):
-            missing = set(d["digest"] for d in rest) ^ set(d["digest"] for d in entries[2:])
-            raise Invalid("package index and index.json list different manifests: %s" % ", ".join(sorted(missing)))
-    ctx.run(3, "index", same_lists, "package index")
+def index_order(ctx):
+    """Step 3.1: package index, attestation, run roots by run id, records without ref name."""
+    entries = ctx.index["manifests"]
+    refs = [_ref(e) for e in entries]
+    if refs[:2] != ["dossier-package", "dossier-package-attestation"]:
+        raise Invalid("index.json must start with dossier-package and dossier-package-attestation (ref names %s)"
+                      % refs[:2])
+    run_ids = []
+    for e, ref in zip(entries[2:], refs[2:]):
+        if ref is not None and not ctx.record_entries and ref.startswith("run-"):
+            run_ids.append(ref[4:])
+            ctx.run_roots[e["digest"][7:]] = ref[4:]
+        elif ref is None:
+            ctx.record_entries.append(e)
+        else:
+            raise Invalid("index.json entry %s has ref name %r out of place" % (e["digest"], ref))
+    if [r.encode() for r in run_ids] != sorted(r.encode() for r in run_ids):
+        raise Invalid("run roots are not sorted by run id")
+    if entries[0]["mediaType"] != INDEX_TYPE or entries[0].get("artifactType") != PACKAGE_ARTIFACT:
+        raise Invalid("the dossier-package entry is not an image index of artifactType %s" % PACKAGE_ARTIFACT)
 
-    def attestation_subject():
-        subject = ctx.attestation[1].get("subject")
-        if not isinstance(subject, dict) or not _same_descriptor(subject, ctx.index["manifests"][0]):
-            raise Invalid("the package attestation's OCI subject is not the package index")
-    ctx.run(3, "index", attestation_subject, ctx.index["manifests"][1]["digest"])
-    ctx.run(3, "index", lambda: load_metadata(ctx), "metadata")
-    for title in ("README.txt", "REPORT.html"):
-        ctx.run(3, "human-copy", lambda t=title: check_human_copy(ctx, t), title)
+
+def check_run_root_entry(ctx, hexd, run_id):
+    """Step 3.2: canonical run root whose registration names the ref name's run."""
+    got = check_run_root(ctx.blob("sha256:" + hexd), ctx.manifests["sha256:" + hexd], ctx.blobs)
+    if got != run_id:
+        raise Invalid("registration runId %r differs from the ref name's %r" % (got, run_id))
+
+
+def package_index(ctx):
+    """Step 3.3: metadata manifest, then exactly index.json's run roots and records."""
+    pkg = ctx.manifests[ctx.index["manifests"][0]["digest"]]
+    listed, entries = pkg["manifests"], ctx.index["manifests"][2:]
+    if pkg.get("artifactType") != PACKAGE_ARTIFACT:
+        raise Invalid("the package index's artifactType is not %s" % PACKAGE_ARTIFACT)
+    if not listed or listed[0].get("artifactType") != METADATA_ARTIFACT or listed[0]["mediaType"] != MANIFEST_TYPE:
+        raise Invalid("the package index does not start with the metadata manifest")
+    if len(listed) - 1 != len(entries) or not all(_same_descriptor(a, b) for a, b in zip(listed[1:], entries)):
+        diff = set(d.get("digest") for d in listed[1:]) ^ set(d.get("digest") for d in entries)
+        raise Invalid("the package index and index.json list different manifests (%s)" %
+                      (", ".join(sorted(diff)) or "order differs"))
+    ctx.metadata = ctx.manifests[listed[0]["digest"]]
+
+
+def attestation_subject(ctx):
+    """Step 3.4: the attestation manifest's OCI subject is the package index."""
+    att = ctx.manifests[ctx.index["manifests"][1]["digest"]]
+    if not _same_descriptor(att.get("subject"), ctx.index["manifests"][0]):
+        raise Invalid("the package attestation's OCI subject is not the package index")
+
+
+METADATA_LAYERS = {"application/vnd.dossier.checkpoint.v1": True, "application/vnd.dossier.proofs.v1+json": True,
+                   KEYRING_LAYER_TYPE: True, "application/vnd.dossier.ledger.v1+json": True,
+                   "application/vnd.dossier.policy.v1+json": False}
+HUMAN_COPIES = {"README.txt": "text/plain; charset=utf-8", "REPORT.html": "text/html; charset=utf-8"}
 
 
 def load_metadata(ctx):
-    """The metadata manifest: package descriptor (config) and titled layers."""
+    """Step 3.5: the metadata manifest's layers and the package descriptor."""
     if ctx.metadata is None:
-        raise CannotCheck("metadata manifest unreadable")
-    d = ctx.blob_json(ctx.metadata["config"]["digest"], MIB, "package descriptor")
+        raise CannotCheck("the package index is not verified")
+    if ctx.metadata.get("artifactType") != METADATA_ARTIFACT:
+        raise Invalid("the metadata manifest's artifactType is not %s" % METADATA_ARTIFACT)
+    for layer in ctx.metadata["layers"]:
+        title = _ref_title(layer)
+        key = title if title in HUMAN_COPIES and HUMAN_COPIES[title] == layer["mediaType"] else layer["mediaType"]
+        if key not in METADATA_LAYERS and key not in HUMAN_COPIES:
+            raise Invalid("metadata layer of unexpected media type %r" % layer["mediaType"])
+        if ctx.layers.get(key) and key != KEYRING_LAYER_TYPE:
+            raise Invalid("metadata layer %s appears more than once" % key)
+        ctx.layers.setdefault(key, []).append(layer)
+    for key in [k for k, required in METADATA_LAYERS.items() if required] + list(HUMAN_COPIES):
+        if key not in ctx.layers:
+            raise Invalid("the metadata manifest lacks the %s layer" % key)
+    ctx.descriptor = parse_package_descriptor(ctx.blob(ctx.metadata["config"]["digest"]))
+    if ctx.metadata["config"]["mediaType"] != "application/vnd.dossier.package.config.v1+json":
+        raise Invalid("the metadata config is not a package descriptor")
+
+
+def _ref_title(layer):
+    ann = layer.get("annotations", {})
+    return ann.get(TITLE) if isinstance(ann, dict) else None
+
+
+def parse_package_descriptor(data):
+    d = strict_json(data, 64 * MIB, "package descriptor")
     members(d, ["mediaType", "specVersion", "packageId", "created", "exporter", "request", "exportRecord",
                 "recordListDigest", "recordCount", "omitted"], (), "package descriptor")
     if d["mediaType"] != "application/vnd.dossier.package.config.v1+json":
         raise Invalid("package descriptor mediaType is %r" % d["mediaType"])
-    ctx.descriptor = d
-    ctx.layers = [(l.get("annotations", {}).get(TITLE), l) for l in ctx.metadata["layers"]]
-
-
-def metadata_layer(ctx, media_type):
-    if ctx.metadata is None:
-        raise CannotCheck("metadata manifest unreadable")
-    found = [l for l in ctx.metadata["layers"] if l.get("mediaType") == media_type]
-    if len(found) != 1:
-        raise Invalid("metadata manifest has %d layers of type %s, want 1" % (len(found), media_type))
-    return ctx.blob(found[0]["digest"])
+    members(d["exporter"], ["tool", "version"], (), "package descriptor exporter")
+    req = members(d["request"], ["runs", "requestedBy", "purpose", "recipient"], (), "package descriptor request")
+    members(req["requestedBy"], ["id", "name"], (), "request.requestedBy")
+    members(req["recipient"], ["organisation"], ["contact"], "request.recipient")
+    for o in d["omitted"]:
+        members(o, ["kind", "digest", "reason"], (), "omitted entry")
+    parse_time(d["created"])
+    if not (isinstance(d["specVersion"], str) and isinstance(d["packageId"], str) and is_int(d["recordCount"])
+            and DIGEST_RE.match(str(d["exportRecord"])) and DIGEST_RE.match(str(d["recordListDigest"]))):
+        raise Invalid("package descriptor members have the wrong types")
+    return d
 
 
 def check_human_copy(ctx, title):
-    if ctx.metadata is None:
-        raise CannotCheck("metadata manifest unreadable")
-    layers = [l for l in ctx.metadata["layers"] if l.get("annotations", {}).get(TITLE) == title]
-    if len(layers) != 1:
-        raise Invalid("metadata manifest has %d %s layers, want 1" % (len(layers), title))
-    if ctx.files.get(title) != ctx.blobs.get(layers[0]["digest"][7:]):
-        raise Invalid("%s differs from its blob" % title)
+    """Step 3.6: the tar's human copy is byte-identical to its blob."""
+    if ctx.files.get(title) is None:
+        raise Invalid("the tar has no %s" % title)
+    if ctx.files[title] != ctx.layer(title):
+        raise Invalid("%s differs from the blob the attestation covers" % title)
 
 
 def step_4_keyring(ctx):
-    """Step 4: the keyring chain from the pinned version 1."""
-    def chain():
-        if ctx.metadata is None:
-            raise CannotCheck("metadata manifest unreadable")
-        layers = [l for l in ctx.metadata["layers"] if l.get("mediaType") == KEYRING_LAYER_TYPE]
-        if not layers:
-            raise Invalid("the package holds no keyring version")
-        for i, layer in enumerate(layers):
-            version = parse_keyring_envelope(ctx.blob(layer["digest"]))
-            if version["version"] != i + 1:
-                raise Invalid("keyring layer %d holds version %d (versions must be contiguous from 1)"
-                              % (i + 1, version["version"]))
-            if i == 0 and "SHA256:" + sha256_hex(version["payload"]) != ctx.args["root-fingerprint"]:
-                raise Invalid("keyring version 1 does not hash to the pinned root fingerprint")
-            signers = ctx.keyring[-1]["keys"] if i else version["keys"]
-            threshold = ctx.keyring[-1]["doc"]["rootThreshold"] if i else version["doc"]["rootThreshold"]
-            if i and version["doc"]["previous"] != ctx.keyring[-1]["digest"]:
-                raise Invalid("keyring version %d previous is not the digest of version %d's envelope" % (i + 1, i))
-            eligible = [k for k in signers.values() if "root" in k.roles and k.revocation is None]
-            got = count_root_signatures(version, eligible, ctx.ssl)
-            if got < threshold:
-                raise Invalid("keyring version %d has %d valid root signatures, threshold %d" % (i + 1, got, threshold))
-            ctx.keyring.append(version)
-        for version in ctx.keyring:
-            for fp, key in version["keys"].items():
-                known = ctx.all_keys.setdefault(fp, PublicKey(key.der))
-                known.roles = getattr(known, "roles", set()) | key.roles
-        logs = [k for k in ctx.keyring[-1]["keys"].values() if k.note_key]
-        ctx.log_key = logs[0].note_key if len(logs) == 1 else None
-        return "%d keyring version(s)" % len(ctx.keyring)
+    """Step 4: the keyring chain verifies from the pinned root fingerprint."""
+    ctx.run(4, "keyring", lambda: keyring_chain(ctx), "keyring")
+
+
+def keyring_chain(ctx):
+    versions = []
+    for i, layer in enumerate(ctx.layers[KEYRING_LAYER_TYPE]):
+        version = parse_keyring_envelope(ctx.blob(layer["digest"]))
+        n = i + 1
+        if version["version"] != n:
+            raise Invalid("keyring layer %d holds version %d: versions must run 1, 2, ... without gaps" % (n, version["version"]))
+        if n == 1 and "SHA256:" + sha256_hex(version["payload"]) != ctx.args["root-fingerprint"]:
+            raise Invalid("keyring version 1 does not hash to the pinned root fingerprint")
+        if n > 1 and version["doc"]["previous"] != versions[-1]["digest"]:
+            raise Invalid("keyring version %d: previous is not the digest of version %d's envelope" % (n, n - 1))
+        signer = versions[-1] if n > 1 else version  # version 1 signs itself
+        eligible = [k for k in signer["keys"].values() if "root" in k.roles and k.revocation is None]
+        got = count_root_signatures(version, eligible, ctx.ssl)
+        if got < signer["doc"]["rootThreshold"]:
+            raise Invalid("keyring version %d has %d valid signatures by distinct eligible root keys, threshold %d"
+                          % (n, got, signer["doc"]["rootThreshold"]))
+        versions.append(version)
+    if len(versions) > 10000:
+        raise Invalid("more than 10 000 keyring versions")
+    ctx.keyring = versions
+    for version in versions:
+        for fp, key in version["keys"].items():
+            known = ctx.any_version_keys.setdefault(fp, PublicKey(key.der))
+            known.roles = getattr(known, "roles", set()) | key.roles
+    logs = [k.note_key for k in versions[-1]["keys"].values() if k.note_key]
+    ctx.log_key = logs[0] if len(logs) == 1 else None
+    return "%d keyring version(s) from the pinned root" % len(versions)
+
+
+def step_5_package_signature(ctx):
+    """Step 5: the package attestation, signed by an exporter key of the newest version."""
+    ctx.run(5, "package-signature", lambda: package_attestation(ctx), "package attestation")
+
+
+def package_attestation(ctx):
+    m = ctx.manifests[ctx.index["manifests"][1]["digest"]]
+    layers = m.get("layers", [])
+    if m.get("artifactType") != RECORD_ARTIFACT or len(layers) != 1 or layers[0].get("mediaType") != BUNDLE_MEDIA_TYPE:
+        raise Invalid("the package attestation manifest is not record-shaped")
+    rec = Record(ctx.blob(layers[0]["digest"]))
     try:
-        ctx.run(4, "keyring", chain, "keyring")
-    except (KeyError, TypeError, AttributeError) as err:
-        ctx.report(4, "keyring", "fail", "keyring", "malformed keyring: %s" % err)
-    if ctx.failures and ctx.failures[-1]["class"] == "keyring":
-        ctx.keyring, ctx.all_keys = [], {}
+        parse_bundle(rec)
+        key = ctx.keyring[-1]["keys"].get(rec.hint)
+        if key is None or "exporter" not in key.roles or key.revocation is not None:
+            raise Invalid("key %s is not an unrevoked exporter key of the newest keyring version" % rec.hint)
+        verify_record(ctx, rec, key)
+    except RecordError as err:
+        raise Invalid("%s (%s)" % (err, err.cls))
+    pkg_digest = ctx.index["manifests"][0]["digest"]
+    want = [{"name": "dossier-package", "digest": {"sha256": pkg_digest[7:]}}]
+    if rec.kind != "package" or rec.statement["subject"] != want:
+        raise Invalid("the attestation's statement is not a package statement about the package index %s" % pkg_digest)
+    if rec.predicate["packageIndex"] != pkg_digest:
+        raise Invalid("the attestation's packageIndex is not %s" % pkg_digest)
+    if rec.predicate["packageId"] != ctx.descriptor["packageId"]:
+        raise Invalid("the attestation names package %r, the descriptor %r"
+                      % (rec.predicate["packageId"], ctx.descriptor["packageId"]))
+    ctx.attestation = rec
 
 
-def verify_record(ctx, rec, key, allowed_roles=None):
-    """SPEC.md "Verifying one record" with a key (steps 1-7; 8 by the caller)."""
+def verify_record(ctx, rec, key):
+    """SPEC.md section 4 steps 1-7 with the given key (step 8 is the caller's)."""
     parse_bundle(rec)
-    if key is None:
-        raise RecordError("key-role", "key %s is not in the keyring" % rec.hint)
     check_signature(rec, key, ctx.ssl)
     parse_statement(rec)
     check_predicate(rec, ctx.schemas)
 
 
-def step_5_package_signature(ctx):
-    """Step 5: the package attestation, by an exporter key of the newest version."""
-    def attestation():
-        if ctx.attestation is None or not ctx.keyring or ctx.descriptor is None:
-            raise CannotCheck("attestation, keyring or package descriptor unavailable")
-        m = ctx.attestation[1]
-        if m.get("artifactType") != RECORD_ARTIFACT or len(m.get("layers", [])) != 1 or \
-                m["layers"][0].get("mediaType") != BUNDLE_MEDIA_TYPE:
-            raise Invalid("package attestation manifest is not record-shaped")
-        rec = Record(ctx.blob(m["layers"][0]["digest"]))
-        try:
-            parse_bundle(rec)
-            key = ctx.keyring[-1]["keys"].get(rec.hint)
-            if key is None or "exporter" not in key.roles or key.revocation is not None:
-                raise Invalid("attestation key %s is not an unrevoked exporter key of the newest keyring" % rec.hint)
-            verify_record(ctx, rec, key)
-        except RecordError as err:  # every failure here is a package-signature failure
-            raise Invalid("package attestation: %s (%s)" % (err, err.cls))
-        p, pkg_digest = rec.predicate, ctx.index["manifests"][0]["digest"]
-        if rec.kind != "package" or p.get("packageIndex") != pkg_digest:
-            raise Invalid("attestation does not name the package index %s" % pkg_digest)
-        for field in ("packageId", "exportRecord", "recordListDigest", "recordCount"):
-            if p.get(field) != ctx.descriptor.get(field):
-                raise Invalid("attestation %s %r differs from the package descriptor's" % (field, p.get(field)))
-        ctx.attested_checkpoint = p.get("checkpoint")
-    ctx.run(5, "package-signature", attestation, "package attestation")
-
-
 def step_6_records(ctx):
-    """Step 6: run roots canonical; every record verified with its keyring key."""
-    for hexd in list(ctx.run_roots):
-        def root(h=hexd):
-            ctx.run_roots[h] = check_run_root(ctx.blob("sha256:" + h), ctx.manifests["sha256:" + h], ctx.blobs)
-        ctx.run(6, "run-root", root, "sha256:" + hexd)
-    for desc in ctx.record_descs:
-        manifest = ctx.manifests.get(desc["digest"])
+    """Step 6: every record manifest, verified with the key its hint names."""
+    for entry in ctx.record_entries:
+        manifest = ctx.manifests[entry["digest"]]
         rec = Record(b"")
-        rec.manifest_digest = desc["digest"]
-        ctx.run(6, "layout", lambda: record_layer(ctx, manifest, rec), desc["digest"])
-        if not rec.bundle:
+        if not ctx.run(2, "layout", lambda: record_layer(ctx, manifest, rec), entry["digest"]):
             ctx.unread_records += 1
-        else:
-            ctx.records.append(rec)
-            ctx.run(6, "signature", lambda: check_record(ctx, rec, manifest), rec.digest)
+            continue
+        ctx.records.append(rec)
+        rec.ok = ctx.run(6, "signature", lambda: check_record(ctx, rec, manifest), rec.digest)
 
 
 def record_layer(ctx, manifest, rec):
-    if manifest is None:
-        raise CannotCheck("record manifest unreadable")
-    layers = manifest.get("layers")
-    if manifest.get("artifactType") != RECORD_ARTIFACT or not isinstance(layers, list) or len(layers) != 1 \
-            or layers[0].get("mediaType") != BUNDLE_MEDIA_TYPE:
-        raise Invalid("record manifest must have artifactType %s and one bundle layer" % RECORD_ARTIFACT)
+    """Step 2.5: artifactType and exactly one bundle layer (reported in step 6)."""
+    layers = manifest["layers"]
+    if manifest.get("artifactType") != RECORD_ARTIFACT or len(layers) != 1 \
+            or layers[0].get("mediaType") != BUNDLE_MEDIA_TYPE or manifest["config"].get("digest") != EMPTY_DIGEST:
+        raise Invalid("a record manifest has artifactType %s, the empty config and one bundle layer" % RECORD_ARTIFACT)
     rec.bundle = ctx.blob(layers[0]["digest"])
     rec.digest = digest_of(rec.bundle)
 
 
 def check_record(ctx, rec, manifest):
-    """SPEC.md "Verifying one record" with the key the hint names, then the
-    role for the record's kind (key-role) and the OCI subject (subject)."""
+    """Step 6.1-6.6: envelope, key in the keyring, signature, statement and
+    predicate, a role allowed for the kind, the subject."""
     parse_bundle(rec)
-    if not ctx.keyring:
-        raise CannotCheck("no verified keyring to check the record's key")
-    key = ctx.all_keys.get(rec.hint)
+    key = ctx.any_version_keys.get(rec.hint)
+    if key is None:
+        raise RecordError("key-role", "key %s is in no keyring version" % rec.hint)
     verify_record(ctx, rec, key)
     allowed = ROLE_FOR_KIND.get(rec.kind, DEFAULT_RUN_ROLES)
     if not key.roles & allowed:
-        raise RecordError("key-role", "key %s has roles %s; %s record needs %s"
-                          % (rec.hint, sorted(key.roles), rec.kind, "/".join(sorted(allowed))))
+        raise RecordError("key-role", "key %s holds roles %s in the keyring; %s records need %s"
+                          % (rec.hint, "/".join(sorted(key.roles)), rec.kind, " or ".join(sorted(allowed))))
     subject = manifest.get("subject")
-    if rec.kind in RUN_KINDS:
-        if not isinstance(subject, dict):
-            raise RecordError("subject", "run record manifest has no OCI subject")
-        root_hex = subject.get("digest", "")[7:]
-        if root_hex not in ctx.run_roots:
-            raise RecordError("subject", "OCI subject %s is not a run root of the package" % subject.get("digest"))
-        check_subject(rec, root_hex)
-        run_id = ctx.run_roots.get(root_hex)
-        if run_id is not None and rec.predicate.get("runId") != run_id:
-            raise RecordError("subject", "runId %r is not the run root's %r" % (rec.predicate.get("runId"), run_id))
-    elif subject is not None:
-        raise RecordError("subject", "a log-scoped record manifest must have no OCI subject")
+    if rec.kind not in RUN_KINDS:
+        if subject is not None:
+            raise RecordError("subject", "a %s record manifest must have no OCI subject" % rec.kind)
+        return rec.kind
+    if not isinstance(subject, dict):
+        raise RecordError("subject", "the run record's manifest has no OCI subject")
+    root_hex = str(subject.get("digest"))[7:]
+    if root_hex not in ctx.run_roots:
+        raise RecordError("subject", "OCI subject %s is not a run root of the package" % subject.get("digest"))
+    check_subject(rec, root_hex)
+    if rec.predicate["runId"] != ctx.run_roots[root_hex]:
+        raise RecordError("subject", "runId %r is not the run root's %r" % (rec.predicate["runId"], ctx.run_roots[root_hex]))
     return rec.kind
 
 
 def expected_stream(rec):
-    """spec/package.md section 3 (Q15): the stream a record's leaf must name."""
+    """SPEC.md section 3.4: the stream a record's leaf must name (None: unknown)."""
+    if rec.statement is None:
+        return None
     if rec.kind in RUN_KINDS:
         return "sha256:" + rec.statement["subject"][0]["digest"]["sha256"]
-    return rec.kind if rec.kind in ("time-evidence", "export") else None
+    return {"time-evidence": "time-evidence", "export": "export", "export-sealed": "export"}.get(rec.kind)
 
 
-def step_7_checkpoint_inclusion(ctx):
-    """Step 7: checkpoint by the keyring's log key; every proof entry verifies."""
-    def checkpoint():
-        if ctx.log_key is None:
-            raise (Invalid("the newest keyring version has no (single) log key") if ctx.keyring
-                   else CannotCheck("no verified keyring"))
-        note = metadata_layer(ctx, "application/vnd.dossier.checkpoint.v1")
-        try:
-            ctx.checkpoint = open_checkpoint(note, ctx.log_key, ctx.ssl)
-        except UnicodeDecodeError:
-            raise Invalid("checkpoint is not UTF-8")
-        att = getattr(ctx, "attested_checkpoint", None)
-        if att is not None and (att.get("size") != ctx.checkpoint[1] or
-                                att.get("rootHash") != base64.b64encode(ctx.checkpoint[2]).decode()):
-            ctx.report(5, "package-signature", "fail", "package attestation",
-                       "the attestation's checkpoint differs from the package checkpoint")
-        return "%s size %d" % (ctx.checkpoint[0], ctx.checkpoint[1])
-    if not ctx.run(7, "checkpoint", checkpoint, "checkpoint"):
-        return
+def step_7_log(ctx):
+    """Step 7: checkpoint by the keyring's log key; proofs.json; every inclusion
+    proof; coverage. Returns False when later steps cannot run."""
+    if not ctx.run(7, "checkpoint", lambda: open_package_checkpoint(ctx), "checkpoint"):
+        return False
     entries = {}
-
-    def proofs():
-        doc = strict_json(metadata_layer(ctx, "application/vnd.dossier.proofs.v1+json"), 256 * MIB, "proofs.json")
-        members(doc, ["treeSize", "entries"], (), "proofs.json")
-        if doc["treeSize"] != ctx.checkpoint[1]:
-            raise Invalid("proofs.json treeSize %r is not the checkpoint size %d" % (doc["treeSize"], ctx.checkpoint[1]))
-        for e in doc["entries"]:
-            members(e, ["digest", "index", "leaf", "hashes"], (), "proofs.json entry")
-            if e["digest"] in entries:
-                raise Invalid("proofs.json has two entries for %s" % e["digest"])
-            entries[e["digest"]] = e
-    if not ctx.run(7, "inclusion", proofs, "proofs.json"):
-        return
-    items = [(r.digest, expected_stream(r) if r.statement else None, None) for r in ctx.records]
+    if not ctx.run(7, "inclusion", lambda: parse_proofs(ctx, entries), "proofs.json"):
+        return False
+    items = [(r.digest, expected_stream(r), None) for r in ctx.records]
     items += [(v["digest"], "keyring", v["version"] - 1) for v in ctx.keyring]
     for digest, stream, seq in items:
         ctx.run(7, "inclusion", lambda d=digest, s=stream, q=seq: check_inclusion(ctx, entries.get(d), d, s, q), digest)
+    extra = sorted(set(entries) - set(d for d, _, _ in items))
+    if extra:
+        ctx.report(7, "inclusion", "fail", "proofs.json", "entries for things not in the package: %s" % ", ".join(extra))
+    return True
+
+
+def open_package_checkpoint(ctx):
+    if ctx.log_key is None:
+        raise Invalid("the newest keyring version has no single log key with a note verifier key")
+    note = ctx.layer("application/vnd.dossier.checkpoint.v1")
+    if len(note) > 64 * 1024:
+        raise Invalid("checkpoint larger than 64 KiB")
+    try:
+        ctx.checkpoint = open_checkpoint(note, ctx.log_key, ctx.ssl)
+    except UnicodeDecodeError:
+        raise Invalid("checkpoint is not UTF-8")
+    return "%s, size %d" % (ctx.checkpoint[0], ctx.checkpoint[1])
+
+
+def parse_proofs(ctx, entries):
+    """Step 7.2: proofs.json well formed, treeSize, strictly increasing indexes."""
+    doc = strict_json(ctx.layer("application/vnd.dossier.proofs.v1+json"), 1 << 40, "proofs.json")
+    members(doc, ["treeSize", "entries"], (), "proofs.json")
+    if doc["treeSize"] != ctx.checkpoint[1] or not is_int(doc["treeSize"]):
+        raise Invalid("proofs.json treeSize %r is not the checkpoint size %d" % (doc["treeSize"], ctx.checkpoint[1]))
+    last = -1
+    for e in doc["entries"]:
+        members(e, ["digest", "index", "leaf", "hashes"], (), "proofs.json entry")
+        if not is_int(e["index"]) or e["index"] <= last:
+            raise Invalid("proofs.json entries are not sorted by strictly increasing index")
+        if not DIGEST_RE.match(str(e["digest"])) or e["digest"] in entries:
+            raise Invalid("proofs.json entry digest %r is malformed or repeated" % e["digest"])
+        if not isinstance(e["hashes"], list) or len(e["hashes"]) > 64 or len(json.dumps(e)) > 64 * 1024:
+            raise Invalid("proofs.json entry %s is too large (at most 64 hashes, 64 KiB)" % e["digest"])
+        last = e["index"]
+        entries[e["digest"]] = e
 
 
 def check_inclusion(ctx, entry, digest, stream, seq):
+    """Step 7.3-7.4: canonical leaf naming the digest and its stream; path to the root."""
     if entry is None:
         raise Invalid("proofs.json has no entry for %s" % digest)
     leaf_bytes = b64decode_strict(entry["leaf"], "leaf")
@@ -1674,218 +1821,308 @@ def check_inclusion(ctx, entry, digest, stream, seq):
     if stream is not None and leaf["stream"] != stream:
         raise Invalid("the leaf's stream is %r, want %r" % (leaf["stream"], stream))
     if seq is not None and leaf["seq"] != seq:
-        raise Invalid("keyring leaf seq %d is not version - 1 = %d" % (leaf["seq"], seq))
-    index, hashes = entry["index"], entry["hashes"]
-    if not is_int(index) or index < 0 or not isinstance(hashes, list) or len(hashes) > 64:
-        raise Invalid("malformed proof entry (index or more than 64 hashes)")
-    path = [b64decode_strict(h, "proof hash") for h in hashes]
+        raise Invalid("keyring version %d is logged at seq %d, want %d" % (seq + 1, leaf["seq"], seq))
+    path = [b64decode_strict(h, "proof hash") for h in entry["hashes"]]
     if any(len(h) != 32 for h in path):
         raise Invalid("a proof hash is not 32 bytes")
-    if root_from_inclusion(index, ctx.checkpoint[1], leaf_hash(leaf_bytes), path) != ctx.checkpoint[2]:
-        raise Invalid("inclusion proof of leaf %d does not reach the checkpoint root" % index)
-    ctx.leaves[digest] = (index, leaf)
+    if root_from_inclusion(entry["index"], ctx.checkpoint[1], leaf_hash(leaf_bytes), path) != ctx.checkpoint[2]:
+        raise Invalid("the inclusion proof of leaf %d does not reach the checkpoint root" % entry["index"])
+    ctx.leaves[digest] = (entry["index"], leaf)
 
 
 def step_8_sequence(ctx):
-    """Step 8: run streams and the keyring stream contiguous from 0, prev links."""
-    if not ctx.checkpoint:
-        ctx.report(8, "sequence", "not-checked", None, "no verified checkpoint")
-        return
+    """Step 8: streams ordered by seq; run streams and the keyring stream complete."""
     streams = {}
     for index, leaf in ctx.leaves.values():
         streams.setdefault(leaf["stream"], []).append(leaf)
-    unproven = set(expected_stream(r) for r in ctx.records if r.digest not in ctx.leaves and r.statement)
+    unproven = set(expected_stream(r) for r in ctx.records if r.digest not in ctx.leaves)
     if any(v["digest"] not in ctx.leaves for v in ctx.keyring):
         unproven.add("keyring")
-    full = [s for s in streams if s == "keyring" or s.startswith("sha256:")]
-    for name in sorted(full):
-        if name in unproven:
-            ctx.report(8, "sequence", "not-checked", name, "a leaf of this stream is not proven (step 7)")
+    for name in sorted(streams):
+        complete = name == "keyring" or name.startswith("sha256:")
+        if complete and (name in unproven or None in unproven or ctx.unread_records):
+            ctx.report(8, "sequence", "not-checked", name, "a record of this stream has no verified leaf")
         else:
-            ctx.run(8, "sequence", lambda n=name: check_stream(streams[n], n), name)
-    if any(r.statement is None for r in ctx.records) or ctx.unread_records:
-        ctx.report(8, "sequence", "not-checked", None, "not every record could be read")
+            ctx.run(8, "sequence", lambda n=name, c=complete: check_stream(streams[n], n, c), name)
+    for hexd, run_id in sorted(ctx.run_roots.items()):
+        if "sha256:" + hexd not in streams and not unproven:
+            ctx.report(8, "sequence", "fail", "sha256:" + hexd, "run %s has no logged record" % run_id)
 
 
-def check_stream(leaves, name):
+def check_stream(leaves, name, complete):
     by_seq = sorted(leaves, key=lambda l: l["seq"])
     problems = []
-    for want, leaf in enumerate(by_seq):
-        if leaf["seq"] != want:
-            problems.append("seq %d where %d was expected (gap or duplicate)" % (leaf["seq"], want))
-            break
-        if want and leaf["prev"] != by_seq[want - 1]["bundle"]:
-            problems.append("seq %d prev %s is not the bundle of seq %d" % (want, leaf["prev"], want - 1))
+    for before, leaf in zip(by_seq, by_seq[1:]):
+        if leaf["seq"] == before["seq"]:
+            problems.append("seq %d appears twice" % leaf["seq"])
+        elif leaf["seq"] == before["seq"] + 1 and leaf["prev"] != before["bundle"]:
+            problems.append("seq %d prev %s is not the bundle of seq %d" % (leaf["seq"], leaf["prev"], before["seq"]))
+        elif leaf["seq"] > before["seq"] + 1 and complete:
+            problems.append("gap: seq %d missing (next present is %d): records withheld" % (before["seq"] + 1, leaf["seq"]))
+    if complete and by_seq[0]["seq"] != 0:
+        problems.append("gap: seq 0 missing (first present is %d): records withheld" % by_seq[0]["seq"])
     if problems:
         raise Invalid("stream %s: %s" % (name, "; ".join(problems)))
     return "%d leaves" % len(by_seq)
 
 
-def load_policy(ctx):
-    """The auditor's --policy replaces the package's policy.json (section 5)."""
-    if ctx.args.get("policy") is not None:
-        return ctx.args["policy"]
-    return parse_policy(metadata_layer(ctx, "application/vnd.dossier.policy.v1+json"))
-
-
-def parse_policy(data):
-    p = strict_json(data, MIB, "policy")
-    members(p, ["mediaType", "time", "requiredKinds"], (), "policy")
-    members(p["time"], ["accept", "acceptUntraceable", "maxProducerSkewSeconds"], (), "policy.time")
-    if p["mediaType"] != "application/vnd.dossier.policy.v1+json" or not isinstance(p["requiredKinds"], list) \
-            or not isinstance(p["time"]["accept"], list) or not isinstance(p["time"]["acceptUntraceable"], bool):
-        raise Invalid("policy is not a v1 policy")
-    return p
-
-
-def step_9_time(ctx, policy):
-    """Step 9: time verdicts under the policy, key validity by log position,
-    time-evidence references logged before the record."""
-    if policy is None:
-        ctx.report(9, "time", "not-checked", None, "no usable policy")
-    for rec in [r for r in ctx.records if r.kind == "time-evidence" and policy is not None]:
-        ctx.run(9, "time", lambda r=rec: check_time_verdict(r, policy), rec.digest)
-    evidence = dict((r.digest, r) for r in ctx.records)
-    for rec in [r for r in ctx.records if r.predicate is not None]:
+def step_9_time(ctx):
+    """Step 9: time verdicts by the policy, key validity by log position,
+    time-evidence references, producer skew, creation time against --at."""
+    ok = [r for r in ctx.records if getattr(r, "ok", False)]
+    evidence = dict((r.digest, r) for r in ok if r.kind == "time-evidence")
+    for rec in ok:
+        if rec.kind == "time-evidence":
+            ctx.run(9, "time", lambda r=rec: check_time_verdict(r, ctx.policy), rec.digest)
         ctx.run(9, "key-validity", lambda r=rec: check_key_validity(ctx, r), rec.digest)
         ref = rec.predicate.get("timeEvidence")
         if isinstance(ref, dict):
-            ctx.run(9, "time", lambda r=rec, d=ref.get("digest"): check_time_ref(ctx, r, d, evidence), rec.digest)
+            ctx.run(9, "time", lambda r=rec, d=ref["digest"]: check_time_ref(ctx, r, d, evidence), rec.digest)
+    if ctx.args.get("at"):
+        def created():
+            if parse_time(ctx.descriptor["created"]) > parse_time(ctx.args["at"]):
+                raise Invalid("the package was created %s, after --at %s" % (ctx.descriptor["created"], ctx.args["at"]))
+        ctx.run(9, "time", created, "created")
 
 
 def check_time_verdict(rec, policy):
     verdict = rec.predicate["verdict"]
     if verdict == "untraceable":
         if not policy["time"]["acceptUntraceable"]:
-            raise RecordError("time-untraceable", "time evidence is untraceable; the policy does not accept it")
+            raise RecordError("time-untraceable", "time evidence is untraceable and the policy does not accept it")
     elif verdict not in policy["time"]["accept"]:
         raise Invalid("time evidence verdict %s is not accepted by the policy (%s)"
-                      % (verdict, ", ".join(policy["time"]["accept"])))
+                      % (verdict, ", ".join(policy["time"]["accept"]) or "nothing"))
     return verdict
 
 
 def check_key_validity(ctx, rec):
-    """spec/package.md section 1: valid by the newest keyring version logged
-    before the record; compromise is never undone."""
-    if rec.digest not in ctx.leaves or any(v["digest"] not in ctx.leaves for v in ctx.keyring) or not ctx.keyring:
-        raise CannotCheck("log positions of the record or the keyring are not proven")
+    """SPEC.md section 3.11: valid by the newest keyring version logged before
+    the record; compromise is never undone."""
+    if rec.digest not in ctx.leaves or any(v["digest"] not in ctx.leaves for v in ctx.keyring):
+        raise CannotCheck("the log positions of the record or of the keyring versions are not proven")
     index = ctx.leaves[rec.digest][0]
     before = [v for v in ctx.keyring if ctx.leaves[v["digest"]][0] < index]
     if not before:
         raise RecordError("key-validity", "no keyring version was logged before the record")
-    allowed = ROLE_FOR_KIND.get(rec.kind, DEFAULT_RUN_ROLES)
     newest = max(before, key=lambda v: ctx.leaves[v["digest"]][0])
-    key = newest["keys"].get(rec.hint)
+    key, allowed = newest["keys"].get(rec.hint), ROLE_FOR_KIND.get(rec.kind, DEFAULT_RUN_ROLES)
     if key is None or not key.roles & allowed or key.revocation is not None:
-        raise RecordError("key-validity", "key %s was not valid for %s record in keyring version %d (logged before it)"
-                          % (rec.hint, rec.kind, newest["version"]))
+        raise RecordError("key-validity", "key %s was not valid for %s records in keyring version %d, the newest "
+                          "logged before the record" % (rec.hint, rec.kind, newest["version"]))
     for v in before:
         k = v["keys"].get(rec.hint)
-        if k is not None and k.revocation is not None and k.revocation.get("reason") == "compromised":
+        if k is not None and k.revocation is not None and k.revocation["reason"] == "compromised":
             raise RecordError("key-validity", "keyring version %d marked key %s compromised before the record"
                               % (v["version"], rec.hint))
 
 
 def check_time_ref(ctx, rec, digest, evidence):
-    if digest in evidence and evidence[digest].kind is None:
-        raise CannotCheck("timeEvidence %s names a record that could not be verified" % digest)
-    if digest not in evidence or evidence[digest].kind != "time-evidence":
-        raise Invalid("timeEvidence %s is not a time-evidence record of the package" % digest)
+    """Step 9.3-9.4: cited evidence in the package, logged before, skew bound."""
+    if digest not in evidence:
+        raise Invalid("timeEvidence %s is not a verified time-evidence record of the package" % digest)
     if digest not in ctx.leaves or rec.digest not in ctx.leaves:
         raise CannotCheck("log positions not proven")
     if not ctx.leaves[digest][0] < ctx.leaves[rec.digest][0]:
-        raise Invalid("timeEvidence %s was logged after the record" % digest)
+        raise Invalid("timeEvidence %s is logged after the record" % digest)
+    produced = parse_time(rec.predicate["producedAt"])
+    checked = parse_time(evidence[digest].predicate["checkedAt"])
+    limit = (checked[0] - ctx.policy["time"]["maxProducerSkewSeconds"], checked[1])
+    if produced < limit:
+        raise Invalid("producedAt %s is earlier than the cited evidence's checkedAt %s minus %ds"
+                      % (rec.predicate["producedAt"], evidence[digest].predicate["checkedAt"],
+                         ctx.policy["time"]["maxProducerSkewSeconds"]))
 
 
 def step_10_export(ctx):
-    """Step 10: the export record matches the package contents."""
-    def export():
-        if ctx.descriptor is None:
-            raise CannotCheck("package descriptor unreadable")
-        if ctx.unread_records or any(r.kind is None for r in ctx.records):
-            raise CannotCheck("not every record could be read and verified")
-        named = ctx.descriptor["exportRecord"]
-        found = [r for r in ctx.records if r.digest == named]
-        if not found or found[0].kind != "export":
-            raise Invalid("the package descriptor's exportRecord %s is not an export record of the package" % named)
-        exp = found[0]
-        listed = sorted(r.digest for r in ctx.records if r is not exp and r.kind != "export")
-        list_digest = digest_of("".join(d + "\n" for d in listed).encode())
-        p = exp.predicate
-        if p["recordListDigest"] != list_digest or ctx.descriptor["recordListDigest"] != list_digest:
-            raise Invalid("recordListDigest does not match the %d records of the package" % len(listed))
-        if p["recordCount"] != len(listed) or ctx.descriptor["recordCount"] != len(listed):
-            raise Invalid("recordCount %r, the package holds %d records" % (p["recordCount"], len(listed)))
-        if sorted(p["runs"]) != sorted("sha256:" + h for h in ctx.run_roots):
-            raise Invalid("the export record's runs are not the package's run roots")
-        if exp.digest not in ctx.leaves:
-            raise CannotCheck("the export record's log inclusion is not proven")
-    ctx.run(10, "export", export, "export")
+    """Step 10: the export record, logged, matches the package; descriptor and
+    attestation agree."""
+    ctx.run(10, "export", lambda: check_export(ctx), "export")
 
 
-def step_11_policy(ctx, policy):
-    """Step 11: required record kinds present for every run."""
-    if policy is None:
-        ctx.report(11, "policy", "not-checked", None, "no usable policy")
+def check_export(ctx):
+    if ctx.unread_records:
+        raise CannotCheck("a record bundle could not be read")
+    named = ctx.descriptor["exportRecord"]
+    found = [r for r in ctx.records if r.digest == named]
+    if not found or not getattr(found[0], "ok", False) or found[0].kind != "export":
+        raise Invalid("the descriptor's exportRecord %s is not a verified export record of the package" % named)
+    exp = found[0]
+    if exp.digest not in ctx.leaves:
+        raise Invalid("the export record has no verified inclusion proof")
+    listed = sorted(r.digest for r in ctx.records if r is not exp)
+    want = {"recordListDigest": digest_of("".join(d + "\n" for d in listed).encode()), "recordCount": len(listed)}
+    sources = [("export record", exp.predicate), ("package descriptor", ctx.descriptor)]
+    if ctx.attestation is not None:
+        sources.append(("package attestation", ctx.attestation.predicate))
+    for what, values in sources:
+        for field, value in want.items():
+            if values[field] != value:
+                raise Invalid("%s %s is %r; the package's %d records give %r" % (what, field, values[field], len(listed), value))
+    if ctx.attestation is not None:
+        att = ctx.attestation.predicate
+        if att["exportRecord"] != named:
+            raise Invalid("the attestation names export record %s" % att["exportRecord"])
+        cp = {"size": ctx.checkpoint[1], "rootHash": base64.b64encode(ctx.checkpoint[2]).decode()}
+        if att["checkpoint"] != cp:
+            raise Invalid("the attestation's checkpoint %r is not the package checkpoint" % (att["checkpoint"],))
+    return "%d records" % len(listed)
+
+
+def step_11_policy(ctx):
+    """Step 11: every run holds a verified record of each required kind."""
+    if ctx.unread_records:
+        ctx.report(11, "policy", "not-checked", None, "a record bundle could not be read")
         return
     for hexd, run_id in sorted(ctx.run_roots.items()):
-        def required(h=hexd):
-            if ctx.unread_records or any(r.statement is None for r in ctx.records):
-                raise CannotCheck("not every record could be read")
-            kinds = set(r.kind for r in ctx.records if r.kind in RUN_KINDS and
-                        r.statement["subject"][0]["digest"]["sha256"] == h)
-            missing = sorted(set(policy["requiredKinds"]) - kinds)
+        def required(h=hexd, run=run_id):
+            kinds = set(r.kind for r in ctx.records if getattr(r, "ok", False) and r.kind in RUN_KINDS
+                        and r.statement["subject"][0]["digest"]["sha256"] == h)
+            missing = sorted(set(ctx.policy["requiredKinds"]) - kinds)
             if missing:
-                raise Invalid("run %s lacks required record kinds: %s" % (run_id or h, ", ".join(missing)))
+                raise Invalid("run %s lacks verified records of the required kinds: %s" % (run, ", ".join(missing)))
         ctx.run(11, "policy", required, "sha256:" + hexd)
 
 
 def step_12_consistency(ctx):
-    """Step 12: ledger heads and the auditor's trusted head against the checkpoint."""
-    if not ctx.checkpoint:
-        ctx.report(12, "consistency", "not-checked", None, "no verified checkpoint")
-        return
-    size, root = ctx.checkpoint[1], ctx.checkpoint[2]
+    """Step 12: ledger heads consistent with the checkpoint; the trusted head."""
     heads = []
+    ledger_ok = ctx.run(12, "consistency", lambda: check_ledger(ctx, heads), "ledger.json")
+    if ctx.args.get("trusted-head") is not None:
+        ctx.run(12, "consistency", lambda: check_trusted_head(ctx, heads, ledger_ok), "trusted-head")
 
-    def ledger():
-        doc = strict_json(metadata_layer(ctx, "application/vnd.dossier.ledger.v1+json"), 64 * MIB, "ledger.json")
-        members(doc, ["heads"], (), "ledger.json")
-        last = -1
-        for h in doc["heads"]:
-            members(h, ["export", "package", "size", "rootHash", "consistency"], (), "ledger head")
-            if not is_int(h["size"]) or not last < h["size"] < size:
-                raise Invalid("ledger head size %r is not increasing and below the checkpoint size %d" % (h["size"], size))
-            last = h["size"]
-            head_root = b64decode_strict(h["rootHash"], "ledger rootHash")
-            proof = [b64decode_strict(c, "consistency hash") for c in h["consistency"]]
-            verify_consistency(h["size"], head_root, size, root, proof)
-            heads.append((h["size"], head_root))
-        return "%d ledger head(s)" % len(heads)
-    ledger_ok = ctx.run(12, "consistency", ledger, "ledger.json")
-    if ctx.args.get("trusted-head") is None:
+
+def check_ledger(ctx, heads):
+    size, root = ctx.checkpoint[1], ctx.checkpoint[2]
+    doc = strict_json(ctx.layer("application/vnd.dossier.ledger.v1+json"), 64 * MIB, "ledger.json")
+    last = -1
+    for h in members(doc, ["heads"], (), "ledger.json")["heads"]:
+        members(h, ["export", "package", "size", "rootHash", "consistency"], (), "ledger head")
+        if not is_int(h["size"]) or not last < h["size"] < size:
+            raise Invalid("ledger head size %r: sizes must increase and stay below the checkpoint size %d" % (h["size"], size))
+        last = h["size"]
+        head_root = b64decode_strict(h["rootHash"], "ledger head rootHash")
+        if len(head_root) != 32:
+            raise Invalid("ledger head rootHash is not 32 bytes")
+        proof = [b64decode_strict(c, "consistency hash") for c in h["consistency"]]
+        if len(proof) > 64 or any(len(c) != 32 for c in proof):
+            raise Invalid("ledger head consistency proof is malformed")
+        verify_consistency(h["size"], head_root, size, root, proof)
+        heads.append((h["size"], head_root))
+    return "%d ledger head(s) consistent with the checkpoint" % len(heads)
+
+
+def check_trusted_head(ctx, heads, ledger_ok):
+    size, root = ctx.checkpoint[1], ctx.checkpoint[2]
+    try:
+        _, tsize, troot = open_checkpoint(ctx.args["trusted-head"], ctx.log_key, ctx.ssl)
+    except UnicodeDecodeError:
+        raise Invalid("the trusted head is not UTF-8")
+    if tsize > size:
+        raise Invalid("rollback: the trusted head (size %d) is larger than the package checkpoint (%d)" % (tsize, size))
+    if tsize == size:
+        if troot != root:
+            raise Invalid("fork: the trusted head and the package checkpoint differ at size %d" % size)
+        return "the trusted head is the package checkpoint"
+    if not ledger_ok:
+        raise CannotCheck("the ledger is not verified")
+    match = [r for s, r in heads if s == tsize]
+    if not match:
+        raise CannotCheck("no ledger head of the trusted head's size %d: consistency cannot be checked offline" % tsize)
+    if match[0] != troot:
+        raise Invalid("fork: the trusted head differs from the ledger head at size %d" % tsize)
+    return "the trusted head is a ledger head proven consistent"
+
+
+# ---------------------------------------------------------------- policy
+# SPEC.md section 3.14: the auditor's policy, or the default tightened by the proposal.
+
+DEFAULT_POLICY = {"mediaType": "application/vnd.dossier.policy.v1+json",
+                  "time": {"accept": ["good"], "acceptUntraceable": False, "maxProducerSkewSeconds": 300},
+                  "requiredKinds": ["run-closed"]}
+
+
+def parse_policy(data):
+    p = strict_json(data, MIB, "policy", 8)
+    members(p, ["mediaType", "time", "requiredKinds"], (), "policy")
+    t = members(p["time"], ["accept", "acceptUntraceable", "maxProducerSkewSeconds"], (), "policy.time")
+    if p["mediaType"] != DEFAULT_POLICY["mediaType"]:
+        raise Invalid("policy mediaType is %r" % p["mediaType"])
+    if not isinstance(t["accept"], list) or not set(t["accept"]) <= {"good", "degraded", "bad"}:
+        raise Invalid("policy time.accept must be a subset of good, degraded, bad (untraceable is not allowed)")
+    if not isinstance(t["acceptUntraceable"], bool) or not is_int(t["maxProducerSkewSeconds"]) \
+            or t["maxProducerSkewSeconds"] < 0:
+        raise Invalid("policy acceptUntraceable must be a boolean, maxProducerSkewSeconds an integer >= 0")
+    if not isinstance(p["requiredKinds"], list) or not set(p["requiredKinds"]) <= RUN_KINDS | LOG_KINDS:
+        raise Invalid("policy requiredKinds must list record kinds")
+    return p
+
+
+def tighten(default, proposal):
+    d, p = default["time"], proposal["time"]
+    return {"mediaType": default["mediaType"],
+            "time": {"accept": [v for v in d["accept"] if v in p["accept"]],
+                     "acceptUntraceable": d["acceptUntraceable"] and p["acceptUntraceable"],
+                     "maxProducerSkewSeconds": min(d["maxProducerSkewSeconds"], p["maxProducerSkewSeconds"])},
+            "requiredKinds": sorted(set(default["requiredKinds"]) | set(proposal["requiredKinds"]))}
+
+
+def apply_policy(ctx):
+    """Set ctx.policy; a malformed proposal is a step-11 `policy` failure."""
+    if ctx.args.get("policy") is not None:
+        ctx.policy, ctx.policy_source = ctx.args["policy"], "auditor"
         return
+    ctx.policy, ctx.policy_source = DEFAULT_POLICY, "package"
+    try:
+        data = ctx.layer("application/vnd.dossier.policy.v1+json", required=False)
+        if data is not None:
+            ctx.policy = tighten(DEFAULT_POLICY, parse_policy(data))
+    except (Invalid, CannotCheck) as err:
+        ctx.report(11, "policy", "fail", "policy.json", "the package's policy proposal is malformed: %s" % err)
 
-    def trusted():
-        try:
-            _, tsize, troot = open_checkpoint(ctx.args["trusted-head"], ctx.log_key, ctx.ssl)
-        except UnicodeDecodeError:
-            raise Invalid("trusted head is not UTF-8")
-        if tsize > size:
-            raise Invalid("the trusted head (size %d) is larger than the package checkpoint (%d)" % (tsize, size))
-        if tsize == size:
-            if troot != root:
-                raise Invalid("the trusted head and the package checkpoint differ at size %d (split view)" % size)
-            return "trusted head equals the package checkpoint"
-        match = [r for s, r in heads if s == tsize]
-        if not ledger_ok:
-            raise CannotCheck("the ledger is not verified")
-        if not match:
-            raise CannotCheck("no consistency proof from the trusted head (size %d) in the package" % tsize)
-        if match[0] != troot:
-            raise Invalid("the trusted head differs from the ledger head at size %d (split view)" % tsize)
-        return "trusted head is a ledger head proven consistent"
-    ctx.run(12, "consistency", trusted, "trusted-head")
+
+# ---------------------------------------------------------------- the algorithm
+
+def verify(args, data):
+    """SPEC.md section 5: every step, with the dependencies of "Reporting"."""
+    ctx = Context(args)
+    try:
+        run_steps(ctx, data)
+    finally:
+        ctx.ssl.close()
+    return ctx
+
+
+def run_steps(ctx, data):
+    step_1_tar(ctx, data)
+    if ctx.failed(1):
+        return ctx.skip(range(2, 13), "step 1 (tar) failed")
+    step_2_layout(ctx)
+    if ctx.failed(2):
+        return ctx.skip(range(3, 13), "step 2 (layout) failed")
+    step_3_index(ctx)
+    if ctx.failed(3, ignore=("human-copy",)) or ctx.descriptor is None or ctx.descriptor["specVersion"] != "0.2.0":
+        return ctx.skip(range(4, 13), "step 3 (index) failed or was not checked")
+    step_4_keyring(ctx)
+    if ctx.failed(4):
+        return ctx.skip(range(5, 13), "step 4 (keyring) failed")
+    step_5_package_signature(ctx)
+    step_6_records(ctx)
+    log_ok = step_7_log(ctx)
+    apply_policy(ctx)
+    if log_ok:
+        step_8_sequence(ctx)
+        step_9_time(ctx)
+        step_10_export(ctx)
+    else:
+        ctx.skip((8, 9, 10), "the checkpoint or proofs.json (step 7) failed")
+    step_11_policy(ctx)
+    if log_ok:
+        step_12_consistency(ctx)
+    else:
+        ctx.skip((12,), "the checkpoint or proofs.json (step 7) failed")
+    if ctx.schemas.error:
+        ctx.report(6, "predicate", "not-checked", None, ctx.schemas.error)
 
 
 # ---------------------------------------------------------------- command line
@@ -1932,58 +2169,64 @@ def parse_args(argv):
     return args
 
 
-def read_inputs(args):
-    """Read the package and the auditor's files (I/O errors: inconclusive)."""
-    with open(args["package"], "rb") as f:
-        data = f.read()
-    if args.get("policy") is not None:
-        with open(args["policy"], "rb") as f:
-            try:
-                args["policy"] = parse_policy(f.read())
-            except Invalid as err:
-                raise UsageError("--policy: %s" % err)
-    if args.get("trusted-head") is not None:
-        with open(args["trusted-head"], "rb") as f:
-            args["trusted-head"] = f.read()
+def read_trust_file(path, what):
+    """The auditor's --policy or --trusted-head file: unreadable or over 1 MiB is usage."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MIB + 1)
+    except (OSError, IOError) as err:
+        raise UsageError("%s: %s" % (what, err))
+    if len(data) > MIB:
+        raise UsageError("%s: larger than 1 MiB" % what)
     return data
 
 
-def verify(args, data):
-    ctx = Context(args)
-    try:
-        step_1_tar(ctx, data)
-        step_2_layout(ctx)
-        step_3_index(ctx)
-        step_4_keyring(ctx)
-        step_5_package_signature(ctx)
-        step_6_records(ctx)
-        step_7_checkpoint_inclusion(ctx)
-        step_8_sequence(ctx)
-        policy = None
+def read_inputs(args):
+    """The auditor's files (usage errors), then the package (I/O: inconclusive)."""
+    if args.get("policy") is not None:
         try:
-            policy = load_policy(ctx)
-        except (Invalid, CannotCheck) as err:
-            ctx.report(9, "policy", "fail" if isinstance(err, Invalid) else "not-checked", "policy.json", str(err))
-        step_9_time(ctx, policy)
-        step_10_export(ctx)
-        step_11_policy(ctx, policy)
-        step_12_consistency(ctx)
-        if ctx.schemas.error:
-            ctx.report(6, "predicate", "not-checked", None, ctx.schemas.error)
-    finally:
-        ctx.ssl.close()
-    return ctx
+            args["policy"] = parse_policy(read_trust_file(args["policy"], "--policy"))
+        except Invalid as err:
+            raise UsageError("--policy: %s" % err)
+    if args.get("trusted-head") is not None:
+        args["trusted-head"] = read_trust_file(args["trusted-head"], "--trusted-head")
+    with open(args["package"], "rb") as f:
+        return f.read()
 
 
 def result_document(outcome, failures, checks, extra=None):
-    doc = {"mediaType": RESULT_MEDIA_TYPE, "outcome": outcome, "failures": failures, "checks": checks}
+    doc = {"mediaType": RESULT_MEDIA_TYPE, "outcome": outcome,
+           "failures": sorted(failures, key=lambda f: float(f["step"])), "checks": checks}
     doc.update(extra or {})
     return doc
 
 
+def summary(ctx):
+    s = {"verifier": "dossier_verify.py (independent Python verifier, stdlib + openssl)",
+         "policySource": ctx.policy_source, "signatureChecks": ctx.ssl.count,
+         "verified": [], "asserted": ["producer identities and producedAt times, licences, metrics and time verdicts "
+                                      "are statements of their signers"],
+         "notChecked": ["time-evidence verdicts are taken as signed, not recomputed (SPEC.md 3.10)",
+                        "validFrom/validUntil of keys (informational in v0.2.0)",
+                        "rfc3161 timestamps in bundles (not verified in v0.2.0)"]}
+    if ctx.descriptor is not None:
+        s["packageId"], s["created"] = ctx.descriptor["packageId"], ctx.descriptor["created"]
+    if ctx.args.get("at"):
+        s["at"] = ctx.args["at"]
+    if ctx.checkpoint is not None:
+        s["checkpoint"] = {"origin": ctx.checkpoint[0], "size": ctx.checkpoint[1],
+                           "rootHash": base64.b64encode(ctx.checkpoint[2]).decode()}
+    if ctx.policy is not None and ctx.policy["time"]["acceptUntraceable"]:
+        s["asserted"].append("untraceable time is accepted: such times are the operator's clock only")
+    if ctx.outcome()[0] == "verified":
+        s["verified"].append("every record was signed by a key the pinned keyring authorised for its kind at its "
+                             "log position, is included in the signed checkpoint, and no run record was withheld")
+    return s
+
+
 def emit(doc, as_json):
     if as_json:
-        sys.stdout.write(json.dumps(doc, indent=1, sort_keys=False) + "\n")
+        sys.stdout.write(json.dumps(doc, indent=1) + "\n")
         return
     sys.stdout.write("%s\n" % doc["outcome"])
     for f in doc["failures"]:
@@ -1991,6 +2234,9 @@ def emit(doc, as_json):
     for c in doc["checks"]:
         if c["status"] == "not-checked":
             sys.stdout.write("  NOT CHECKED step %s %s: %s\n" % (c["step"], c["class"], c.get("message", "")))
+    for name in ("verified", "asserted", "notChecked"):
+        for line in doc.get("summary", {}).get(name, []):
+            sys.stdout.write("  %s: %s\n" % (name, line))
 
 
 def main(argv):
@@ -1998,26 +2244,21 @@ def main(argv):
     try:
         args = parse_args(argv)
         data = read_inputs(args)
-    except UsageError as err:
-        sys.stderr.write("%s\n%s\n" % (err, USAGE))
-        emit(result_document("inconclusive", [{"class": "usage", "step": "0", "message": str(err)}], []), as_json)
+    except UsageError as err:  # SPEC.md section 7: a usage error need not print a document
+        sys.stderr.write("dossier_verify.py: %s\n%s\n" % (err, USAGE))
         return 2
     except (OSError, IOError) as err:
         emit(result_document("inconclusive", [], [{"step": "1", "class": "io", "status": "not-checked",
-                                                    "message": str(err)}]), as_json)
+                                                    "message": "cannot read the package: %s" % err}]), as_json)
         return 3
     try:
         ctx = verify(args, data)
     except Exception as err:  # a bug or an unforeseen input: never "verified"
-        emit(result_document("inconclusive", [], [{"step": "0", "class": "io", "status": "not-checked",
+        emit(result_document("inconclusive", [], [{"step": "1", "class": "io", "status": "not-checked",
                                                     "message": "verifier error: %r" % err}]), as_json)
         return 3
     outcome, code = ctx.outcome()
-    summary = {"verifier": "dossier_verify.py (independent Python verifier)",
-               "signatureChecks": ctx.ssl.count,
-               "notChecked": ["policy time.maxProducerSkewSeconds (no receipt time in a v1 package)",
-                              "time-evidence verdict recomputation (SPEC.md: MAY)"]}
-    emit(result_document(outcome, ctx.failures, ctx.checks, {"summary": summary}), as_json)
+    emit(result_document(outcome, ctx.failures, ctx.checks, {"summary": summary(ctx)}), as_json)
     return code
 
 
