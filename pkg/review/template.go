@@ -8,6 +8,7 @@ var funcs = template.FuncMap{"deref": func(b *bool) bool { return b != nil && *b
 // html/template escapes every value.
 var page = template.Must(template.New("review").Funcs(funcs).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <meta name="generator" content="dossier review v1">
 <title>Review of run {{.RunID}}</title>
 <style>body{font-family:sans-serif;max-width:70em;margin:2em auto;line-height:1.4}
