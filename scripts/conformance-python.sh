@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# conformance-python.sh: run the black-box conformance runner (conformance/)
+# on every test vector (testvectors/v1) against the independent Python
+# verifier (verifiers/python/dossier_verify.py: Python 3.8+ standard library
+# and the openssl command), then its unit tests.
+# Extra arguments go to the runner, e.g. scripts/conformance-python.sh -run '^tar-' -json
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+PY="${PYTHON:-python3}"
+XFAIL="${XFAIL:-conformance/xfail/python-verifier.txt}"
+
+"$PY" -c 'import sys; assert sys.version_info >= (3, 8), sys.version'
+command -v openssl >/dev/null || { echo "conformance-python: the openssl command is required" >&2; exit 1; }
+
+xfail_args=()
+if [ -f "$XFAIL" ]; then
+  xfail_args=(-xfail "$XFAIL")
+fi
+go run ./conformance -verifier "$PY verifiers/python/dossier_verify.py" -vectors testvectors/v1 "${xfail_args[@]}" "$@"
+"$PY" -m unittest discover -s verifiers/python/tests -p 'test_*.py'
