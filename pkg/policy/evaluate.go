@@ -25,6 +25,7 @@ const (
 	RulePlanOrder        = "evaluation-plan.before-evaluations"
 	RulePlanThresholds   = "evaluation.plan-thresholds"
 	RulePlanCoverage     = "evaluation.plan-coverage"
+	RuleReleasedModel    = "evaluation.released-model"
 	RuleKeyValid         = "approvals.key-valid"
 	RuleSignerRole       = "approvals.signer-role"
 	RuleSignerIdentity   = "approvals.signer-identity"

@@ -89,6 +89,14 @@ func TestEvaluate(t *testing.T) {
 			ev.Metrics[0].Value = "0.82"
 			ev.Thresholds = []record.MetricThreshold{{Metric: "exact_match", Op: ">=", Threshold: "0.8"}}
 		}, failed: rel(RulePlanThresholds)},
+		{name: "evaluation of other weights than the released ones", mutate: func(t *testing.T, f *fixture, in *Input) {
+			f.rec("model-release").Predicate.(*record.ModelRelease).Weights = []record.ResourceDescriptor{{Name: "w", Digest: map[string]string{"sha256": "aa"}}}
+			f.rec("evaluation").Predicate.(*record.Evaluation).Model = &record.ResourceDescriptor{Name: "w", Digest: map[string]string{"sha256": "bb"}}
+		}, failed: rel(RuleReleasedModel)},
+		{name: "evaluation of the released weights", mutate: func(t *testing.T, f *fixture, in *Input) {
+			f.rec("model-release").Predicate.(*record.ModelRelease).Weights = []record.ResourceDescriptor{{Name: "w", Digest: map[string]string{"sha256": "aa"}}}
+			f.rec("evaluation").Predicate.(*record.Evaluation).Model = &record.ResourceDescriptor{Name: "w", Digest: map[string]string{"sha256": "aa"}}
+		}},
 		{name: "plan logged after the evaluation", mutate: func(t *testing.T, f *fixture, in *Input) {
 			f.rec("evaluation-plan").LogIndex, f.rec("evaluation").LogIndex = 4, 3
 		}, failed: rel(RulePlanOrder, RulePlanCoverage)},

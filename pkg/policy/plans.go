@@ -31,6 +31,39 @@ func (e *evaluation) plans(prefix string, rule *PlanRule) {
 	for _, p := range plans {
 		e.planCoverage(prefix, p, governed[p.Digest])
 	}
+	e.releasedModel(prefix)
+}
+
+// releasedModel requires the plans' and the evaluations' model, when they
+// name one, to be a weights file of the run's model release: a release
+// stands on evaluations of the identical artifact (SR 11-7 change control).
+func (e *evaluation) releasedModel(prefix string) {
+	weights := map[string]bool{}
+	for _, r := range e.ofKind("model-release") {
+		if mr, ok := r.Predicate.(*record.ModelRelease); ok {
+			for _, w := range mr.Weights {
+				weights[w.SHA256()] = true
+			}
+		}
+	}
+	if len(weights) == 0 {
+		return
+	}
+	for _, r := range e.ofKind("evaluation-plan", "evaluation") {
+		var model *record.ResourceDescriptor
+		if p, ok := r.Predicate.(*record.EvaluationPlan); ok {
+			model = p.Scope.Model
+		} else {
+			model = r.Predicate.(*record.Evaluation).Model
+		}
+		switch {
+		case model == nil:
+		case weights[model.SHA256()]:
+			e.add(prefix+RuleReleasedModel, Pass, r.Digest, "model %s is released", model.Name)
+		default:
+			e.add(prefix+RuleReleasedModel, Fail, r.Digest, "model %s (sha256:%s) is not a weights file of the run's model release", model.Name, model.SHA256())
+		}
+	}
 }
 
 func (e *evaluation) planSigner(prefix string, rule *PlanRule, p Record) {
