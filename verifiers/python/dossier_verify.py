@@ -1343,8 +1343,15 @@ class Context(object):
             self.report(step, cls, "not-checked", subject, "cannot check: %s %s" % (type(err).__name__, err))
         return False
 
-    def failed(self, step, ignore=()):
-        return any(f["step"] == str(step) and f["class"] not in ignore for f in self.failures)
+    def blocked(self, step, ignore=()):
+        """A step blocks the steps that depend on it when any of its checks
+        failed or could not run (SPEC.md section 5 "Reporting")."""
+        return any(c["step"] == str(step) and c["class"] not in ignore and c["status"] != "pass"
+                   for c in self.checks)
+
+    def unsure(self, records):
+        """Whether a record's step 6 could not run (neither passed nor failed)."""
+        return any(getattr(r, "status", "") == "not-checked" for r in records)
 
     def skip(self, steps, reason):
         for step in steps:
@@ -1711,6 +1718,7 @@ def step_6_records(ctx):
             continue
         ctx.records.append(rec)
         rec.ok = ctx.run(6, "signature", lambda: check_record(ctx, rec, manifest), rec.digest)
+        rec.status = ctx.checks[-1]["status"]
 
 
 def record_layer(ctx, manifest, rec):
@@ -1764,7 +1772,7 @@ def step_7_log(ctx):
     """Step 7: checkpoint by the keyring's log key; proofs.json; every inclusion
     proof; coverage. Returns False when later steps cannot run."""
     if not ctx.run(7, "checkpoint", lambda: open_package_checkpoint(ctx), "checkpoint"):
-        return False
+        return False  # failed or not checked: later steps cannot run
     entries = {}
     if not ctx.run(7, "inclusion", lambda: parse_proofs(ctx, entries), "proofs.json"):
         return False
@@ -1871,13 +1879,14 @@ def step_9_time(ctx):
     time-evidence references, producer skew, creation time against --at."""
     ok = [r for r in ctx.records if getattr(r, "ok", False)]
     evidence = dict((r.digest, r) for r in ok if r.kind == "time-evidence")
+    unsure = set(r.digest for r in ctx.records if getattr(r, "status", "") == "not-checked")
     for rec in ok:
         if rec.kind == "time-evidence":
             ctx.run(9, "time", lambda r=rec: check_time_verdict(r, ctx.policy), rec.digest)
         ctx.run(9, "key-validity", lambda r=rec: check_key_validity(ctx, r), rec.digest)
         ref = rec.predicate.get("timeEvidence")
         if isinstance(ref, dict):
-            ctx.run(9, "time", lambda r=rec, d=ref["digest"]: check_time_ref(ctx, r, d, evidence), rec.digest)
+            ctx.run(9, "time", lambda r=rec, d=ref["digest"]: check_time_ref(ctx, r, d, evidence, unsure), rec.digest)
     if ctx.args.get("at"):
         def created():
             if parse_time(ctx.descriptor["created"]) > parse_time(ctx.args["at"]):
@@ -1917,8 +1926,10 @@ def check_key_validity(ctx, rec):
                               % (v["version"], rec.hint))
 
 
-def check_time_ref(ctx, rec, digest, evidence):
+def check_time_ref(ctx, rec, digest, evidence, unsure):
     """Step 9.3-9.4: cited evidence in the package, logged before, skew bound."""
+    if digest in unsure:
+        raise CannotCheck("the cited time evidence %s could not be verified" % digest)
     if digest not in evidence:
         raise Invalid("timeEvidence %s is not a verified time-evidence record of the package" % digest)
     if digest not in ctx.leaves or rec.digest not in ctx.leaves:
@@ -1944,6 +1955,8 @@ def check_export(ctx):
     if ctx.unread_records:
         raise CannotCheck("a record bundle could not be read")
     named = ctx.descriptor["exportRecord"]
+    if ctx.unsure([r for r in ctx.records if r.digest == named]):
+        raise CannotCheck("the export record could not be verified")
     found = [r for r in ctx.records if r.digest == named]
     if not found or not getattr(found[0], "ok", False) or found[0].kind != "export":
         raise Invalid("the descriptor's exportRecord %s is not a verified export record of the package" % named)
@@ -1971,8 +1984,8 @@ def check_export(ctx):
 
 def step_11_policy(ctx):
     """Step 11: every run holds a verified record of each required kind."""
-    if ctx.unread_records:
-        ctx.report(11, "policy", "not-checked", None, "a record bundle could not be read")
+    if ctx.unread_records or ctx.unsure(ctx.records):
+        ctx.report(11, "policy", "not-checked", None, "a record could not be read or verified")
         return
     for hexd, run_id in sorted(ctx.run_roots.items()):
         def required(h=hexd, run=run_id):
@@ -2095,17 +2108,17 @@ def verify(args, data):
 
 def run_steps(ctx, data):
     step_1_tar(ctx, data)
-    if ctx.failed(1):
-        return ctx.skip(range(2, 13), "step 1 (tar) failed")
+    if ctx.blocked(1):
+        return ctx.skip(range(2, 13), "step 1 (tar) did not pass")
     step_2_layout(ctx)
-    if ctx.failed(2):
-        return ctx.skip(range(3, 13), "step 2 (layout) failed")
+    if ctx.blocked(2):
+        return ctx.skip(range(3, 13), "step 2 (layout) did not pass")
     step_3_index(ctx)
-    if ctx.failed(3, ignore=("human-copy",)) or ctx.descriptor is None or ctx.descriptor["specVersion"] != "0.2.0":
-        return ctx.skip(range(4, 13), "step 3 (index) failed or was not checked")
+    if ctx.blocked(3, ignore=("human-copy",)):
+        return ctx.skip(range(4, 13), "step 3 (index) did not pass")
     step_4_keyring(ctx)
-    if ctx.failed(4):
-        return ctx.skip(range(5, 13), "step 4 (keyring) failed")
+    if ctx.blocked(4):
+        return ctx.skip(range(5, 13), "step 4 (keyring) did not pass")
     step_5_package_signature(ctx)
     step_6_records(ctx)
     log_ok = step_7_log(ctx)
@@ -2115,12 +2128,12 @@ def run_steps(ctx, data):
         step_9_time(ctx)
         step_10_export(ctx)
     else:
-        ctx.skip((8, 9, 10), "the checkpoint or proofs.json (step 7) failed")
+        ctx.skip((8, 9, 10), "the checkpoint or proofs.json (step 7) did not pass")
     step_11_policy(ctx)
     if log_ok:
         step_12_consistency(ctx)
     else:
-        ctx.skip((12,), "the checkpoint or proofs.json (step 7) failed")
+        ctx.skip((12,), "the checkpoint or proofs.json (step 7) did not pass")
     if ctx.schemas.error:
         ctx.report(6, "predicate", "not-checked", None, ctx.schemas.error)
 
