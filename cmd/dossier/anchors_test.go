@@ -174,3 +174,30 @@ func TestAnchorCommands(t *testing.T) {
 		t.Fatalf("anchors.json: %s, %v", b, err)
 	}
 }
+
+func TestWitnessServeErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	busy := httptest.NewServer(nil)
+	t.Cleanup(busy.Close)
+	keys := filepath.Join(dir, "keys")
+	mustRun(t, "witness", "keygen", "--name", "w.example/w", "--key-out", filepath.Join(keys, "w"))
+	mustRun(t, "log", "init", "--dir", filepath.Join(dir, "log"), "--origin", "audit.example.internal/log", "--key-out", filepath.Join(keys, "log"))
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"no log key", []string{"--state", dir, "--key", filepath.Join(keys, "w.key")}, 2},
+		{"log key is not a vkey", []string{"--state", dir, "--key", filepath.Join(keys, "w.key"), "--log-vkey", filepath.Join(keys, "w.key")}, 2},
+		{"address in use", []string{"--listen", strings.TrimPrefix(busy.URL, "http://"), "--state", filepath.Join(dir, "state"),
+			"--key", filepath.Join(keys, "w.key"), "--log-vkey", filepath.Join(keys, "log.vkey")}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if code, out, errOut := runAnchorCmd(t, append([]string{"witness", "serve"}, tt.args...)...); code != tt.code {
+				t.Fatalf("exit %d, want %d\n%s%s", code, tt.code, out, errOut)
+			}
+		})
+	}
+}
