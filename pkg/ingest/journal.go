@@ -3,6 +3,7 @@ package ingest
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -25,9 +26,9 @@ type journal struct {
 
 	mu       sync.Mutex
 	size     int64
-	keys     map[string]keyEntry
-	byRecord map[[32]byte]int64 // record digest -> offset of its answer line
-	byStream map[string][]int64 // stream -> offsets of its answers, in journal order
+	keys     map[[16]byte]keyEntry // prefix of sha256(key) -> its line
+	byRecord map[[16]byte]int64    // record digest prefix -> offset of its answer line
+	byStream map[string][]int64    // stream -> offsets of its answers, in journal order
 	mark     uint64
 	queue    []*jreq
 	wake     chan struct{}
@@ -37,11 +38,19 @@ type journal struct {
 	fsyncs   func(time.Duration)
 }
 
+// keyEntry locates a key's answer line; the request hash is read from the
+// line (replays are rare, memory per record is the budget).
 type keyEntry struct {
-	hash [32]byte
-	off  int64
-	at   int64
+	off int64
+	at  int64
 }
+
+func keyID(key string) [16]byte {
+	h := sha256.Sum256([]byte(key))
+	return [16]byte(h[:16])
+}
+
+func recID(d [32]byte) [16]byte { return [16]byte(d[:16]) }
 
 type jreq struct {
 	line   []byte
@@ -70,7 +79,7 @@ func openJournal(path string, ttl time.Duration, now func() time.Time) (*journal
 	if err != nil {
 		return nil, err
 	}
-	j := &journal{f: f, ttl: ttl, now: now, keys: map[string]keyEntry{}, byRecord: map[[32]byte]int64{},
+	j := &journal{f: f, ttl: ttl, now: now, keys: map[[16]byte]keyEntry{}, byRecord: map[[16]byte]int64{},
 		byStream: map[string][]int64{}, wake: make(chan struct{}, 1), done: make(chan struct{}), fsyncs: func(time.Duration) {}}
 	if err := j.load(); err != nil {
 		f.Close()
@@ -124,16 +133,12 @@ func (j *journal) index(line []byte, off, cutoff int64) error {
 	if err != nil {
 		return err
 	}
-	if _, seen := j.byRecord[d]; !seen {
+	if _, seen := j.byRecord[recID(d)]; !seen {
 		j.byStream[l.Answer.Stream] = append(j.byStream[l.Answer.Stream], off)
 	}
-	j.byRecord[d] = off
+	j.byRecord[recID(d)] = off
 	if l.Key != "" && l.At >= cutoff {
-		var h [32]byte
-		if _, err := hex.Decode(h[:], []byte(l.Hash)); err != nil {
-			return err
-		}
-		j.keys[l.Key] = keyEntry{hash: h, off: off, at: l.At}
+		j.keys[keyID(l.Key)] = keyEntry{off: off, at: l.At}
 	}
 	return nil
 }
@@ -141,28 +146,42 @@ func (j *journal) index(line []byte, off, cutoff int64) error {
 // lookupKey returns the stored answer for an idempotency key.
 func (j *journal) lookupKey(key string) (hash [32]byte, ans *SubmitResult, ok bool, err error) {
 	j.mu.Lock()
-	e, ok := j.keys[key]
+	e, ok := j.keys[keyID(key)]
 	j.mu.Unlock()
 	if !ok || e.at < j.now().Add(-j.ttl).UnixNano() {
 		return hash, nil, false, nil
 	}
-	ans, err = j.read(e.off)
-	return e.hash, ans, err == nil, err
+	l, err := j.read(e.off)
+	if err != nil {
+		return hash, nil, false, err
+	}
+	if l.Key != key {
+		return hash, nil, false, nil
+	}
+	if _, err := hex.Decode(hash[:], []byte(l.Hash)); err != nil {
+		return hash, nil, false, fmt.Errorf("%w: request hash at %d", ErrJournal, e.off)
+	}
+	return hash, l.Answer, true, nil
 }
 
 // lookupRecord returns the stored answer (receipt) of a record.
 func (j *journal) lookupRecord(d [32]byte) (*SubmitResult, bool, error) {
 	j.mu.Lock()
-	off, ok := j.byRecord[d]
+	off, ok := j.byRecord[recID(d)]
 	j.mu.Unlock()
 	if !ok {
 		return nil, false, nil
 	}
-	ans, err := j.read(off)
-	return ans, err == nil, err
+	l, err := j.read(off)
+	if err != nil {
+		return nil, false, err
+	}
+	return l.Answer, l.Answer.Record == digestString(d), nil
 }
 
-func (j *journal) read(off int64) (*SubmitResult, error) {
+func digestString(d [32]byte) string { return "sha256:" + hex.EncodeToString(d[:]) }
+
+func (j *journal) read(off int64) (*jline, error) {
 	buf := make([]byte, 0, 1024)
 	chunk := make([]byte, 1024)
 	for {
@@ -173,7 +192,7 @@ func (j *journal) read(off int64) (*SubmitResult, error) {
 			if err := json.Unmarshal(buf[:i], &l); err != nil || l.Answer == nil {
 				return nil, fmt.Errorf("%w: unreadable line at %d", ErrJournal, off)
 			}
-			return l.Answer, nil
+			return &l, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: reading line at %d: %v", ErrJournal, off, err)
@@ -262,13 +281,13 @@ func (j *journal) commit(batch []*jreq) {
 		off := j.size
 		for _, r := range batch {
 			if r.key != "" {
-				j.keys[r.key] = keyEntry{hash: r.hash, off: off, at: r.at}
+				j.keys[keyID(r.key)] = keyEntry{off: off, at: r.at}
 			}
 			if r.rec != ([32]byte{}) {
-				if _, seen := j.byRecord[r.rec]; !seen {
+				if _, seen := j.byRecord[recID(r.rec)]; !seen {
 					j.byStream[r.stream] = append(j.byStream[r.stream], off)
 				}
-				j.byRecord[r.rec] = off
+				j.byRecord[recID(r.rec)] = off
 			}
 			off += int64(len(r.line))
 		}
@@ -315,7 +334,7 @@ func (j *journal) streamAnswers(stream string, after int, limit int) ([]*SubmitR
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, a)
+		out = append(out, a.Answer)
 	}
 	return out, nil
 }
