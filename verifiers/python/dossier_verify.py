@@ -1127,8 +1127,8 @@ def parse_keyring_envelope(data):
     sigs = []
     for s in env["signatures"]:
         members(s, ["sig"], ["keyid"], "keyring signature")
-        sigs.append(b64decode_strict(s["sig"], "keyring sig"))
-    payload = b64decode_strict(env["payload"], "keyring payload")
+        sigs.append(b64decode_dsse(s["sig"], "keyring sig"))
+    payload = b64decode_dsse(env["payload"], "keyring payload")
     doc = strict_json(payload, MIB, "keyring document")
     validate_keyring_document(doc)
     return {"envelope": data, "digest": digest_of(data), "payload": payload, "doc": doc,
@@ -1250,6 +1250,19 @@ def registration_bytes(reg):
     return ("{" + ",".join(parts) + "}\n").encode("utf-8")
 
 
+def validate_registration(reg):
+    """SPEC.md section 3.2: the registration document's member rules."""
+    if reg["schema"] != "https://dossier.dev/run/registration/v1":
+        raise Invalid("registration schema is %r" % reg["schema"])
+    if not re.match(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z", reg["runId"]):
+        raise Invalid("registration runId %r is not allowed" % reg["runId"])
+    sb = reg["startedBy"]
+    if not (1 <= len(reg["project"]) <= 200 and 1 <= len(reg["model"]) <= 200 and 1 <= len(sb["id"]) <= 200
+            and sb["kind"] in ("person", "workload") and len(reg.get("description", "")) <= 4000):
+        raise Invalid("registration member out of its range (project, model, startedBy, description)")
+    parse_time(reg["startedAt"])
+
+
 def run_root_bytes(reg, reg_bytes):
     annotations = [("dev.dossier.run.id", reg["runId"]), ("dev.dossier.run.project", reg["project"]),
                    ("org.opencontainers.image.created", reg["startedAt"])]
@@ -1274,8 +1287,7 @@ def check_run_root(manifest_bytes, manifest, blobs):
     reg = strict_json(reg_bytes, 64 * 1024, "registration document")
     if registration_bytes(reg) != reg_bytes:
         raise Invalid("registration document is not canonical")
-    if reg["schema"] != "https://dossier.dev/run/registration/v1":
-        raise Invalid("registration schema is %r" % reg["schema"])
+    validate_registration(reg)
     if run_root_bytes(reg, reg_bytes) != manifest_bytes:
         raise Invalid("run root manifest is not the canonical manifest of its registration")
     return reg["runId"]
