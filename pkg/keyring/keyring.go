@@ -53,6 +53,10 @@ type Document struct {
 	IssuedAt      string  `json:"issuedAt"`
 	RootThreshold int     `json:"rootThreshold"`
 	Keys          []Key   `json:"keys"`
+	// TimestampAuthorities and WitnessPolicy are the optional anchor trust
+	// root (spec/anchors.md §4); absent in documents that predate them.
+	TimestampAuthorities []TimestampAuthority `json:"timestampAuthorities,omitempty"`
+	WitnessPolicy        string               `json:"witnessPolicy,omitempty"`
 }
 
 // Key is one key of a keyring version. NoteVerifierKey is present exactly

@@ -37,6 +37,7 @@ func (d *Document) Validate() error {
 	if roots := d.activeRoots(); d.RootThreshold > len(roots) {
 		add(invalid("rootThreshold", "%d, but only %d unrevoked root keys", d.RootThreshold, len(roots)))
 	}
+	add(d.validateAnchors())
 	return errors.Join(errs...)
 }
 
