@@ -263,11 +263,16 @@ func (p *pkgBuilder) addRecord(b []byte, subject *descriptor) {
 	p.recordDigests = append(p.recordDigests, layer.Digest)
 	cfg := p.blob([]byte("{}"))
 	cfg.MediaType = "application/vnd.oci.empty.v1+json"
+	// Annotations as pkg/oci PackRecord writes them (unsigned, informational),
+	// repeated on the index.json descriptor as the package writer does.
+	ann := map[string]string{annCreated: "2026-11-27T09:30:00Z", "dev.sigstore.bundle.content": "dsse-envelope",
+		"dev.sigstore.bundle.predicateType": "https://dossier.dev/predicates/dataset/v1", "dev.dossier.record.kind": "dataset",
+		"dev.dossier.run.id": "run-000", "dev.dossier.record.seq": fmt.Sprint(len(p.recordDigests))}
 	m := manifest{SchemaVersion: 2, MediaType: mediaTypeManifest, ArtifactType: RecordArtifactType,
-		Config: &cfg, Layers: []descriptor{layer}, Subject: subject}
+		Config: &cfg, Layers: []descriptor{layer}, Subject: subject, Annotations: ann}
 	mb, _ := json.Marshal(m)
 	d := p.blob(mb)
-	d.MediaType, d.ArtifactType = mediaTypeManifest, RecordArtifactType
+	d.MediaType, d.ArtifactType, d.Annotations = mediaTypeManifest, RecordArtifactType, ann
 	p.topRecords = append(p.topRecords, d)
 }
 

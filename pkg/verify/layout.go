@@ -215,7 +215,34 @@ func parseManifest(b []byte, mediaType string) (*manifest, error) {
 	if m.isIndex() && (m.Config != nil || m.Layers != nil) || !m.isIndex() && (m.Config == nil || m.Manifests != nil) {
 		return nil, fmt.Errorf("members do not fit media type %s", mediaType)
 	}
+	m.trim()
 	return &m, nil
+}
+
+// trim drops what no step reads — manifest annotations, platforms, and
+// descriptor annotations other than ref names and titles — so 10^5 record
+// descriptors do not each keep a map of unsigned annotations.
+func (m *manifest) trim() {
+	m.Annotations = nil
+	for _, ds := range [][]descriptor{m.Manifests, m.Layers} {
+		for i := range ds {
+			ds[i].Platform = nil
+			ds[i].Annotations = keepAnnotations(ds[i].Annotations)
+		}
+	}
+}
+
+func keepAnnotations(a map[string]string) map[string]string {
+	var out map[string]string
+	for _, k := range []string{annRefName, annTitle} {
+		if v, ok := a[k]; ok {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // checkUnreferenced: "no unreferenced blob".

@@ -62,7 +62,6 @@ type pkgState struct {
 	cp        *tlogproof.Checkpoint
 	leaves    map[string]leafInfo // by bundle/envelope digest
 	maxLeaves int                 // bound on proof entries (0: none)
-	exportRe  *recordInfo
 	readErr   error
 	// untraceableAccepted: the policy accepted untraceable time evidence.
 	untraceableAccepted bool
