@@ -246,7 +246,11 @@ def read_tar(data):
             return entries, problems
         if header == b"\0" * 512:
             break
-        name, size, header_problems = _parse_header(header)
+        try:
+            name, size, header_problems = _parse_header(header)
+        except Invalid as err:
+            problems.append("header at offset %d: %s" % (pos, err))
+            return entries, problems
         problems.extend("%s: %s" % (name, p) for p in header_problems)
         body = data[pos + 512:pos + 512 + size]
         if len(body) < size:
@@ -2233,7 +2237,8 @@ def summary(ctx):
                                       "are statements of their signers"],
          "notChecked": ["time-evidence verdicts are taken as signed, not recomputed (SPEC.md 3.10)",
                         "validFrom/validUntil of keys (informational in v0.2.0)",
-                        "rfc3161 timestamps in bundles (not verified in v0.2.0)"]}
+                        "rfc3161 timestamps in bundles (not verified in v0.2.0)",
+                        "OCI annotations other than ref names (unsigned, informational: SPEC.md section 3.7)"]}
     if ctx.descriptor is not None:
         s["packageId"], s["created"] = ctx.descriptor["packageId"], ctx.descriptor["created"]
     if ctx.args.get("at"):
