@@ -303,6 +303,25 @@ class EndToEndTest(unittest.TestCase):
         code, doc = run_vector("valid-baseline", **{"--trusted-head": head})
         self.assertEqual((code, doc["outcome"]), (3, "inconclusive"))
 
+    def test_bit_flips_never_verify_and_never_crash(self):
+        """Every byte of a package is hashed, signed or structural except the
+        unsigned annotations in index.json: a flipped bit elsewhere rejects."""
+        import random
+        v = os.path.join(VECTORS, "valid-baseline")
+        data = open(os.path.join(v, "package.tar"), "rb").read()
+        pin = open(os.path.join(v, "trust", "root-fingerprint")).read().strip()
+        entries, _ = dv.read_tar(data)
+        index_json = data.index(dict(entries)["index.json"])
+        rng = random.Random(7)
+        for _ in range(60):
+            pos = rng.randrange(len(data))
+            if index_json <= pos < index_json + len(dict(entries)["index.json"]):
+                continue
+            mutated = bytearray(data)
+            mutated[pos] ^= 1 << rng.randrange(8)
+            ctx = dv.verify({"root-fingerprint": pin}, bytes(mutated))
+            self.assertEqual(ctx.outcome()[0], "rejected", "bit flip at offset %d" % pos)
+
     def test_key_fingerprint_as_pin_is_usage(self):
         code, doc = run_vector("valid-baseline", pin="SHA256:ldJgKNa6ggAGE01buplYNkH0SUcN7c8ipZbdhoD3C4s")
         self.assertEqual(code, 2)
