@@ -354,3 +354,10 @@ func (j *journal) prune() int {
 	}
 	return n
 }
+
+// err returns the error that poisoned the journal, if any.
+func (j *journal) err() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.failed
+}

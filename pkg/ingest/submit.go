@@ -80,6 +80,12 @@ func idempotencyKey(r *http.Request, runID string, body []byte) (string, *Proble
 // validation and signing, durable append of the record and its receipt.
 // It returns the answer and whether it is a replay.
 func (s *Service) Submit(ctx context.Context, req *submitRequest) (*SubmitResult, bool, *Problem) {
+	// After a journal failure the memory index may lack answers whose
+	// records are logged; a restart rebuilds it from the receipts, and
+	// until then nothing is accepted (no record gets a second receipt).
+	if err := s.journal.err(); err != nil {
+		return nil, false, problem(http.StatusServiceUnavailable, CodeStorage, err.Error()).retry(30)
+	}
 	if h, ans, ok, err := s.journal.lookupKey(req.key); err != nil {
 		return nil, false, problem(http.StatusServiceUnavailable, CodeStorage, err.Error())
 	} else if ok {
