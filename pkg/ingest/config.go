@@ -17,8 +17,10 @@ import (
 var ErrConfig = errors.New("invalid dossierd configuration")
 
 // Config is the daemon's configuration: a JSON file (see deploy/README.md
-// and deploy/dossierd.json), every option also a flag and an environment
-// variable (Options lists them). Durations are Go duration strings ("5s").
+// and deploy/dossierd.json); every scalar option is also a flag and an
+// environment variable (options lists them); lists of structures (mTLS
+// certificate rules, JWT bindings) are set in the file only. Durations
+// are Go duration strings ("5s").
 type Config struct {
 	// DataDir holds the log (DataDir/log), the run registry, the
 	// idempotency journal, the OCI layout spool and exports.
@@ -249,7 +251,17 @@ func (c *Config) options() []option {
 		{"review-tls-key", "DOSSIERD_REVIEW_TLS_KEY", "review listener TLS key", (*strValue)(&c.Review.TLSKey)},
 		{"review-tokens", "DOSSIERD_REVIEW_TOKENS", "review bearer tokens file", (*strValue)(&c.Review.Auth.TokensFile)},
 		{"review-client-ca", "DOSSIERD_REVIEW_CLIENT_CA", "review mTLS client CA bundle", (*strValue)(&c.Review.Auth.ClientCAFile)},
+		{"ingest-jwks", "DOSSIERD_INGEST_JWKS", "ingest JWKS file (workload JWTs)", (*strValue)(&c.Ingest.Auth.JWT.JWKSFile)},
+		{"ingest-jwt-issuer", "DOSSIERD_INGEST_JWT_ISSUER", "ingest JWT issuer", (*strValue)(&c.Ingest.Auth.JWT.Issuer)},
+		{"ingest-jwt-audience", "DOSSIERD_INGEST_JWT_AUDIENCE", "ingest JWT audience", (*strValue)(&c.Ingest.Auth.JWT.Audience)},
+		{"review-jwks", "DOSSIERD_REVIEW_JWKS", "review JWKS file", (*strValue)(&c.Review.Auth.JWT.JWKSFile)},
+		{"review-jwt-issuer", "DOSSIERD_REVIEW_JWT_ISSUER", "review JWT issuer", (*strValue)(&c.Review.Auth.JWT.Issuer)},
+		{"review-jwt-audience", "DOSSIERD_REVIEW_JWT_AUDIENCE", "review JWT audience", (*strValue)(&c.Review.Auth.JWT.Audience)},
 		{"max-body-bytes", "DOSSIERD_MAX_BODY_BYTES", "largest request body", (*int64Value)(&c.Limits.MaxBodyBytes)},
+		{"max-import-bytes", "DOSSIERD_MAX_IMPORT_BYTES", "largest spool tar accepted by POST /v1/import", (*int64Value)(&c.Limits.MaxImportBytes)},
+		{"max-header-bytes", "DOSSIERD_MAX_HEADER_BYTES", "largest request header", (*intValue)(&c.Limits.MaxHeaderBytes)},
+		{"idle-timeout", "DOSSIERD_IDLE_TIMEOUT", "HTTP keep-alive idle timeout", &c.Limits.IdleTimeout},
+		{"shutdown-timeout", "DOSSIERD_SHUTDOWN_TIMEOUT", "time to drain on SIGTERM", &c.Limits.ShutdownTimeout},
 		{"max-in-flight", "DOSSIERD_MAX_IN_FLIGHT", "outstanding submissions before 503", (*intValue)(&c.Limits.MaxInFlight)},
 		{"read-header-timeout", "DOSSIERD_READ_HEADER_TIMEOUT", "HTTP read header timeout", &c.Limits.ReadHeaderTimeout},
 		{"read-timeout", "DOSSIERD_READ_TIMEOUT", "HTTP read timeout", &c.Limits.ReadTimeout},
@@ -257,12 +269,18 @@ func (c *Config) options() []option {
 		{"ntp-servers", "DOSSIERD_NTP_SERVERS", "NTP servers, comma separated", (*listValue)(&c.Time.Servers)},
 		{"time-interval", "DOSSIERD_TIME_INTERVAL", "time check interval", &c.Time.Interval},
 		{"time-min-agreeing", "DOSSIERD_TIME_MIN_AGREEING", "NTP sources that must agree", (*intValue)(&c.Time.MinAgreeing)},
+		{"time-max-error", "DOSSIERD_TIME_MAX_ERROR", "largest clock error bound judged good", &c.Time.MaxError},
+		{"time-allow-untraceable", "DOSSIERD_TIME_ALLOW_UNTRACEABLE", "let local-mode NTP servers prove a bound", (*boolValue)(&c.Time.AllowUntraceable)},
 		{"time-on-degraded", "DOSSIERD_TIME_ON_DEGRADED", "refuse or flag", (*strValue)(&c.Time.OnDegraded)},
 		{"time-on-untraceable", "DOSSIERD_TIME_ON_UNTRACEABLE", "refuse or flag", (*strValue)(&c.Time.OnUntraceable)},
 		{"time-on-bad", "DOSSIERD_TIME_ON_BAD", "refuse or flag", (*strValue)(&c.Time.OnBad)},
 		{"time-on-unknown", "DOSSIERD_TIME_ON_UNKNOWN", "refuse or flag (before the first check)", (*strValue)(&c.Time.OnUnknown)},
 		{"registry", "DOSSIERD_REGISTRY", "registry repository HOST[:PORT]/REPO to push to", (*strValue)(&c.Push.Registry)},
 		{"registry-plain-http", "DOSSIERD_REGISTRY_PLAIN_HTTP", "push over plain HTTP", (*boolValue)(&c.Push.PlainHTTP)},
+		{"registry-username", "DOSSIERD_REGISTRY_USERNAME", "registry user name", (*strValue)(&c.Push.Username)},
+		{"registry-password-file", "DOSSIERD_REGISTRY_PASSWORD_FILE", "file holding the registry password", (*strValue)(&c.Push.Password)},
+		{"push-interval", "DOSSIERD_PUSH_INTERVAL", "how often the pusher runs", &c.Push.Interval},
+		{"push-max-backoff", "DOSSIERD_PUSH_MAX_BACKOFF", "longest wait between failed pushes", &c.Push.MaxBackoff},
 		{"registry-ca", "DOSSIERD_REGISTRY_CA", "registry CA bundle", (*strValue)(&c.Push.CAFile)},
 		{"log-batch-max-age", "DOSSIERD_LOG_BATCH_MAX_AGE", "longest wait to fill a log sequencing batch", &c.LogBatchMaxAge},
 		{"idempotency-ttl", "DOSSIERD_IDEMPOTENCY_TTL", "how long Idempotency-Key answers are kept", &c.IdempotencyTTL},
