@@ -1,23 +1,25 @@
 #!/usr/bin/env python3
 """dossier_verify.py - an independent verifier of Dossier compliance packages.
 
-Written from the specification only (SPEC.md, spec/package.md, spec/predicates/,
-pkg/tlog/FORMAT.md, pkg/oci/FORMAT.md), never from the Go verifier. Python 3.8+,
+Written from the specification only (SPEC.md v0.2.0, spec/predicates/,
+spec/verify-result.schema.json), never from the Go verifier. Python 3.8+,
 standard library only, plus the `openssl` command for ECDSA P-256 and Ed25519.
 
     dossier_verify.py --json --root-fingerprint SHA256:<hex> [--policy FILE]
                       [--trusted-head FILE] [--at RFC3339] PACKAGE.tar
 
-Prints one result document (spec/package.md section 6) and exits 0 verified,
+Prints one result document (SPEC.md sections 6 and 7) and exits 0 verified,
 1 rejected, 2 usage, 3 inconclusive. Whatever this program cannot check is
 reported `not-checked` and makes the outcome inconclusive, never verified.
 
 The predicate JSON Schemas are read from spec/predicates (next to this file in
 the source tree, or the directory named by DOSSIER_SPEC_DIR).
 
-Reading guide: section "Steps" holds one function per step of spec/package.md
-section 4 (step_1_tar ... step_12_consistency); the sections before it are the
-primitives they use (strict JSON, tar, signatures, Merkle proofs, notes).
+Reading guide: section "steps" holds one function per step of SPEC.md
+section 5 (step_1_tar ... step_12_consistency) and run_steps() runs them with
+the dependencies of section 5 "Reporting"; the sections before it are the
+primitives they use (strict JSON, tar, signatures, Merkle proofs, notes,
+predicates, one record, keyring, run roots). "SPEC.md 3.8" means section 3.8.
 """
 
 import base64
@@ -53,12 +55,12 @@ DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}\Z")
 PIN_RE = re.compile(r"SHA256:[0-9a-f]{64}\Z")
 TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z\Z")
 
-# Record kinds (SPEC.md "Predicate types", spec/predicates/README.md).
+# Record kinds (SPEC.md 3.4, spec/predicates/README.md).
 RUN_KINDS = {"dataset", "training-run", "evaluation-plan", "evaluation", "model-release",
              "approval", "run-closed", "correction", "attachment"}
 LOG_KINDS = {"time-evidence", "export", "export-sealed", "package", "deployment",
              "receipt", "transfer"}
-# spec/package.md section 4 step 6: key roles allowed per record kind.
+# SPEC.md 2: the key roles allowed per record kind.
 ROLE_FOR_KIND = {"time-evidence": {"time"}, "export": {"exporter"},
                  "export-sealed": {"exporter"}, "package": {"exporter"},
                  "approval": {"reviewer"}}
@@ -84,7 +86,7 @@ def b64decode_strict(text, what="base64"):
 
 
 def b64decode_dsse(text, what):
-    """DSSE fields: standard or URL-safe alphabet, padding optional (SPEC.md section 1)."""
+    """DSSE fields: standard or URL-safe alphabet, padding optional (SPEC.md 1)."""
     if not isinstance(text, str) or not re.fullmatch(r"[A-Za-z0-9+/_-]*={0,2}", text) \
             or ("+" in text or "/" in text) and ("-" in text or "_" in text):
         raise Invalid("%s is not base64" % what)
@@ -106,7 +108,7 @@ class CannotCheck(Exception):
 
 
 # ---------------------------------------------------------------- strict JSON
-# SPEC.md "Conventions": valid UTF-8, no duplicate member, no trailing data,
+# SPEC.md 1 "Strict JSON": valid UTF-8, no duplicate member, no trailing data,
 # size limits before parsing; spec/predicates/README.md "Parsing": no unpaired
 # surrogate escapes, depth at most 64.
 
@@ -218,7 +220,7 @@ def compact(text):
 
 
 # ---------------------------------------------------------------- tar
-# spec/package.md section 3: canonical USTAR, read without extracting.
+# SPEC.md 3.13 "Tar": canonical USTAR, read in place, never extracted.
 
 ALLOWED_NAME = re.compile(r"(README\.txt|REPORT\.html|index\.json|oci-layout|blobs/sha256/[0-9a-f]{64})\Z")
 
@@ -276,7 +278,7 @@ def read_tar(data):
 
 def go_ustar_header(name, size):
     """The header Go's archive/tar writes in FormatUSTAR for a 0444 regular file
-    owned by 0:0 with mtime 0 (SPEC.md section 3.13: headers are compared byte for byte)."""
+    owned by 0:0 with mtime 0 (SPEC.md 3.13: headers are compared byte for byte)."""
     def octal(value, width):
         return b"%0*o\0" % (width - 1, value)
     raw = name.encode("utf-8")
@@ -327,7 +329,7 @@ def _parse_header(h):
 
 
 # ---------------------------------------------------------------- keys and signatures
-# SPEC.md "Envelope profile": ECDSA P-256 SHA-256 (ASN.1 DER) or Ed25519, via openssl.
+# SPEC.md 3.5: ECDSA P-256 SHA-256 (ASN.1 DER) or Ed25519, via openssl.
 
 ED25519_SPKI = bytes.fromhex("302a300506032b6570032100")
 P256_SPKI = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200")
@@ -343,6 +345,7 @@ class PublicKey(object):
         else:
             raise Invalid("public key is neither Ed25519 nor uncompressed ECDSA P-256 SPKI")
         self.fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode().rstrip("=")
+        self.roles, self.revocation, self.note_key = set(), None, None  # set from a keyring entry
 
     @classmethod
     def from_pem(cls, pem):
@@ -444,7 +447,7 @@ class OpenSSL(object):
 
 
 def pae(payload_type, body):
-    """SPEC.md "Envelope profile": DSSEv1 pre-authentication encoding."""
+    """SPEC.md 3.5: DSSEv1 pre-authentication encoding."""
     t = payload_type.encode("utf-8")
     return b"DSSEv1 %d %s %d %s" % (len(t), t, len(body), body)
 
@@ -528,7 +531,7 @@ STREAM_RE = re.compile(r"(sha256:[0-9a-f]{64}|[a-z][a-z0-9-]{0,63})\Z")
 
 
 def parse_leaf(leaf):
-    """SPEC.md "Log leaf": exact, canonical text; prev is - exactly at seq 0."""
+    """SPEC.md 3.8: exact, canonical text; prev is - exactly at seq 0."""
     m = LEAF_RE.match(leaf) if len(leaf) <= 1024 else None
     if not m:
         raise Invalid("leaf is not a canonical dossier.dev/leaf/v1 leaf")
@@ -557,7 +560,7 @@ class NoteKey(object):
 
 
 def open_checkpoint(note, vkey, ssl):
-    """SPEC.md "Checkpoints and proofs" (3): signature by the log key, origin = key
+    """SPEC.md 3.9: signature by the log key, origin = key
     name, body exactly origin/size/root. Returns (origin, size, root bytes)."""
     text = note.decode("utf-8") if isinstance(note, bytes) else note
     body, sep, sigs = text.partition("\n\n")
@@ -986,7 +989,7 @@ def subject0_rule(kind, p, stmt, raw_predicate):
 
 
 # ---------------------------------------------------------------- one record
-# SPEC.md "Verifying one record", steps 1-8. Each failure carries its class.
+# SPEC.md 4 "Verifying one record", steps 1-8. Each failure carries its class.
 
 class RecordError(Exception):
     def __init__(self, cls, message):
@@ -1004,6 +1007,8 @@ class Record(object):
         self.statement = None
         self.kind = None
         self.predicate = None
+        self.ok = False          # passed step 6
+        self.status = ""         # step 6 status: pass, fail or not-checked
 
 
 def parse_bundle(rec):
@@ -1098,7 +1103,7 @@ def check_predicate(rec, schemas):
             errors = ["predicate rule check failed: %s" % err]
     if errors:
         raise RecordError("predicate", "; ".join(errors[:5]))
-    try:  # SPEC.md section 4: a subject that does not match the predicate is `statement`
+    try:  # SPEC.md 4: a subject that does not match the predicate is `statement`
         subject0_rule(rec.kind, rec.predicate, rec.statement, rec.raw_predicate)
     except Invalid as err:
         raise RecordError("statement", str(err))
@@ -1114,7 +1119,7 @@ def check_subject(rec, run_root_hex):
 
 
 # ---------------------------------------------------------------- keyring
-# spec/package.md section 1.
+# SPEC.md 3.11.
 
 KEY_MEMBERS = ["id", "algorithm", "publicKey", "roles", "owner", "validFrom", "validUntil", "revocation"]
 ALL_ROLES = {"exporter", "ingest", "log", "producer", "reviewer", "root", "time"}
@@ -1217,7 +1222,7 @@ def _sig_shape_ok(key, sig):
 
 
 # ---------------------------------------------------------------- run roots
-# SPEC.md "Run root": rebuild the canonical manifest from the registration.
+# SPEC.md 3.2: rebuild the canonical manifest from the registration.
 
 def go_json_string(s):
     """A JSON string as Go's encoding/json writes it (HTML characters escaped)."""
@@ -1255,7 +1260,7 @@ def registration_bytes(reg):
 
 
 def validate_registration(reg):
-    """SPEC.md section 3.2: the registration document's member rules."""
+    """SPEC.md 3.2: the registration document's member rules."""
     if reg["schema"] != "https://dossier.dev/run/registration/v1":
         raise Invalid("registration schema is %r" % reg["schema"])
     if not re.match(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z", reg["runId"]):
@@ -1298,7 +1303,7 @@ def check_run_root(manifest_bytes, manifest, blobs):
 
 
 # ---------------------------------------------------------------- result
-# SPEC.md section 6: checks, failures, outcome.
+# SPEC.md 6: checks, failures, outcome.
 
 STEP_CLASS = {1: "tar", 2: "layout", 3: "index", 4: "keyring", 5: "package-signature", 6: "signature",
               7: "inclusion", 8: "sequence", 9: "time", 10: "export", 11: "policy", 12: "consistency"}
@@ -1361,13 +1366,13 @@ class Context(object):
 
     def blocked(self, step, ignore=()):
         """A step blocks the steps that depend on it when any of its checks
-        failed or could not run (SPEC.md section 5 "Reporting")."""
+        failed or could not run (SPEC.md 5 "Reporting")."""
         return any(c["step"] == str(step) and c["class"] not in ignore and c["status"] != "pass"
                    for c in self.checks)
 
     def unsure(self, records):
         """Whether a record's step 6 could not run (neither passed nor failed)."""
-        return any(getattr(r, "status", "") == "not-checked" for r in records)
+        return any(r.status == "not-checked" for r in records)
 
     def skip(self, steps, reason):
         for step in steps:
@@ -1379,6 +1384,13 @@ class Context(object):
         if hexd not in self.blobs:
             raise CannotCheck("blob %s is not in the package" % digest)
         return self.blobs[hexd]
+
+    def manifest(self, digest, media_type=MANIFEST_TYPE):
+        """The parsed manifest (or index) a digest names; Invalid when it is not one."""
+        m = self.manifests.get(digest)
+        if m is None or m.get("mediaType") != media_type:
+            raise Invalid("%s is not an %s" % (digest, media_type))
+        return m
 
     def layer(self, key, required=True):
         found = self.layers.get(key, [])
@@ -1397,7 +1409,7 @@ class Context(object):
 
 
 # ---------------------------------------------------------------- steps
-# SPEC.md section 5, one function per step.
+# SPEC.md 5, one function per step.
 
 def step_1_tar(ctx, data):
     """Step 1: canonical tar, read in place, never extracted."""
@@ -1440,7 +1452,7 @@ def check_descriptor(ctx, desc, where):
 
 
 def parse_manifest(ctx, desc, where):
-    """A manifest or index blob under the closed profile (SPEC.md section 3.13)."""
+    """A manifest or index blob under the closed profile (SPEC.md 3.13)."""
     blob = ctx.blobs[desc["digest"][7:]]
     m = strict_json(blob, 256 * MIB if desc["mediaType"] == INDEX_TYPE else 4 * MIB, where, 8)
     required, optional = MANIFEST_MEMBERS if desc["mediaType"] == MANIFEST_TYPE else INDEX_MEMBERS
@@ -1563,14 +1575,14 @@ def index_order(ctx):
 
 def check_run_root_entry(ctx, hexd, run_id):
     """Step 3.2: canonical run root whose registration names the ref name's run."""
-    got = check_run_root(ctx.blob("sha256:" + hexd), ctx.manifests["sha256:" + hexd], ctx.blobs)
+    got = check_run_root(ctx.blob("sha256:" + hexd), ctx.manifest("sha256:" + hexd), ctx.blobs)
     if got != run_id:
         raise Invalid("registration runId %r differs from the ref name's %r" % (got, run_id))
 
 
 def package_index(ctx):
     """Step 3.3: metadata manifest, then exactly index.json's run roots and records."""
-    pkg = ctx.manifests[ctx.index["manifests"][0]["digest"]]
+    pkg = ctx.manifest(ctx.index["manifests"][0]["digest"], INDEX_TYPE)
     listed, entries = pkg["manifests"], ctx.index["manifests"][2:]
     if pkg.get("artifactType") != PACKAGE_ARTIFACT:
         raise Invalid("the package index's artifactType is not %s" % PACKAGE_ARTIFACT)
@@ -1580,12 +1592,12 @@ def package_index(ctx):
         diff = set(d.get("digest") for d in listed[1:]) ^ set(d.get("digest") for d in entries)
         raise Invalid("the package index and index.json list different manifests (%s)" %
                       (", ".join(sorted(diff)) or "order differs"))
-    ctx.metadata = ctx.manifests[listed[0]["digest"]]
+    ctx.metadata = ctx.manifest(listed[0]["digest"])
 
 
 def attestation_subject(ctx):
     """Step 3.4: the attestation manifest's OCI subject is the package index."""
-    att = ctx.manifests[ctx.index["manifests"][1]["digest"]]
+    att = ctx.manifest(ctx.index["manifests"][1]["digest"])
     if not _same_descriptor(att.get("subject"), ctx.index["manifests"][0]):
         raise Invalid("the package attestation's OCI subject is not the package index")
 
@@ -1679,7 +1691,7 @@ def keyring_chain(ctx):
     for version in versions:
         for fp, key in version["keys"].items():
             known = ctx.any_version_keys.setdefault(fp, PublicKey(key.der))
-            known.roles = getattr(known, "roles", set()) | key.roles
+            known.roles = known.roles | key.roles
     logs = [k.note_key for k in versions[-1]["keys"].values() if k.note_key]
     ctx.log_key = logs[0] if len(logs) == 1 else None
     return "%d keyring version(s) from the pinned root" % len(versions)
@@ -1691,7 +1703,7 @@ def step_5_package_signature(ctx):
 
 
 def package_attestation(ctx):
-    m = ctx.manifests[ctx.index["manifests"][1]["digest"]]
+    m = ctx.manifest(ctx.index["manifests"][1]["digest"])
     layers = m.get("layers", [])
     if m.get("artifactType") != RECORD_ARTIFACT or len(layers) != 1 or layers[0].get("mediaType") != BUNDLE_MEDIA_TYPE:
         raise Invalid("the package attestation manifest is not record-shaped")
@@ -1717,7 +1729,7 @@ def package_attestation(ctx):
 
 
 def verify_record(ctx, rec, key):
-    """SPEC.md section 4 steps 1-7 with the given key (step 8 is the caller's)."""
+    """SPEC.md 4 steps 1-7 with the given key (step 8 is the caller's)."""
     parse_bundle(rec)
     check_signature(rec, key, ctx.ssl)
     parse_statement(rec)
@@ -1727,18 +1739,18 @@ def verify_record(ctx, rec, key):
 def step_6_records(ctx):
     """Step 6: every record manifest, verified with the key its hint names."""
     for entry in ctx.record_entries:
-        manifest = ctx.manifests[entry["digest"]]
         rec = Record(b"")
-        if not ctx.run(2, "layout", lambda: record_layer(ctx, manifest, rec), entry["digest"]):
+        if not ctx.run(2, "layout", lambda: record_layer(ctx, entry["digest"], rec), entry["digest"]):
             ctx.unread_records += 1
             continue
         ctx.records.append(rec)
-        rec.ok = ctx.run(6, "signature", lambda: check_record(ctx, rec, manifest), rec.digest)
+        rec.ok = ctx.run(6, "signature", lambda: check_record(ctx, rec, ctx.manifest(entry["digest"])), rec.digest)
         rec.status = ctx.checks[-1]["status"]
 
 
-def record_layer(ctx, manifest, rec):
+def record_layer(ctx, digest, rec):
     """Step 2.5: artifactType and exactly one bundle layer (reported in step 6)."""
+    manifest = ctx.manifest(digest)
     layers = manifest["layers"]
     if manifest.get("artifactType") != RECORD_ARTIFACT or len(layers) != 1 \
             or layers[0].get("mediaType") != BUNDLE_MEDIA_TYPE or manifest["config"].get("digest") != EMPTY_DIGEST:
@@ -1776,7 +1788,7 @@ def check_record(ctx, rec, manifest):
 
 
 def expected_stream(rec):
-    """SPEC.md section 3.4: the stream a record's leaf must name (None: unknown)."""
+    """SPEC.md 3.4: the stream a record's leaf must name (None: unknown)."""
     if rec.statement is None:
         return None
     if rec.kind in RUN_KINDS:
@@ -1893,9 +1905,9 @@ def check_stream(leaves, name, complete):
 def step_9_time(ctx):
     """Step 9: time verdicts by the policy, key validity by log position,
     time-evidence references, producer skew, creation time against --at."""
-    ok = [r for r in ctx.records if getattr(r, "ok", False)]
+    ok = [r for r in ctx.records if r.ok]
     evidence = dict((r.digest, r) for r in ok if r.kind == "time-evidence")
-    unsure = set(r.digest for r in ctx.records if getattr(r, "status", "") == "not-checked")
+    unsure = set(r.digest for r in ctx.records if r.status == "not-checked")
     for rec in ok:
         if rec.kind == "time-evidence":
             ctx.run(9, "time", lambda r=rec: check_time_verdict(r, ctx.policy), rec.digest)
@@ -1922,7 +1934,7 @@ def check_time_verdict(rec, policy):
 
 
 def check_key_validity(ctx, rec):
-    """SPEC.md section 3.11: valid by the newest keyring version logged before
+    """SPEC.md 3.11: valid by the newest keyring version logged before
     the record; compromise is never undone."""
     if rec.digest not in ctx.leaves or any(v["digest"] not in ctx.leaves for v in ctx.keyring):
         raise CannotCheck("the log positions of the record or of the keyring versions are not proven")
@@ -1974,7 +1986,7 @@ def check_export(ctx):
     if ctx.unsure([r for r in ctx.records if r.digest == named]):
         raise CannotCheck("the export record could not be verified")
     found = [r for r in ctx.records if r.digest == named]
-    if not found or not getattr(found[0], "ok", False) or found[0].kind != "export":
+    if not found or not found[0].ok or found[0].kind != "export":
         raise Invalid("the descriptor's exportRecord %s is not a verified export record of the package" % named)
     exp = found[0]
     if exp.digest not in ctx.leaves:
@@ -2005,7 +2017,7 @@ def step_11_policy(ctx):
         return
     for hexd, run_id in sorted(ctx.run_roots.items()):
         def required(h=hexd, run=run_id):
-            kinds = set(r.kind for r in ctx.records if getattr(r, "ok", False) and r.kind in RUN_KINDS
+            kinds = set(r.kind for r in ctx.records if r.ok and r.kind in RUN_KINDS
                         and r.statement["subject"][0]["digest"]["sha256"] == h)
             missing = sorted(set(ctx.policy["requiredKinds"]) - kinds)
             if missing:
@@ -2064,7 +2076,7 @@ def check_trusted_head(ctx, heads, ledger_ok):
 
 
 # ---------------------------------------------------------------- policy
-# SPEC.md section 3.14: the auditor's policy, or the default tightened by the proposal.
+# SPEC.md 3.14: the auditor's policy, or the default tightened by the proposal.
 
 DEFAULT_POLICY = {"mediaType": "application/vnd.dossier.policy.v1+json",
                   "time": {"accept": ["good"], "acceptUntraceable": False, "maxProducerSkewSeconds": 300},
@@ -2113,7 +2125,7 @@ def apply_policy(ctx):
 # ---------------------------------------------------------------- the algorithm
 
 def verify(args, data):
-    """SPEC.md section 5: every step, with the dependencies of "Reporting"."""
+    """SPEC.md 5: every step, with the dependencies of "Reporting"."""
     ctx = Context(args)
     try:
         run_steps(ctx, data)
@@ -2155,7 +2167,7 @@ def run_steps(ctx, data):
 
 
 # ---------------------------------------------------------------- command line
-# spec/package.md section 6: the conformance CLI protocol.
+# SPEC.md 7: the conformance CLI protocol.
 
 USAGE = ("usage: dossier_verify.py [--json] --root-fingerprint SHA256:<hex> [--policy FILE] "
          "[--trusted-head FILE] [--at RFC3339] PACKAGE.tar")
@@ -2238,7 +2250,7 @@ def summary(ctx):
          "notChecked": ["time-evidence verdicts are taken as signed, not recomputed (SPEC.md 3.10)",
                         "validFrom/validUntil of keys (informational in v0.2.0)",
                         "rfc3161 timestamps in bundles (not verified in v0.2.0)",
-                        "OCI annotations other than ref names (unsigned, informational: SPEC.md section 3.7)"]}
+                        "OCI annotations other than ref names (unsigned, informational: SPEC.md 3.7)"]}
     if ctx.descriptor is not None:
         s["packageId"], s["created"] = ctx.descriptor["packageId"], ctx.descriptor["created"]
     if ctx.args.get("at"):
@@ -2274,7 +2286,7 @@ def main(argv):
     try:
         args = parse_args(argv)
         data = read_inputs(args)
-    except UsageError as err:  # SPEC.md section 7: a usage error need not print a document
+    except UsageError as err:  # SPEC.md 7: a usage error need not print a document
         sys.stderr.write("dossier_verify.py: %s\n%s\n" % (err, USAGE))
         return 2
     except (OSError, IOError) as err:
