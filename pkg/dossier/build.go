@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/dossier-audit/dossier/pkg/keyring"
 	"github.com/dossier-audit/dossier/pkg/oci"
 	"github.com/dossier-audit/dossier/pkg/record"
+	"github.com/dossier-audit/dossier/pkg/review"
 )
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
@@ -124,6 +126,9 @@ func (p *plan) metadata(ctx context.Context, bs blobs, items []*item) (ocispec.D
 	if err != nil {
 		return ocispec.Descriptor{}, nil, nil, err
 	}
+	if p.anchorFile, p.anchorBytes, err = p.anchors(ctx, items); err != nil {
+		return ocispec.Descriptor{}, nil, nil, err
+	}
 	rep := newReport(p)
 	readme, err := renderReadme(rep)
 	if err != nil {
@@ -142,9 +147,16 @@ func (p *plan) metadata(ctx context.Context, bs blobs, items []*item) (ocispec.D
 		name := "keyring-v" + strconv.FormatUint(it.entry.Leaf.Seq+1, 10) + ".json"
 		layers = append(layers, bs.add(keyring.EnvelopeMediaType, it.bytes, title(name)))
 	}
+	layers = append(layers, bs.add(LedgerMediaType, ledger, title("ledger.json")))
+	if p.anchorBytes != nil {
+		layers = append(layers, bs.add(AnchorsMediaType, p.anchorBytes, title("anchors.json")))
+	}
+	layers = append(layers, bs.add(p.policyMediaType(), p.policy, title("policy.json")))
+	for _, doc := range p.reviewDocs {
+		name := "review-" + strings.TrimPrefix(review.Digest(doc), "sha256:")[:16] + ".html"
+		layers = append(layers, bs.add(ReviewMediaType, doc, title(name)))
+	}
 	layers = append(layers,
-		bs.add(LedgerMediaType, ledger, title("ledger.json")),
-		bs.add(PolicyMediaType, p.policy, title("policy.json")),
 		bs.add(ReadmeMediaType, readme, title("README.txt")),
 		bs.add(ReportMediaType, report, title("REPORT.html")))
 	config := bs.add(ConfigMediaType, marshal(p.config()), nil)

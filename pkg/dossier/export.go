@@ -12,10 +12,13 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/dossier-audit/dossier/internal/atomicfile"
+	"github.com/dossier-audit/dossier/pkg/anchor"
 	"github.com/dossier-audit/dossier/pkg/bundle"
 	"github.com/dossier-audit/dossier/pkg/keyring"
 	"github.com/dossier-audit/dossier/pkg/keys"
+	"github.com/dossier-audit/dossier/pkg/policy"
 	"github.com/dossier-audit/dossier/pkg/record"
+	"github.com/dossier-audit/dossier/pkg/review"
 	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
 )
 
@@ -33,6 +36,11 @@ type plan struct {
 	exportDigest string
 	view         *logView
 	policy       []byte
+	proposal     *policy.Policy
+	forReview    []string
+	anchorFile   *anchor.File
+	anchorBytes  []byte
+	reviewDocs   [][]byte
 }
 
 // Export builds the package for req (spec/package.md §3) and returns what
@@ -66,6 +74,13 @@ func Export(ctx context.Context, req ExportRequest, deps Deps) (*Result, error) 
 		return nil, err
 	}
 	res.PackageIndex = pkgIndex
+	res.ForReview = p.forReview
+	for _, doc := range p.reviewDocs {
+		res.Reviews = append(res.Reviews, review.Digest(doc))
+	}
+	if p.anchorFile != nil {
+		res.Anchors = len(p.anchorFile.Anchors)
+	}
 	if res.SealedRecord, err = p.seal(ctx, res.Package); err != nil {
 		return res, err
 	}
@@ -89,11 +104,11 @@ func newPlan(ctx context.Context, req *ExportRequest, deps *Deps) (*plan, error)
 	if err := checkOutput(req.Output); err != nil {
 		return nil, err
 	}
-	policy, err := compactJSON(req.Policy)
+	proposal, compact, err := parseProposal(req.Policy)
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{req: req, deps: deps, created: req.At.UTC().Format(time.RFC3339Nano), policy: policy}
+	p := &plan{req: req, deps: deps, created: req.At.UTC().Format(time.RFC3339Nano), policy: compact, proposal: proposal}
 	chain, err := selfChain(req.Keyring)
 	if err != nil {
 		return nil, err
@@ -203,6 +218,8 @@ func (p *plan) read(ctx context.Context) error {
 	if p.packageID == "" {
 		p.packageID = "dossier-" + strings.TrimPrefix(p.listDigest, "sha256:")[:16] + "-" + p.req.At.UTC().Format("20060102T150405Z")
 	}
+	p.evaluateProposal()
+	p.reviewDocs = p.reviews()
 	p.deps.progress("read", int(v0.cp.Size), int(v0.cp.Size))
 	return nil
 }

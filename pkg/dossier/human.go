@@ -8,8 +8,11 @@ import (
 	"strings"
 	texttemplate "text/template"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/dossier-audit/dossier/pkg/keyring"
 	"github.com/dossier-audit/dossier/pkg/record"
+	"github.com/dossier-audit/dossier/pkg/review"
 )
 
 // report is what README.txt and REPORT.html show. Everything in it comes
@@ -28,6 +31,10 @@ type report struct {
 	Keyring                     []reportKeyring
 	Ledger                      []head
 	Omitted                     []Omitted
+	Anchors                     []reportAnchor
+	AnchorsBlob                 string
+	Reviews                     []string
+	ForReview                   []string
 }
 
 type reportRun struct {
@@ -127,7 +134,14 @@ func newReport(p *plan) *report {
 	r := &report{PackageID: p.packageID, Created: p.created, Purpose: p.req.Purpose, RequestedBy: p.req.RequestedBy,
 		Recipient: p.req.Recipient, Producer: p.req.Producer, ExportRecord: p.exportDigest, RecordList: p.listDigest,
 		RecordCount: len(p.sel.records), Origin: p.view.cp.Origin, TreeSize: p.view.cp.Size,
-		RootHash: b64(p.view.cp.Root[:]), Ledger: p.sel.heads, Omitted: p.sel.omitted}
+		RootHash: b64(p.view.cp.Root[:]), Ledger: p.sel.heads, Omitted: p.sel.omitted,
+		Anchors: newReportAnchors(p.anchorFile), ForReview: p.forReview}
+	if p.anchorBytes != nil {
+		r.AnchorsBlob = "blobs/sha256/" + digest.FromBytes(p.anchorBytes).Encoded()
+	}
+	for _, doc := range p.reviewDocs {
+		r.Reviews = append(r.Reviews, review.Digest(doc))
+	}
 	for _, root := range p.sel.runs {
 		rr := reportRun{ID: root.Registration.RunID, Project: root.Registration.Project, Model: root.Registration.Model,
 			Digest: root.Digest(), StartedAt: root.Registration.StartedAt,

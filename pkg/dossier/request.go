@@ -57,9 +57,15 @@ type ExportRequest struct {
 	// PackageID names the package; default "dossier-<first 16 hex of the
 	// record list digest>-<At as 20060102T150405Z>".
 	PackageID string
-	// Policy is the proposed verification policy (JSON); default
-	// DefaultPolicy.
+	// Policy is the proposed verification policy (JSON, v1 or v2 of
+	// spec/policy.md); default DefaultPolicy. A v2 proposal whose run or
+	// release rules the exported records do not meet makes a "for review"
+	// package (Result.ForReview), never a refusal.
 	Policy []byte
+	// Reviews are review documents (pkg/review) available to the writer;
+	// those an exported approval names by renderedViewDigest are packed,
+	// the others ignored.
+	Reviews [][]byte
 	// Output is the package file to create (atomically; never
 	// overwritten). When empty, Export writes to Deps.Writer.
 	Output string
@@ -79,6 +85,9 @@ type Deps struct {
 	// PollInterval is how often Export checks for a checkpoint covering
 	// the export record (default 50ms).
 	PollInterval time.Duration
+	// Anchors, when set, supplies the anchors.json layer (spec/anchors.md
+	// §4) for the package checkpoint; nothing anchored, no layer.
+	Anchors AnchorSource
 }
 
 // Result describes a written package.
@@ -96,6 +105,13 @@ type Result struct {
 	TreeSize      uint64   `json:"treeSize"`
 	LedgerHeads   int      `json:"ledgerHeads"`
 	KeyringLength int      `json:"keyringVersions"`
+	// Anchors is the number of anchors.json entries (0: no layer).
+	Anchors int `json:"anchors"`
+	// Reviews are the digests of the review documents packed.
+	Reviews []string `json:"reviews,omitempty"`
+	// ForReview lists "<runId>: <rule>" for every rule of the proposed
+	// policy the package does not meet; the package says so.
+	ForReview []string `json:"forReview,omitempty"`
 }
 
 // DefaultPolicy is the policy proposed when the request names none

@@ -3,7 +3,12 @@ package dossier
 // readmeText is README.txt (text/template over *report).
 const readmeText = `DOSSIER COMPLIANCE PACKAGE {{.PackageID}}
 ========================================================================
-
+{{if .ForReview}}
+FOR REVIEW: this package does not meet the policy its exporter proposes.
+It is exported so that reviewers can examine and approve it; it is not a
+release. Rules not met when it was exported:
+{{range .ForReview}}  - {{.}}
+{{end}}{{end}}
 What this is
 ------------
 This file is an audit package ("dossier") exported from a Dossier audit
@@ -85,7 +90,33 @@ Checking one record by hand (openssl, sha256sum, jq, base64)
   # "Verified OK" / "Signature Verified Successfully"; then check that
   # subject[0].digest.sha256 in payload.json is the run root listed below.
 
-Runs and records
+{{if .Anchors}}Independent anchors (anchors.json)
+----------------------------------
+The log operator signs checkpoints, so it could sign again; an anchor is
+a signature by someone else, with a time, over a checkpoint: an RFC 3161
+token by a time-stamping authority (TSA), or witness cosignatures. Each
+proves the checkpoint, and so every record with a smaller log index,
+existed no later than its time. anchors.json is {{.AnchorsBlob}}.
+{{range .Anchors}}  anchors[{{.N}}]  checkpoint size {{.Size}}{{if .TSAs}}  tokens: {{join .TSAs ", "}}{{end}}{{if .Cosignatures}}  cosignatures: {{.Cosignatures}}{{end}}
+{{end}}
+Checking a token by hand (openssl, jq, base64):
+  A={{.AnchorsBlob}}
+  jq -r '.anchors[0].checkpoint' $A | base64 -d > checkpoint
+  jq -r '.anchors[0].timestamps[0].response' $A | base64 -d > checkpoint.tsr
+  openssl ts -reply -in checkpoint.tsr -text        # shows "Time stamp:"
+  # tsa-chain.pem: the TSA's chainPem from YOUR trust root (the keyring
+  # version you pinned, timestampAuthorities[]), never from this package:
+  openssl ts -verify -data checkpoint -in checkpoint.tsr -CAfile tsa-chain.pem
+  # "Verification: OK". If the TSA certificate has expired since, add
+  # -attime <the "Time stamp" as Unix seconds>.
+
+{{end}}{{if .Reviews}}Review documents
+----------------
+The review documents approvals in this package name (renderedViewDigest),
+each a blob named by its digest:
+{{range .Reviews}}  {{.}}
+{{end}}
+{{end}}Runs and records
 ----------------
 {{range .Runs}}run {{.ID}}  root {{.Digest}}
   project {{.Project}}, model {{.Model}}, started {{.StartedAt}} by {{.StartedBy}}
@@ -117,7 +148,10 @@ table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #bbb;p
 code{font-size:.85em;word-break:break-all}.v{color:#064}.a{color:#740}
 </style></head><body>
 <h1>Compliance package {{.PackageID}}</h1>
-<p>Facts are marked <span class="v">[verifiable]</span> (cryptographically verifiable: digests, signatures,
+{{if .ForReview}}<p><strong>For review:</strong> this package does not meet the policy its exporter proposes; it is
+exported for review and approval, not as a release. Rules not met when it was exported:</p>
+<ul>{{range .ForReview}}<li><code>{{.}}</code></li>{{end}}</ul>
+{{end}}<p>Facts are marked <span class="v">[verifiable]</span> (cryptographically verifiable: digests, signatures,
 log inclusion) or <span class="a">[asserted]</span> (asserted by the signer of a record). This report carries
 no verdict; run <code>dossier-verify</code> with the root fingerprint obtained out of band.</p>
 <h2>Export</h2>
@@ -160,7 +194,15 @@ no verdict; run <code>dossier-verify</code> with the root fingerprint obtained o
 {{range .Keys}}<tr><td><code>{{.ID}}</code></td><td>{{.Algorithm}}</td><td>{{join .Roles ", "}}</td><td>{{.Owner.Name}} ({{.Owner.PersonID}}, {{.Owner.Team}})</td><td>from {{.ValidFrom}}{{if .ValidUntil}} until {{.ValidUntil}}{{end}}</td><td>{{if .Revocation}}{{.Revocation.Reason}} at {{.Revocation.At}}{{end}}</td></tr>
 {{end}}</table>
 {{end}}
-{{if .Ledger}}<h2>Earlier exports</h2>
+{{if .Anchors}}<h2>Independent anchors</h2>
+<p><code>{{.AnchorsBlob}}</code>: each entry bounds the time of the records below its checkpoint size
+<span class="v">[verifiable with the trust root's TSAs and witness policy]</span></p>
+<table><tr><th>entry</th><th>checkpoint size</th><th>TSA tokens</th><th>cosignatures</th></tr>
+{{range .Anchors}}<tr><td>{{.N}}</td><td>{{.Size}}</td><td>{{join .TSAs ", "}}</td><td>{{.Cosignatures}}</td></tr>
+{{end}}</table>
+{{end}}{{if .Reviews}}<h2>Review documents</h2>
+<ul>{{range .Reviews}}<li><code>{{.}}</code> <span class="v">[verifiable]</span></li>{{end}}</ul>
+{{end}}{{if .Ledger}}<h2>Earlier exports</h2>
 <table><tr><th>package</th><th>sealed record</th><th>tree size</th></tr>
 {{range .Ledger}}<tr><td><code>{{.Package}}</code></td><td><code>{{.Sealed}}</code></td><td>{{.Size}} <span class="v">[verifiable: consistent with this checkpoint]</span></td></tr>
 {{end}}</table>{{end}}
