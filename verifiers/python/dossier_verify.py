@@ -2289,9 +2289,9 @@ def main(argv):
     except UsageError as err:  # SPEC.md 7: a usage error need not print a document
         sys.stderr.write("dossier_verify.py: %s\n%s\n" % (err, USAGE))
         return 2
-    except (OSError, IOError) as err:
-        emit(result_document("inconclusive", [], [{"step": "1", "class": "io", "status": "not-checked",
-                                                    "message": "cannot read the package: %s" % err}]), as_json)
+    except (OSError, IOError) as err:  # SPEC.md 6: class io, step 1, inconclusive
+        io = {"step": "1", "class": "io", "message": "cannot read the package: %s" % err}
+        emit(result_document("inconclusive", [io], [dict(io, status="not-checked")]), as_json)
         return 3
     try:
         ctx = verify(args, data)
