@@ -164,7 +164,7 @@ func (h *handler) reviewDoc(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	hd := w.Header()
-	hd.Set("Content-Security-Policy", "sandbox; default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'")
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'; form-action 'none'; base-uri 'none'")
 	hd.Set("Content-Type", review.MediaType)
 	disp := "inline"
 	if r.URL.Query().Has("download") {
@@ -275,6 +275,6 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	defer f.Close()
 	w.Header().Set("Content-Type", "application/x-tar")
-	w.Header().Set("Content-Disposition", `attachment; filename="dossier-`+safeFile(short(info.ID))+`.tar"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="dossier-`+safeFile(info.ID[:min(16, len(info.ID))])+`.tar"`)
 	http.ServeContent(w, r, "", info.At, f)
 }
