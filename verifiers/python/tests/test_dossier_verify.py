@@ -289,6 +289,15 @@ class EndToEndTest(unittest.TestCase):
                 self.assertEqual((code, doc["outcome"]), (1, "rejected"))
                 self.assertIn(cls, [f["class"] for f in doc["failures"]])
 
+    def test_result_documents_follow_the_result_schema(self):
+        schemas = dv.Schemas(os.path.join(ROOT, "spec"))
+        if schemas.error:
+            self.skipTest(schemas.error)
+        for name in ("valid-baseline", "sequence-gap", "tar-symlink"):
+            with self.subTest(name):
+                _, doc = run_vector(name)
+                self.assertEqual(schemas.validate("verify-result", doc), [])
+
     def test_without_schemas_inconclusive_never_verified(self):
         code, doc = run_vector("valid-baseline", {"DOSSIER_SPEC_DIR": "/nonexistent"})
         self.assertEqual((code, doc["outcome"]), (3, "inconclusive"))
