@@ -603,6 +603,11 @@ def spec_dir():
     if env:
         return env
     here = os.path.dirname(os.path.abspath(__file__))
+    for candidate in (os.path.join(here, "..", "..", "spec", "predicates"),  # the source tree
+                      os.path.join(here, "spec", "predicates"),              # a kit: spec/ beside the script
+                      os.path.join(os.getcwd(), "spec", "predicates")):
+        if os.path.isdir(candidate):
+            return candidate
     return os.path.join(here, "..", "..", "spec", "predicates")
 
 
