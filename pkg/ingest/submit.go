@@ -86,18 +86,18 @@ func (s *Service) Submit(ctx context.Context, req *submitRequest) (*SubmitResult
 	if err := s.journal.err(); err != nil {
 		return nil, false, problem(http.StatusServiceUnavailable, CodeStorage, err.Error()).retry(30)
 	}
-	if h, ans, ok, err := s.journal.lookupKey(req.key); err != nil {
-		return nil, false, problem(http.StatusServiceUnavailable, CodeStorage, err.Error())
-	} else if ok {
-		if h != req.hash {
-			return nil, false, problem(http.StatusUnprocessableEntity, CodeIdempotencyReused, "this Idempotency-Key was used with another request body")
-		}
-		return ans, true, nil
+	if ans, done, p := s.stored(req); done {
+		return ans, true, p
 	}
 	if p := s.begin(req); p != nil {
 		return nil, false, p
 	}
 	defer s.end(req.key)
+	// Again under the in-flight claim: a request with this key may have
+	// finished between the first look and the claim.
+	if ans, done, p := s.stored(req); done {
+		return ans, true, p
+	}
 	root, ok := s.runs.get(req.runID)
 	if !ok {
 		return nil, false, problem(http.StatusNotFound, CodeNotFound, "no such run")
@@ -115,6 +115,21 @@ func (s *Service) Submit(ctx context.Context, req *submitRequest) (*SubmitResult
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	return s.commit(dctx, root, b, verdict, req)
+}
+
+// stored answers from the journal: the stored answer for the same body,
+// 422 for another body; done is false when the key has no answer.
+func (s *Service) stored(req *submitRequest) (*SubmitResult, bool, *Problem) {
+	h, ans, ok, err := s.journal.lookupKey(req.key)
+	switch {
+	case err != nil:
+		return nil, true, problem(http.StatusServiceUnavailable, CodeStorage, err.Error())
+	case !ok:
+		return nil, false, nil
+	case h != req.hash:
+		return nil, true, problem(http.StatusUnprocessableEntity, CodeIdempotencyReused, "this Idempotency-Key was used with another request body")
+	}
+	return ans, true, nil
 }
 
 // begin registers the key as in flight and takes an outstanding-request
