@@ -12,3 +12,9 @@ import "embed"
 //
 //go:embed v1
 var V1 embed.FS
+
+// V2 holds the vectors of the format's additions for issues 7 and 8
+// (verification policy v2; anchors), laid out as V1 under "v2".
+//
+//go:embed v2
+var V2 embed.FS

@@ -7,7 +7,20 @@ import (
 )
 
 func TestV1EveryVectorComplete(t *testing.T) {
-	dirs, err := fs.ReadDir(V1, "v1")
+	if n := checkSet(t, V1, "v1"); n < 100 {
+		t.Errorf("only %d vectors embedded", n)
+	}
+}
+
+func TestV2EveryVectorComplete(t *testing.T) {
+	if n := checkSet(t, V2, "v2"); n < 15 {
+		t.Errorf("only %d vectors embedded", n)
+	}
+}
+
+func checkSet(t *testing.T, set fs.FS, name string) int {
+	t.Helper()
+	dirs, err := fs.ReadDir(set, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -17,9 +30,9 @@ func TestV1EveryVectorComplete(t *testing.T) {
 			continue
 		}
 		n++
-		base := "v1/" + d.Name() + "/"
+		base := name + "/" + d.Name() + "/"
 		var e struct{ Outcome, Class, Step, Description string }
-		raw, err := fs.ReadFile(V1, base+"expected.json")
+		raw, err := fs.ReadFile(set, base+"expected.json")
 		if err != nil || json.Unmarshal(raw, &e) != nil || e.Outcome == "" || e.Description == "" {
 			t.Errorf("%s: bad expected.json: %v", d.Name(), err)
 		}
@@ -27,12 +40,10 @@ func TestV1EveryVectorComplete(t *testing.T) {
 			t.Errorf("%s: a rejection must name its class and step", d.Name())
 		}
 		for _, f := range []string{"package.tar", "trust/root-fingerprint"} {
-			if _, err := fs.Stat(V1, base+f); err != nil {
+			if _, err := fs.Stat(set, base+f); err != nil {
 				t.Errorf("%s: %v", d.Name(), err)
 			}
 		}
 	}
-	if n < 100 {
-		t.Errorf("only %d vectors embedded", n)
-	}
+	return n
 }

@@ -22,30 +22,34 @@ import (
 
 const committed = "../../v1"
 
-// TestNoDrift regenerates every vector into a temporary directory and
-// requires it to equal the committed testvectors/v1 byte for byte.
+// TestNoDrift regenerates every vector set into a temporary directory and
+// requires it to equal the committed testvectors/<set> byte for byte.
 func TestNoDrift(t *testing.T) {
-	tmp := t.TempDir()
-	if err := generate(tmp); err != nil {
-		t.Fatal(err)
-	}
-	got, want := readTree(t, tmp), readTree(t, committed)
-	for name, data := range got {
-		w, ok := want[name]
-		switch {
-		case !ok:
-			t.Errorf("%s: generated but not committed", name)
-		case !bytes.Equal(w, data):
-			t.Errorf("%s: committed bytes differ from a fresh generation", name)
-		}
-	}
-	for name := range want {
-		if _, ok := got[name]; !ok {
-			t.Errorf("%s: committed but no longer generated", name)
-		}
-	}
-	if t.Failed() {
-		t.Log("v1 vectors are frozen once released; before that, regenerate with: go run ./testvectors/internal/gen")
+	for _, set := range []string{"v1", "v2"} {
+		t.Run(set, func(t *testing.T) {
+			tmp := t.TempDir()
+			if err := generateSet(tmp, set); err != nil {
+				t.Fatal(err)
+			}
+			got, want := readTree(t, tmp), readTree(t, "../../"+set)
+			for name, data := range got {
+				w, ok := want[name]
+				switch {
+				case !ok:
+					t.Errorf("%s: generated but not committed", name)
+				case !bytes.Equal(w, data):
+					t.Errorf("%s: committed bytes differ from a fresh generation", name)
+				}
+			}
+			for name := range want {
+				if _, ok := got[name]; !ok {
+					t.Errorf("%s: committed but no longer generated", name)
+				}
+			}
+			if t.Failed() {
+				t.Logf("vectors are frozen once released; before that, regenerate with: go run ./testvectors/internal/gen -set %s", set)
+			}
+		})
 	}
 }
 
