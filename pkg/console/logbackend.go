@@ -1,0 +1,306 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/dossier-audit/dossier/pkg/dossier"
+	"github.com/dossier-audit/dossier/pkg/gate"
+	"github.com/dossier-audit/dossier/pkg/ingest/auth"
+	"github.com/dossier-audit/dossier/pkg/keyring"
+	"github.com/dossier-audit/dossier/pkg/policy"
+	"github.com/dossier-audit/dossier/pkg/record"
+	"github.com/dossier-audit/dossier/pkg/review"
+	"github.com/dossier-audit/dossier/pkg/run"
+)
+
+// LogConfig configures a LogBackend: the console over a log directory,
+// without the daemon (dossier console, tests).
+type LogConfig struct {
+	// Log appends approvals and exports and reads stored bundles
+	// (*tlog.Log); its Dir is the log directory read at its checkpoint.
+	Log dossier.Log
+	// RunsDir holds one run file (JSON) per run.
+	RunsDir string
+	// Keyrings are the keyring version envelopes appended to the log; Pin
+	// the root fingerprint they chain to ("" trusts version 1).
+	Keyrings [][]byte
+	Pin      string
+	// Policy is what the runs are evaluated against (default: the
+	// dossier.DefaultPolicy).
+	Policy *policy.Policy
+	// Exporter signs exports; nil disables them.
+	Exporter signature.Signer
+	// ExportsDir keeps packages (<hex>.tar) and their descriptions.
+	ExportsDir string
+	// Now is the clock of policy evaluation and exports.
+	Now func() time.Time
+}
+
+// LogBackend is a Backend over a log directory. It verifies each run's
+// records with pkg/gate and keeps the facts and the rendered review per
+// checkpoint size, so a page costs a render only when the log grew.
+// Identity subjects are compared with the keyring's person ids (an
+// approval's signer id) to build a person's queue.
+type LogBackend struct {
+	cfg   LogConfig
+	mu    sync.Mutex
+	size  uint64
+	facts map[string]*gate.Facts // by run id, at size
+	runs  map[string]*RunDetail  // by run id, at size
+	expMu sync.Mutex
+}
+
+// NewLogBackend checks cfg and returns the backend.
+func NewLogBackend(cfg LogConfig) (*LogBackend, error) {
+	if cfg.Log == nil || cfg.RunsDir == "" || len(cfg.Keyrings) == 0 {
+		return nil, errors.New("log backend: a log, a runs directory and the keyring versions are required")
+	}
+	if cfg.Policy == nil {
+		p, err := policy.Parse(dossier.DefaultPolicy)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Policy = p
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &LogBackend{cfg: cfg}, nil
+}
+
+// roots reads the run files, newest start first.
+func (b *LogBackend) roots() ([]*run.Root, error) {
+	ents, err := os.ReadDir(b.cfg.RunsDir)
+	if err != nil {
+		return nil, fmt.Errorf("reading the runs directory: %w", err)
+	}
+	var out []*run.Root
+	for _, e := range ents {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(b.cfg.RunsDir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		r, err := run.ParseFile(raw)
+		if err != nil {
+			return nil, fmt.Errorf("run file %s: %w", e.Name(), err)
+		}
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(x, y *run.Root) int {
+		if c := strings.Compare(y.Registration.StartedAt, x.Registration.StartedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Registration.RunID, y.Registration.RunID)
+	})
+	return out, nil
+}
+
+// checkpointSize reads the published checkpoint's size; the caches are
+// dropped when it changed.
+func (b *LogBackend) refresh() error {
+	st, err := b.logStatus()
+	if err != nil {
+		return err
+	}
+	if st.Size != b.size || b.facts == nil {
+		b.size, b.facts, b.runs = st.Size, map[string]*gate.Facts{}, map[string]*RunDetail{}
+	}
+	return nil
+}
+
+func (b *LogBackend) factsOf(ctx context.Context, root *run.Root) (*gate.Facts, error) {
+	id := root.Registration.RunID
+	if f, ok := b.facts[id]; ok {
+		return f, nil
+	}
+	f, err := gate.Load(ctx, b.cfg.Log.Dir(), root, b.cfg.Keyrings, b.cfg.Pin)
+	if err != nil {
+		return nil, err
+	}
+	b.facts[id] = f
+	return f, nil
+}
+
+// Runs implements Backend.
+func (b *LogBackend) Runs(ctx context.Context, f Filter) (RunPage, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.refresh(); err != nil {
+		return RunPage{}, err
+	}
+	roots, err := b.roots()
+	if err != nil {
+		return RunPage{}, err
+	}
+	exported := b.exportedRuns()
+	var all []RunSummary
+	for _, r := range roots {
+		facts, err := b.factsOf(ctx, r)
+		if err != nil {
+			return RunPage{}, fmt.Errorf("run %s: %w", r.Registration.RunID, err)
+		}
+		s := b.summary(facts)
+		s.Exported = exported[s.RunID]
+		if f.WaitingFor == "" || len(s.Lacks) > 0 && !slices.ContainsFunc(s.Approvals, func(a ApprovalInfo) bool { return a.SignerID == f.WaitingFor }) {
+			all = append(all, s)
+		}
+	}
+	lo := min(f.Offset, len(all))
+	return RunPage{Runs: all[lo:min(lo+max(f.Limit, 0), len(all))], Total: len(all)}, nil
+}
+
+func (b *LogBackend) summary(f *gate.Facts) RunSummary {
+	s := RunSummary{RunID: f.Run.Registration.RunID, Records: len(f.Records)}
+	for _, r := range f.Records {
+		s.Release = s.Release || r.Kind == "model-release"
+		if !slices.Contains(s.Present, r.Kind) {
+			s.Present = append(s.Present, r.Kind)
+		}
+		if a, ok := r.Predicate.(*record.Approval); ok {
+			s.Approvals = append(s.Approvals, approvalInfo(r.Digest, a))
+			if a.ExpiresAt != "" && (s.Expires == "" || a.ExpiresAt < s.Expires) {
+				s.Expires = a.ExpiresAt
+			}
+		}
+	}
+	slices.Sort(s.Present)
+	s.Required = requiredKinds(b.cfg.Policy, s.Release)
+	s.Lacks = policy.Evaluate(f.PolicyInput(b.cfg.Policy, b.cfg.Now(), s.Release)).Failed()
+	return s
+}
+
+func requiredKinds(p *policy.Policy, release bool) []string {
+	out := slices.Clone(p.RequiredKinds)
+	if p.Runs != nil {
+		out = append(out, p.Runs.RequiredKinds...)
+	}
+	if release && p.Releases != nil {
+		out = append(out, p.Releases.RequiredKinds...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func approvalInfo(digest string, a *record.Approval) ApprovalInfo {
+	return ApprovalInfo{Digest: digest, SignerName: a.Signer.PrintedName, SignerID: a.Signer.ID, Function: a.Signer.Function,
+		SignedAt: a.SignedAt, Meaning: a.Meaning, Decision: a.Decision, ExpiresAt: a.ExpiresAt, Conditions: a.Conditions}
+}
+
+// Run implements Backend.
+func (b *LogBackend) Run(ctx context.Context, id string) (*RunDetail, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.refresh(); err != nil {
+		return nil, err
+	}
+	if d, ok := b.runs[id]; ok {
+		return d, nil
+	}
+	roots, err := b.roots()
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(roots, func(r *run.Root) bool { return r.Registration.RunID == id })
+	if i < 0 {
+		return nil, fmt.Errorf("%w: run %q", ErrNotFound, id)
+	}
+	facts, err := b.factsOf(ctx, roots[i])
+	if err != nil {
+		return nil, err
+	}
+	prev, label := b.previous(ctx, roots, roots[i])
+	d, err := b.detail(facts, prev, label)
+	if err != nil {
+		return nil, err
+	}
+	d.Summary.Exported = b.exportedRuns()[id]
+	b.runs[id] = d
+	return d, nil
+}
+
+// previous finds the model's last approved version: the newest other run
+// of the same model started before this one holding an approval with the
+// decision approve.
+func (b *LogBackend) previous(ctx context.Context, roots []*run.Root, this *run.Root) (*gate.Facts, string) {
+	for _, r := range roots { // newest first
+		reg := r.Registration
+		if reg.RunID == this.Registration.RunID || reg.Model != this.Registration.Model || reg.StartedAt >= this.Registration.StartedAt {
+			continue
+		}
+		f, err := b.factsOf(ctx, r)
+		if err != nil {
+			continue
+		}
+		for _, rec := range f.Records {
+			if a, ok := rec.Predicate.(*record.Approval); ok && strings.HasPrefix(a.Decision, "approve") {
+				return f, "run " + reg.RunID
+			}
+		}
+	}
+	return nil, ""
+}
+
+func (b *LogBackend) detail(f *gate.Facts, prev *gate.Facts, label string) (*RunDetail, error) {
+	in := f.ReviewInput(prev, label)
+	doc, digest, err := review.Render(in)
+	if err != nil {
+		return nil, err
+	}
+	reviewed, err := review.ReviewedRecords(in)
+	if err != nil {
+		return nil, err
+	}
+	s := b.summary(f)
+	d := &RunDetail{Summary: s, RunRoot: f.Run.Digest(), Review: doc, ViewDigest: digest, Reviewed: reviewed, Previous: label,
+		Report: policy.Evaluate(f.PolicyInput(b.cfg.Policy, b.cfg.Now(), s.Release))}
+	for _, r := range f.Records {
+		o := in.Owners[r.Signer]
+		d.Records = append(d.Records, RecordRow{Index: r.LogIndex, Kind: r.Kind, Digest: r.Digest, Signer: r.Signer, Signed: o.Name})
+	}
+	return d, nil
+}
+
+// SubmitApproval implements Backend: verified with the newest keyring
+// version that lists the key, appended to the run's stream.
+func (b *LogBackend) SubmitApproval(ctx context.Context, runID string, bun []byte, by auth.Identity) (ApprovalResult, error) {
+	d, err := b.Run(ctx, runID)
+	if err != nil {
+		return ApprovalResult{}, err
+	}
+	b.mu.Lock()
+	facts := b.facts[runID]
+	b.mu.Unlock()
+	if facts == nil {
+		return ApprovalResult{}, fmt.Errorf("run %s: facts not loaded", runID)
+	}
+	lookup := func(fp string) (*keyring.Key, bool) {
+		states := facts.Chain.Lookup(fp)
+		if len(states) == 0 {
+			return nil, false
+		}
+		return states[len(states)-1].Key, true
+	}
+	a, digest, err := VerifyApproval(bun, d, lookup)
+	if err != nil {
+		return ApprovalResult{}, err
+	}
+	rc, err := b.cfg.Log.Append(ctx, bun, d.RunRoot)
+	if err != nil {
+		return ApprovalResult{}, fmt.Errorf("logging the approval: %w", err)
+	}
+	return ApprovalResult{Digest: digest, LogIndex: rc.Index, Signer: a.Signer.PrintedName, Decision: a.Decision}, nil
+}
+
