@@ -303,4 +303,3 @@ func (b *LogBackend) SubmitApproval(ctx context.Context, runID string, bun []byt
 	}
 	return ApprovalResult{Digest: digest, LogIndex: rc.Index, Signer: a.Signer.PrintedName, Decision: a.Decision}, nil
 }
-
