@@ -35,6 +35,7 @@ func (s *Service) Handlers() (ingest, review http.Handler) {
 	s.commonRoutes(in, ListenerIngest, s.authIn)
 	rev := s.newMux(ListenerReview)
 	s.reviewRoutes(rev, ListenerReview, s.authRev)
+	s.mountConsole(rev)
 	s.commonRoutes(rev, ListenerReview, s.authRev)
 	return in, rev
 }

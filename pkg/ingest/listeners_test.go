@@ -104,3 +104,29 @@ func TestSeparateTLSListeners(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleOnReviewOnly mounts the review console on the review
+// listener (keyring configured) and never on the ingest listener.
+func TestConsoleOnReviewOnly(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := testConfigIn(t, dir)
+	withKeyring(t, &cfg, dir)
+	cfg.Review = Listener{Addr: "127.0.0.1:0", Auth: cfg.Ingest.Auth}
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := New(ctx, cfg, Deps{Logger: quietLogger()})
+	must(t, err)
+	in, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	rev, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, in, rev) }()
+	t.Cleanup(func() { cancel(); <-done })
+	if r := do(t, "GET", "http://"+rev.Addr().String()+"/console/login", "", nil); r.status != 200 {
+		t.Fatalf("console on review: %d", r.status)
+	}
+	if r := do(t, "GET", "http://"+in.Addr().String()+"/console/login", "", nil); r.status != 404 {
+		t.Fatalf("console on ingest: %d", r.status)
+	}
+}

@@ -1,0 +1,26 @@
+package ingest
+
+import (
+	"path/filepath"
+
+	"github.com/dossier-audit/dossier/pkg/console"
+)
+
+// mountConsole serves the review console (pkg/console, see its MOUNT.md)
+// at /console/ on the review listener only, when a keyring is configured
+// (the console verifies records and approvals against it). Approvals
+// uploaded through it are appended to the run's stream by the console.
+func (s *Service) mountConsole(rev *methodMux) {
+	if len(s.keyringEnvs) == 0 {
+		s.logger.Info("review console not mounted: no keyring configured")
+		return
+	}
+	b, err := console.NewLogBackend(console.LogConfig{Log: s.log, RunsDir: filepath.Join(s.cfg.DataDir, "runs"),
+		Keyrings: s.keyringEnvs, Pin: s.cfg.KeyringRoot, Exporter: s.exports.signer,
+		ExportsDir: filepath.Join(s.cfg.DataDir, "exports-console"), Now: s.now})
+	if err != nil {
+		s.logger.Error("review console not mounted", "err", err)
+		return
+	}
+	rev.Handle("/console/", console.New(b, console.Options{Auth: s.authRev, Now: s.now, Secure: s.cfg.Review.TLSCert != ""}))
+}
