@@ -71,7 +71,7 @@ func (h *handler) render(w http.ResponseWriter, status int, name string, s *sess
 	if s != nil {
 		v.Me, v.CSRF = &s.id, s.csrf
 		if v.Flash == "" {
-			v.Flash, s.flash = s.flash, ""
+			v.Flash = h.ses.takeFlash(s)
 		}
 	}
 	var buf bytes.Buffer
@@ -199,7 +199,7 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	slog.Info("console: approval logged", "run", runID, "digest", res.Digest, "subject", s.id.Subject)
-	s.flash = "Approval " + res.Digest + " (" + res.Decision + ", " + res.Signer + ") logged at index " + itoa(res.LogIndex) + "."
+	h.ses.setFlash(s, "Approval "+res.Digest+" ("+res.Decision+", "+res.Signer+") logged at index "+itoa(res.LogIndex)+".")
 	http.Redirect(w, r, h.opts.Prefix+"/runs/"+pathEscape(runID), http.StatusSeeOther)
 }
 
@@ -263,7 +263,7 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	slog.Info("console: export written", "package", info.Package, "subject", s.id.Subject, "reason", req.Reason)
-	s.flash = "Package " + info.Package + " built and logged (export record " + info.ExportRecord + ")."
+	h.ses.setFlash(s, "Package "+info.Package+" built and logged (export record "+info.ExportRecord+").")
 	http.Redirect(w, r, h.opts.Prefix+"/exports", http.StatusSeeOther)
 }
 

@@ -86,6 +86,22 @@ func (s *sessions) get(key string) (*session, bool) {
 	return v, true
 }
 
+// setFlash keeps one message for the session's next page.
+func (s *sessions) setFlash(v *session, msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v.flash = msg
+}
+
+// takeFlash returns and clears the session's message.
+func (s *sessions) takeFlash(v *session) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	msg := v.flash
+	v.flash = ""
+	return msg
+}
+
 func (s *sessions) end(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
