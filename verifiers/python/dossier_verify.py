@@ -553,7 +553,7 @@ class NoteKey(object):
         raw = b64decode_strict(parts[2], "noteVerifierKey key")
         if len(raw) != 33 or raw[0] != 1:
             raise Invalid("noteVerifierKey is not an Ed25519 (0x01) key")
-        self.name, self.public = parts[0], raw[1:]
+        self.name, self.public, self.text = parts[0], raw[1:], vkey
         self.key_id = hashlib.sha256(self.name.encode() + b"\n\x01" + self.public).digest()[:4]
         if self.key_id.hex() != parts[1]:
             raise Invalid("noteVerifierKey key id %s does not match its key" % parts[1])
@@ -1150,7 +1150,8 @@ def parse_keyring_envelope(data):
 
 
 def validate_keyring_document(doc):
-    members(doc, ["mediaType", "version", "previous", "issuedAt", "rootThreshold", "keys"], (), "keyring")
+    members(doc, ["mediaType", "version", "previous", "issuedAt", "rootThreshold", "keys"],
+            ["timestampAuthorities", "witnessPolicy"], "keyring")
     if doc["mediaType"] != KEYRING_MEDIA_TYPE:
         raise Invalid("keyring mediaType is %r" % doc["mediaType"])
     if not is_int(doc["version"]) or doc["version"] < 1:
@@ -1201,10 +1202,41 @@ def parse_keys(doc):
             if key.note_key.public != key.raw_ed25519():
                 raise Invalid("%s noteVerifierKey carries another key than publicKey" % what)
         keys[k["id"]] = key
+    validate_anchor_trust_root(doc, keys)
     roots = [k for k in keys.values() if "root" in k.roles and k.revocation is None]
     if doc["rootThreshold"] > len(roots):
         raise Invalid("rootThreshold %d exceeds the %d unrevoked root keys" % (doc["rootThreshold"], len(roots)))
     return keys
+
+
+def validate_anchor_trust_root(doc, keys):
+    """SPEC.md 3.11 "Anchor trust root" (optional): its shape only. Package
+    verification (SPEC.md 5) does not use anchors, so nothing more is checked."""
+    if "timestampAuthorities" in doc:
+        tsas = doc["timestampAuthorities"]
+        if not isinstance(tsas, list) or not 1 <= len(tsas) <= 64:
+            raise Invalid("timestampAuthorities must hold 1 to 64 entries")
+        names = set()
+        for t in tsas:
+            members(t, ["name", "chainPem", "validFrom", "validUntil"], ["policy"], "timestampAuthorities entry")
+            if not isinstance(t["name"], str) or not re.fullmatch(r"\S+", t["name"]) or t["name"] in names:
+                raise Invalid("timestampAuthorities name %r is empty, has white space or repeats" % (t["name"],))
+            names.add(t["name"])
+            if not isinstance(t["chainPem"], str) or "-----BEGIN CERTIFICATE-----" not in t["chainPem"]:
+                raise Invalid("timestampAuthorities %s chainPem holds no CERTIFICATE block" % t["name"])
+            if parse_time(t["validUntil"]) <= parse_time(t["validFrom"]):
+                raise Invalid("timestampAuthorities %s validUntil is not after validFrom" % t["name"])
+            if "policy" in t and not re.fullmatch(r"[0-9]+(\.[0-9]+)+", str(t["policy"])):
+                raise Invalid("timestampAuthorities %s policy is not a dotted OID" % t["name"])
+    if "witnessPolicy" in doc:
+        if not isinstance(doc["witnessPolicy"], str):
+            raise Invalid("witnessPolicy is not a string")
+        log_vkeys = set(k.note_key.text for k in keys.values() if k.note_key)
+        for line in doc["witnessPolicy"].splitlines():
+            if line.startswith("log "):
+                vkey = line[4:].strip()
+                if vkey not in log_vkeys:
+                    raise Invalid("witnessPolicy log line %r is not a log key of the keyring" % vkey)
 
 
 def count_root_signatures(version, signer_keys, ssl):
