@@ -219,6 +219,31 @@ class SignatureTest(unittest.TestCase):
         self.assertEqual(pub.fingerprint, want)
 
 
+class AnchorTrustRootTest(unittest.TestCase):
+    VKEY = "log.dossier.example/audit+cf33d081+AU955o0K7GKvoj2l2150Nrzm9flHjgxD6/aVo1vW+6bV"
+
+    def keys(self):
+        key = dv.PublicKey(dv.ED25519_SPKI + b"\0" * 32)
+        key.note_key = dv.NoteKey(self.VKEY)
+        return {"log": key}
+
+    def test_witness_policy_log_lines_are_keyring_log_keys(self):
+        dv.validate_anchor_trust_root({"witnessPolicy": "log %s\nquorum none\n" % self.VKEY}, self.keys())
+        with self.assertRaisesRegex(dv.Invalid, "not a log key"):
+            dv.validate_anchor_trust_root({"witnessPolicy": "log other+00000000+AAA\n"}, self.keys())
+
+    def test_timestamp_authorities(self):
+        tsa = {"name": "tsa", "chainPem": "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+               "validFrom": "2026-01-01T00:00:00Z", "validUntil": "2031-01-01T00:00:00Z"}
+        dv.validate_anchor_trust_root({"timestampAuthorities": [tsa]}, {})
+        for name, bad in (("empty", []), ("two names", [tsa, tsa]),
+                          ("window", [dict(tsa, validUntil="2025-01-01T00:00:00Z")]),
+                          ("policy", [dict(tsa, policy="not-an-oid")])):
+            with self.subTest(name):
+                with self.assertRaises(dv.Invalid):
+                    dv.validate_anchor_trust_root({"timestampAuthorities": bad}, {})
+
+
 class PredicateTest(unittest.TestCase):
     EVALUATION = {"runId": "r1", "attempt": 1, "producedAt": "2026-11-27T09:00:00Z",
                   "producer": {"id": "w", "name": "w", "kind": "workload"},
