@@ -81,6 +81,7 @@ type B struct {
 	Proofs     proofs
 	Ledger     ledger
 	Policy     obj
+	Anchors    []byte // anchors.json (set v2); nil: no layer
 
 	Blobs      map[string][]byte
 	MetaConfig obj

@@ -42,6 +42,17 @@ type keyringDoc struct {
 	IssuedAt      string     `json:"issuedAt"`
 	RootThreshold int        `json:"rootThreshold"`
 	Keys          []keyEntry `json:"keys"`
+	// the optional anchor trust root (SPEC.md §3.11, spec/anchors.md §4)
+	TimestampAuthorities []tsaEntry `json:"timestampAuthorities,omitempty"`
+	WitnessPolicy        string     `json:"witnessPolicy,omitempty"`
+}
+
+type tsaEntry struct {
+	Name       string `json:"name"`
+	ChainPEM   string `json:"chainPem"`
+	ValidFrom  string `json:"validFrom"`
+	ValidUntil string `json:"validUntil"`
+	Policy     string `json:"policy,omitempty"`
 }
 
 func entryFor(k *Key, roles []string, team, logName string) keyEntry {

@@ -135,7 +135,11 @@ func (b *B) makeMeta() {
 		}
 	}
 	b.MetaLayers = append(b.MetaLayers,
-		layer("ledger.json", "application/vnd.dossier.ledger.v1+json", cjson(b.Ledger)),
+		layer("ledger.json", "application/vnd.dossier.ledger.v1+json", cjson(b.Ledger)))
+	if b.Anchors != nil {
+		b.MetaLayers = append(b.MetaLayers, layer("anchors.json", "application/vnd.dossier.anchors.v1+json", b.Anchors))
+	}
+	b.MetaLayers = append(b.MetaLayers,
 		layer("policy.json", "application/vnd.dossier.policy.v1+json", cjson(b.Policy)),
 		layer("README.txt", "text/plain; charset=utf-8", b.Readme),
 		layer("REPORT.html", "text/html; charset=utf-8", b.Report))

@@ -4,5 +4,6 @@ package main
 func vectorsV2() []vector {
 	var vs []vector
 	vs = append(vs, policyV2Vectors()...)
+	vs = append(vs, anchorVectors()...)
 	return vs
 }
