@@ -21,9 +21,11 @@ all: build
 build:
 	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
 
-# test-deps installs the real protocol peers the tests start (chrony).
+# test-deps installs the real peers the tests start: chrony (time checks)
+# and Debian's Chromium (the review console's browser test).
 test-deps:
 	@bash scripts/ci-install-chrony.sh
+	@bash scripts/ci-install-chromium.sh
 
 test: test-deps build
 	$(GO) vet ./...
