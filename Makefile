@@ -18,8 +18,9 @@ TEST_TIMEOUT ?= 20m
 
 all: build
 
+# Static, reproducible binaries: the same commit gives the same bytes.
 build:
-	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags=-buildid= -o $(BIN)/ ./cmd/...
 
 # test-deps installs the real peers the tests start: chrony (time checks)
 # and Debian's Chromium (the review console's browser test).

@@ -21,6 +21,8 @@ run ./pkg/bundle  'Sign|Verify'                   2s
 run ./pkg/tlog    'Append|Fsync|Build|Prove'      1x
 run ./pkg/oci     'PushLayout|PushRegistry'       1x
 run ./pkg/oci     'LayoutAppend'                  500x
+run ./pkg/verify  'VerifyPackage10k'              2x
+run ./pkg/dossier 'Export10k'                     1x
 
 echo
 echo "Figures beside their bounds (same run):"
