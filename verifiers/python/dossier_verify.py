@@ -1369,6 +1369,7 @@ class Context(object):
         self.attestation = None      # Record of the package attestation (passed step 5)
         self.checkpoint = None       # (origin, size, root bytes)
         self.leaves = {}             # digest -> (index, leaf) for proven entries
+        self.proof_entries = {}      # digest -> proofs.json entry
         self.policy, self.policy_source = None, ""
 
     def report(self, step, cls, status, subject=None, message=None):
@@ -1841,6 +1842,7 @@ def step_7_log(ctx):
     entries = {}
     if not ctx.run(7, "inclusion", lambda: parse_proofs(ctx, entries), "proofs.json"):
         return False
+    ctx.proof_entries = entries
     items = [(r.digest, expected_stream(r), None) for r in ctx.records]
     items += [(v["digest"], "keyring", v["version"] - 1) for v in ctx.keyring]
     for digest, stream, seq in items:
@@ -1908,7 +1910,11 @@ def step_8_sequence(ctx):
     streams = {}
     for index, leaf in ctx.leaves.values():
         streams.setdefault(leaf["stream"], []).append(leaf)
-    unproven = set(expected_stream(r) for r in ctx.records if r.digest not in ctx.leaves)
+    unproven = set()  # streams with a record whose leaf is not proven: they cannot be judged
+    for r in [r for r in ctx.records if r.digest not in ctx.leaves]:
+        unproven.add(expected_stream(r))  # None: the record's stream is unknown
+        if r.digest in ctx.proof_entries:
+            unproven.add(claimed_stream(ctx.proof_entries[r.digest]) or expected_stream(r))
     if any(v["digest"] not in ctx.leaves for v in ctx.keyring):
         unproven.add("keyring")
     for name in sorted(streams):
@@ -1920,6 +1926,14 @@ def step_8_sequence(ctx):
     for hexd, run_id in sorted(ctx.run_roots.items()):
         if "sha256:" + hexd not in streams and not unproven:
             ctx.report(8, "sequence", "fail", "sha256:" + hexd, "run %s has no logged record" % run_id)
+
+
+def claimed_stream(entry):
+    """The stream an unproven proof entry's leaf names, if it parses."""
+    try:
+        return parse_leaf(b64decode_strict(entry["leaf"], "leaf"))["stream"]
+    except (Invalid, TypeError, KeyError):
+        return None
 
 
 def check_stream(leaves, name, complete):
