@@ -43,8 +43,11 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# Both verifiers against every test vector: ours, and the independent
+# Python one written from SPEC.md (standard library + openssl).
 conformance: build
 	@bash scripts/conformance.sh
+	@bash scripts/conformance-python.sh
 
 interop: build
 	@TOOLS="$(TOOLS)" COSIGN_VERSION="$(COSIGN_VERSION)" BIN="$(BIN)" bash scripts/interop.sh
