@@ -47,4 +47,3 @@ func TestClientChecksAgainstRealDaemon(t *testing.T) {
 		t.Fatalf("daemon down: %v", st)
 	}
 }
-
