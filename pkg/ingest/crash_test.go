@@ -230,7 +230,7 @@ func reconcile(t *testing.T, d *daemon, cfg Config, ledger []*ledgerEntry) {
 			t.Fatalf("record %d: %v", i, err)
 		}
 	}
-	t.Logf("%d acknowledged, %d retried after a kill, %d records, stream contiguous", acked, retried, len(rl.Records))
+	t.Logf("%d acknowledged, %d unanswered and retried, %d records, stream contiguous", acked, retried, len(rl.Records))
 	if acked == 0 {
 		t.Fatal("nothing was acknowledged before the kills")
 	}
@@ -242,3 +242,30 @@ type nopTB struct{ testing.TB }
 func (nopTB) Helper()                      {}
 func (nopTB) Fatal(args ...any)            { panic(fmt.Sprint(args...)) }
 func (nopTB) Fatalf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }
+
+// TestGracefulShutdownDrains stops the daemon (as SIGTERM does) under
+// concurrent load: requests in progress finish, and after a restart the
+// client ledger reconciles exactly as after a crash.
+func TestGracefulShutdownDrains(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test")
+	}
+	t.Parallel()
+	cfg := testConfig(t)
+	d := startDaemon(t, cfg)
+	registerRun(t, d, testRunID)
+	var ledger []*ledgerEntry
+	var mu sync.Mutex
+	stop := make(chan struct{})
+	wg := load(d, 0, stop, &ledger, &mu)
+	time.Sleep(400 * time.Millisecond)
+	must(t, d.stop())
+	close(stop)
+	wg.Wait()
+	for _, e := range ledger {
+		if e.status != 0 && e.status != 201 && e.status != 503 {
+			t.Fatalf("%s: status %d during shutdown", e.key, e.status)
+		}
+	}
+	reconcile(t, startDaemon(t, cfg), cfg, ledger)
+}
