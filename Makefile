@@ -54,3 +54,21 @@ interop: build
 
 clean:
 	rm -rf $(BIN) out
+
+# Offline release (scripts/dist*.sh; docs/operator-guide.md): the bundle
+# dist/dossier-<version>-offline.tar built reproducibly from the committed HEAD,
+# its proof of reproducibility, its signed SLSA provenance beside it, and the
+# archival kit dist/dossier-verify-kit-<version>.tar.
+.PHONY: dist dist-check dist-attest archival-kit
+
+dist:
+	@bash scripts/dist.sh bundle
+
+dist-check:
+	@bash scripts/dist-reproducible.sh
+
+dist-attest: build
+	@BIN="$(BIN)" COSIGN="$(TOOLS)/bin/cosign" bash scripts/dist-attest.sh
+
+archival-kit:
+	@bash scripts/dist.sh kit

@@ -172,7 +172,7 @@ kit() {
   done
   echo "dist: archival kit source subset" >&2
   # the verifier's source closure: the packages dossier-verify and the conformance runner import
-  local pkgs; pkgs="$(cd "$SRC" && GOFLAGS=-mod=vendor go list -deps -test ./cmd/dossier-verify ./conformance ./testvectors \
+  local pkgs; pkgs="$(cd "$SRC" && GOFLAGS=-mod=vendor go list -deps -test ./cmd/dossier-verify ./pkg/verify ./conformance ./testvectors \
       | grep -v '\.test$' | grep -v ' ' | sort -u)"
   (cd "$SRC" && GOFLAGS=-mod=vendor go list -f '{{.Dir}}' $pkgs | grep -v "^$(go env GOROOT)" ) | while read -r d; do
     rel="${d#"$SRC"/}"; mkdir -p "$st/src/$rel"
@@ -192,7 +192,7 @@ kit() {
   find "$st" -name __pycache__ -prune -exec rm -rf {} +
   echo "dist: checking the kit's source builds and tests offline" >&2
   mkdir -p "$WORK/emptymodcache2"
-  (cd "$st/src" && GOFLAGS=-mod=vendor GOPROXY=off GOMODCACHE="$WORK/emptymodcache2" go vet ./cmd/dossier-verify >/dev/null)
+  (cd "$st/src" && GOFLAGS=-mod=vendor GOPROXY=off GOMODCACHE="$WORK/emptymodcache2" go test -count=1 ./cmd/dossier-verify ./pkg/verify >&2)
   sha256sums "$st"
   dtar "$WORK/kitstage" "$DIST_DIR/$k.tar.tmp" "$k"
   mv "$DIST_DIR/$k.tar.tmp" "$DIST_DIR/$k.tar"
