@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # conformance.sh: build bin/dossier-verify and run the black-box conformance
-# runner (conformance/) on every test vector (testvectors/v1).
+# runner (conformance/) on every test vector (testvectors/v1, then v2).
 # Extra arguments go to the runner, e.g. scripts/conformance.sh -run '^tar-' -json
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,3 +23,5 @@ if [ -f "$XFAIL" ]; then
   xfail_args=(-xfail "$XFAIL")
 fi
 go run ./conformance -verifier "$BIN/dossier-verify" -vectors testvectors/v1 "${xfail_args[@]}" "$@"
+# v2: the format's additions for issues 7 and 8 (anchors, policy v2)
+go run ./conformance -verifier "$BIN/dossier-verify" -vectors testvectors/v2 "$@"

@@ -133,3 +133,46 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestAnchorsAndPolicyV2 runs the CLI on testvectors/v2: anchored record
+// times are printed, fork evidence is printed as a document, and a failed
+// v2 policy rule is named in the JSON failure.
+func TestAnchorsAndPolicyV2(t *testing.T) {
+	t.Parallel()
+	vec := func(name string, extra ...string) []string {
+		d := filepath.Join("..", "..", "testvectors", "v2", name)
+		fp, err := os.ReadFile(filepath.Join(d, "trust", "root-fingerprint"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := append([]string{"--root-fingerprint", strings.TrimSpace(string(fp)), "--at", "2026-11-27T12:00:00Z"}, extra...)
+		if _, err := os.Stat(filepath.Join(d, "trust", "policy.json")); err == nil {
+			args = append(args, "--policy", filepath.Join(d, "trust", "policy.json"))
+		}
+		return append(args, filepath.Join(d, "package.tar"))
+	}
+	for _, tc := range []struct {
+		name, vector string
+		json         bool
+		code         int
+		want         string
+	}{
+		{"anchored", "anchors-tsa-and-witness-quorum", false, 0, "anchored: existed no later than 2026-11-27T09:03:21Z (witness-quorum)"},
+		{"asserted", "anchors-absent-asserted", false, 0, "0 record(s) anchored, 6 asserted by the operator"},
+		{"fork evidence", "anchors-fork-same-size", false, 1, "FORK EVIDENCE"},
+		{"rule named", "policy-v2-one-approval", true, 1, `"rule": "approvals.distinct-people"`},
+		{"anchors in json", "anchors-tsa", true, 0, `"status": "anchored"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := vec(tc.vector)
+			if tc.json {
+				args = append([]string{"--json"}, args...)
+			}
+			code, out, errOut := runCLI(args...)
+			if code != tc.code || !strings.Contains(out, tc.want) {
+				t.Fatalf("exit %d (want %d), output lacks %q:\n%s%s", code, tc.code, tc.want, out, errOut)
+			}
+		})
+	}
+}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -60,6 +62,44 @@ func renderPackage(w io.Writer, s *verify.Summary) {
 	}
 	if len(s.TimeVerdicts) > 0 {
 		fmt.Fprintf(w, "time      %s\n", counts(s.TimeVerdicts))
+	}
+	renderAnchors(w, s.Anchors)
+}
+
+// maxAnchorLines bounds the per-record anchor lines of the human output
+// (--json lists every record).
+const maxAnchorLines = 50
+
+// renderAnchors prints, per record, whether its time is anchored (and by
+// what, no later than when) or only asserted by the log operator, and any
+// fork evidence as the transferable document it is.
+func renderAnchors(w io.Writer, a *verify.AnchorSummary) {
+	if a == nil {
+		return
+	}
+	if len(a.ForkEvidence) > 0 {
+		renderFork(w, a.ForkEvidence)
+		return
+	}
+	fmt.Fprintf(w, "anchors   %d anchored checkpoint(s): %d record(s) anchored, %d asserted by the operator\n", a.Entries, a.Anchored, a.Asserted)
+	for i, r := range a.Records {
+		if i == maxAnchorLines {
+			fmt.Fprintf(w, "          ... %d more (--json lists all)\n", len(a.Records)-i)
+			break
+		}
+		if r.Status == "anchored" {
+			fmt.Fprintf(w, "          #%d %s anchored: existed no later than %s (%s)\n", r.Index, r.Digest, r.NotAfter, strings.Join(r.By, ", "))
+		} else {
+			fmt.Fprintf(w, "          #%d %s asserted by the operator\n", r.Index, r.Digest)
+		}
+	}
+}
+
+func renderFork(w io.Writer, ev []byte) {
+	var b bytes.Buffer
+	if json.Indent(&b, ev, "  ", "  ") == nil {
+		fmt.Fprintf(w, "\nFORK EVIDENCE: two validly signed checkpoints of this log cannot both be honest.\n"+
+			"Keep this document; anyone can check it with the log's public key:\n  %s\n", b.String())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/dossier-audit/dossier/pkg/anchor"
 	"github.com/dossier-audit/dossier/pkg/internal/strictjson"
 	"github.com/dossier-audit/dossier/pkg/keyring"
 	"github.com/dossier-audit/dossier/pkg/run"
@@ -17,14 +18,16 @@ const (
 	RecordArtifactType   = "application/vnd.dossier.record.v1"
 	PackageConfigType    = "application/vnd.dossier.package.config.v1+json"
 	BundleMediaType      = "application/vnd.dev.sigstore.bundle.v0.3+json"
-	annRefName           = "org.opencontainers.image.ref.name"
-	annTitle             = "org.opencontainers.image.title"
-	annCreated           = "org.opencontainers.image.created"
-	annPackageID         = "dev.dossier.package.id"
-	refPackage           = "dossier-package"
-	refAttestation       = "dossier-package-attestation"
-	maxMetaBlob          = 64 << 20
-	maxProofsBlob        = 1 << 30
+	// ReviewMediaType is a review document layer (spec/policy.md §4).
+	ReviewMediaType = "application/vnd.dossier.review.v1+html"
+	annRefName      = "org.opencontainers.image.ref.name"
+	annTitle        = "org.opencontainers.image.title"
+	annCreated      = "org.opencontainers.image.created"
+	annPackageID    = "dev.dossier.package.id"
+	refPackage      = "dossier-package"
+	refAttestation  = "dossier-package-attestation"
+	maxMetaBlob     = 64 << 20
+	maxProofsBlob   = 1 << 30
 )
 
 // runRoot is a run root of the package.
@@ -42,6 +45,8 @@ type metadata struct {
 	Keyrings   []descriptor
 	Ledger     descriptor
 	Policy     descriptor
+	Anchors    descriptor   // anchors.json (spec/anchors.md §4), optional
+	Reviews    []descriptor // review documents approvals name, optional
 	Readme     descriptor
 	Report     descriptor
 }
@@ -226,13 +231,17 @@ func (s *pkgState) loadMetadata(d string) bool {
 // share generic text media types, by title. "verifiers find keyring
 // layers by media type, take them in layer order" (Q12).
 func (md *metadata) addLayer(l descriptor) error {
-	if l.MediaType == keyring.EnvelopeMediaType {
+	switch l.MediaType {
+	case keyring.EnvelopeMediaType:
 		md.Keyrings = append(md.Keyrings, l)
+		return nil
+	case ReviewMediaType:
+		md.Reviews = append(md.Reviews, l)
 		return nil
 	}
 	slot := map[string]*descriptor{"application/vnd.dossier.checkpoint.v1": &md.Checkpoint,
 		"application/vnd.dossier.proofs.v1+json": &md.Proofs, "application/vnd.dossier.ledger.v1+json": &md.Ledger,
-		PolicyMediaType: &md.Policy}[l.MediaType]
+		PolicyMediaType: &md.Policy, PolicyV2MediaType: &md.Policy, anchor.MediaType: &md.Anchors}[l.MediaType]
 	if slot == nil {
 		slot = map[string]*descriptor{"README.txt": &md.Readme, "REPORT.html": &md.Report}[l.Annotations[annTitle]]
 	}

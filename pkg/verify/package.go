@@ -131,6 +131,7 @@ func (s *pkgState) run(size int64) (ioErr error) {
 	s.dropRecordManifests()
 	logOK := s.finishLog(proofs)
 	if logOK {
+		s.checkAnchors()
 		s.checkSequence()
 		s.checkTime()
 		s.checkExport()
@@ -139,7 +140,7 @@ func (s *pkgState) run(size int64) (ioErr error) {
 		s.skip("9", FailTime, "the checkpoint did not verify")
 		s.skip("10", FailExport, "the checkpoint did not verify")
 	}
-	s.checkPolicy()
+	s.checkPolicy(logOK)
 	s.checkConsistency(logOK)
 	return s.ioErr()
 }

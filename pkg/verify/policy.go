@@ -4,22 +4,35 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/dossier-audit/dossier/pkg/internal/strictjson"
+	"github.com/dossier-audit/dossier/pkg/policy"
 	"github.com/dossier-audit/dossier/pkg/record"
 )
 
-// PolicyMediaType is the media type of a verification policy.
-const PolicyMediaType = "application/vnd.dossier.policy.v1+json"
+// Media types of a verification policy: v1 (time and required kinds) and
+// v2 (spec/policy.md: run and release rules, and anchors).
+const (
+	PolicyMediaType   = policy.MediaTypeV1
+	PolicyV2MediaType = policy.MediaTypeV2
+)
 
 // MaxPolicySize bounds a policy document.
 const MaxPolicySize = 1 << 20
 
-// Policy is the verification policy of spec/package.md §5.
+// Policy is the verification policy of spec/package.md §5, version 1 or 2
+// (spec/policy.md), with the anchor requirement of spec/anchors.md §4.
 type Policy struct {
 	MediaType     string     `json:"mediaType"`
+	Name          string     `json:"name,omitempty"`
 	Time          TimePolicy `json:"time"`
 	RequiredKinds []string   `json:"requiredKinds"`
+	// Runs and Releases are v2 rule sets (pkg/policy), evaluated in step 11.
+	Runs     *policy.Rules `json:"runs,omitempty"`
+	Releases *policy.Rules `json:"releases,omitempty"`
+	// Anchors requires records to be anchored (v2 only).
+	Anchors *AnchorPolicy `json:"anchors,omitempty"`
 }
 
 // TimePolicy says which time-evidence verdicts are acceptable.
@@ -37,7 +50,7 @@ type TimePolicy struct {
 // ErrPolicy: a policy document is malformed.
 var ErrPolicy = errors.New("invalid policy")
 
-// ParsePolicy strictly parses a policy document.
+// ParsePolicy strictly parses a policy document (v1 or v2).
 func ParsePolicy(b []byte) (*Policy, error) {
 	var p Policy
 	if err := strictjson.Decode(b, &p, strictjson.Limits{MaxBytes: MaxPolicySize, MaxDepth: 8, RequireFields: true}); err != nil {
@@ -46,10 +59,17 @@ func ParsePolicy(b []byte) (*Policy, error) {
 	return &p, p.Validate()
 }
 
-// Validate checks the policy's media type, verdicts and kinds.
+// Validate checks the policy's media type, verdicts, kinds, v2 rules and
+// anchor requirement.
 func (p *Policy) Validate() error {
-	if p.MediaType != PolicyMediaType {
-		return fmt.Errorf("%w: mediaType %q, want %q", ErrPolicy, p.MediaType, PolicyMediaType)
+	switch p.MediaType {
+	case PolicyMediaType:
+		if p.Name != "" || p.Runs != nil || p.Releases != nil || p.Anchors != nil {
+			return fmt.Errorf("%w: name, runs, releases and anchors need mediaType %q", ErrPolicy, PolicyV2MediaType)
+		}
+	case PolicyV2MediaType:
+	default:
+		return fmt.Errorf("%w: mediaType %q, want %q or %q", ErrPolicy, p.MediaType, PolicyMediaType, PolicyV2MediaType)
 	}
 	for _, v := range p.Time.Accept {
 		if !slices.Contains([]string{"good", "degraded", "bad"}, v) {
@@ -64,7 +84,24 @@ func (p *Policy) Validate() error {
 			return fmt.Errorf("%w: unknown record kind %q", ErrPolicy, k)
 		}
 	}
+	if p.Anchors != nil && !slices.Contains(anchorRequirements, p.Anchors.Require) {
+		return fmt.Errorf("%w: anchors.require %q, want one of %v", ErrPolicy, p.Anchors.Require, anchorRequirements)
+	}
+	if p.MediaType == PolicyV2MediaType {
+		if err := p.rules().Validate(); err != nil {
+			return fmt.Errorf("%w: %w", ErrPolicy, err)
+		}
+	}
 	return nil
+}
+
+// hasRules reports whether step 11 evaluates v2 rules (pkg/policy).
+func (p *Policy) hasRules() bool { return p.Runs != nil || p.Releases != nil }
+
+// rules is the policy as pkg/policy evaluates it.
+func (p *Policy) rules() *policy.Policy {
+	return &policy.Policy{MediaType: p.MediaType, Name: p.Name, RequiredKinds: p.RequiredKinds, Runs: p.Runs, Releases: p.Releases,
+		Time: policy.TimePolicy{Accept: p.Time.Accept, AcceptUntraceable: p.Time.AcceptUntraceable, MaxProducerSkewSeconds: p.Time.MaxProducerSkewSeconds}}
 }
 
 // choosePolicy uses the auditor's policy, else the package's policy.json.
@@ -82,6 +119,9 @@ func (s *pkgState) choosePolicy() {
 	if err == nil {
 		s.policy, err = ParsePolicy(b)
 	}
+	if err == nil && s.policy.MediaType != s.meta.Policy.MediaType {
+		err = fmt.Errorf("%w: policy.json has mediaType %s, its layer %s", ErrPolicy, s.policy.MediaType, s.meta.Policy.MediaType)
+	}
 	if err != nil {
 		s.policy = nil
 		s.c.fail(fail(FailPolicy, "11", err), s.meta.Policy.Digest)
@@ -91,11 +131,23 @@ func (s *pkgState) choosePolicy() {
 // checkPolicy implements spec/package.md §4 step 11:
 //
 //	> `policy` — required record kinds per run present (e.g. `run-closed`).
-func (s *pkgState) checkPolicy() {
-	if s.policy == nil {
+//
+// and, for a v2 policy, every rule of spec/policy.md §3 (policy.Evaluate
+// per run), each failure reported with its rule name.
+func (s *pkgState) checkPolicy(logOK bool) {
+	switch {
+	case s.policy == nil:
 		s.skip("11", FailPolicy, "no valid policy")
-		return
+	case !s.policy.hasRules():
+		s.checkRequiredKinds()
+	case !logOK:
+		s.skip("11", FailPolicy, "the checkpoint did not verify: no log positions to judge approvals and plans by")
+	default:
+		s.evaluateRules()
 	}
+}
+
+func (s *pkgState) checkRequiredKinds() {
 	have := map[string]map[string]bool{}
 	for i := range s.records {
 		ri := &s.records[i]
@@ -118,4 +170,53 @@ func (s *pkgState) checkPolicy() {
 	if ok {
 		s.c.pass("11", FailPolicy, "", fmt.Sprintf("every run has the required kinds %v", s.policy.RequiredKinds))
 	}
+}
+
+// evaluateRules runs policy.Evaluate on each run's verified records.
+func (s *pkgState) evaluateRules() {
+	keys := policy.ChainView{Chain: s.keyring.chain, Indices: s.keyringIndices()}
+	at := s.opts.At
+	if at.IsZero() {
+		at, _ = time.Parse(time.RFC3339Nano, s.meta.Config.Created)
+	}
+	recs := s.policyRecords()
+	ok := true
+	for _, rr := range s.roots {
+		rep := policy.Evaluate(policy.Input{Policy: s.policy.rules(), RunID: rr.RunID, Records: recs, Keys: keys, At: at})
+		for _, r := range rep.Results {
+			switch r.Status {
+			case policy.Fail:
+				ok = false
+				s.c.failRule(FailPolicy, "11", firstNonEmpty(r.Subject, rr.Digest), r.Rule, r.Rule+": "+r.Message)
+			case policy.Void:
+				s.c.pass("11", FailPolicy, r.Subject, r.Rule+": void: "+r.Message)
+			}
+		}
+	}
+	if ok {
+		s.c.pass("11", FailPolicy, "", fmt.Sprintf("every run meets the policy %q", s.policy.Name))
+	}
+}
+
+// policyRecords are the verified records with their log indices and
+// predicates.
+func (s *pkgState) policyRecords() []policy.Record {
+	var out []policy.Record
+	for i := range s.records {
+		ri := &s.records[i]
+		l, ok := s.leaves[ri.Digest]
+		if len(ri.Errs) == 0 && ok && ri.Pred != nil {
+			out = append(out, policy.Record{Digest: ri.Digest, Kind: ri.Kind, LogIndex: l.Index, Signer: ri.KeyID, Predicate: ri.Pred})
+		}
+	}
+	return out
+}
+
+// keyringIndices are the log indices of the keyring versions, in order.
+func (s *pkgState) keyringIndices() []uint64 {
+	out := make([]uint64, len(s.keyring.digests))
+	for i, d := range s.keyring.digests {
+		out[i] = s.leaves[d].Index
+	}
+	return out
 }

@@ -23,7 +23,10 @@ type recordInfo struct {
 	TimeEvidence string // digest named by the predicate's timeEvidence
 	Verdict      string // time-evidence records only
 	Export       *record.Export
-	Errs         []*Error
+	// Pred is the parsed predicate, kept only when a v2 policy's rules
+	// need it in step 11.
+	Pred record.Predicate
+	Errs []*Error
 }
 
 // rolesFor lists the keyring roles allowed to sign a record kind
@@ -173,6 +176,9 @@ func (s *pkgState) fillFacts(st *record.Statement, k record.Kind, ri *recordInfo
 	p := st.Parsed()
 	if p == nil {
 		return
+	}
+	if s.policy != nil && s.policy.hasRules() {
+		ri.Pred = p
 	}
 	c := p.CommonFields()
 	ri.RunID, ri.ProducedAt = c.RunID, c.ProducedAt

@@ -51,6 +51,8 @@ type FailureEntry struct {
 	Step    string  `json:"step"`
 	Subject string  `json:"subject,omitempty"`
 	Message string  `json:"message"`
+	// Rule names the failed rule of a v2 policy (spec/policy.md §3).
+	Rule string `json:"rule,omitempty"`
 }
 
 // Check is one check of spec/package.md §4.
@@ -84,6 +86,9 @@ type Summary struct {
 	Verified   []string `json:"verified"`
 	Asserted   []string `json:"asserted"`
 	NotChecked []string `json:"notChecked"`
+	// Anchors says per record whether its time is anchored or asserted;
+	// nil when the checkpoint did not verify.
+	Anchors *AnchorSummary `json:"anchors,omitempty"`
 }
 
 // RunSummary describes one run of the package.
@@ -151,6 +156,12 @@ func (c *collector) fail(e *Error, subject string) {
 	msg := e.Err.Error()
 	c.res.Checks = append(c.res.Checks, Check{Step: e.Step, Class: e.Class, Status: Fail, Subject: subject, Message: msg})
 	c.res.Failures = append(c.res.Failures, FailureEntry{Class: e.Class, Step: e.Step, Subject: subject, Message: msg})
+}
+
+// failRule records a failed rule of a v2 policy.
+func (c *collector) failRule(class Failure, step, subject, rule, msg string) {
+	c.res.Checks = append(c.res.Checks, Check{Step: step, Class: class, Status: Fail, Subject: subject, Message: msg})
+	c.res.Failures = append(c.res.Failures, FailureEntry{Class: class, Step: step, Subject: subject, Message: msg, Rule: rule})
 }
 
 // failf records a failed check from a class, step and message.

@@ -1,5 +1,7 @@
 package verify
 
+import "fmt"
+
 // summarize fills the parts of Summary a human auditor reads first: runs,
 // record counts and what was verified, asserted and not checked.
 func (s *pkgState) summarize() {
@@ -32,6 +34,29 @@ func (s *pkgState) summarize() {
 		sum.Asserted = append(sum.Asserted, "record times: the policy accepted time evidence that is untraceable to UTC, so every time is the operator's clock only")
 	}
 	sum.NotChecked = append(sum.NotChecked, notCheckedClaims...)
+	s.summarizePolicyAndAnchors(sum)
+}
+
+// summarizePolicyAndAnchors says what step 11 and the anchors established:
+// approval rules are verified only under a v2 policy; record times are
+// anchored (bounded above by a TSA or a witness quorum of the trust root)
+// or only asserted by the log operator.
+func (s *pkgState) summarizePolicyAndAnchors(sum *Summary) {
+	if s.policy != nil && s.policy.hasRules() {
+		sum.Verified = append(sum.Verified, "the policy's run and release rules (approvals by distinct people, separation of duties, evaluation plans) hold on the verified records")
+	} else {
+		sum.NotChecked = append(sum.NotChecked, "approvals: N-of-M, separation of duties, evaluation plans (the policy has no v2 rules)")
+	}
+	a := sum.Anchors
+	switch {
+	case a == nil:
+		sum.NotChecked = append(sum.NotChecked, "RFC 3161 timestamps and witness cosignatures (the checkpoint did not verify)")
+	case a.Anchored > 0:
+		sum.Verified = append(sum.Verified, fmt.Sprintf("%d record(s) existed no later than the time of an RFC 3161 token or witness quorum of the trust root (anchored)", a.Anchored))
+	}
+	if a != nil && a.Asserted > 0 {
+		sum.Asserted = append(sum.Asserted, fmt.Sprintf("the log position times of %d record(s): no anchor outside the operator's control bounds them (asserted by the operator)", a.Asserted))
+	}
 }
 
 // verifiedClaims are what a passing result proves cryptographically.
@@ -57,7 +82,5 @@ var assertedClaims = []string{
 // notCheckedClaims are outside what this verifier checks.
 var notCheckedClaims = []string{
 	"producer-stated times against the appender's receipt times (receipts are not in package format v1)",
-	"approvals: N-of-M, separation of duties (policy v1 subset)",
-	"RFC 3161 timestamps and witness cosignatures",
 	"completeness of the log-scoped time-evidence and export streams (a package holds a subset)",
 }

@@ -10,12 +10,14 @@ import (
 )
 
 // TestVectors runs VerifyPackage in process on every vector of
-// testvectors/v1 (made by the independent generator, which never imports
+// testvectors/v1 and v2 (made by the independent generator, which never imports
 // pkg/): the outcome must match and a rejection must name the expected
 // class. The conformance runner checks the same through the binary.
 func TestVectors(t *testing.T) {
 	t.Parallel()
 	dirs, _ := filepath.Glob("../../testvectors/v1/*/expected.json")
+	v2, _ := filepath.Glob("../../testvectors/v2/*/expected.json")
+	dirs = append(dirs, v2...)
 	if len(dirs) == 0 {
 		t.Skip("no vectors in testvectors/v1")
 	}
