@@ -133,17 +133,27 @@ func Decode(data []byte, v any, opts Limits) error {
 	if !utf8.Valid(data) {
 		return newError("", ErrInvalidUTF8, "at byte offset %d", invalidUTF8Offset(data))
 	}
-	if off := loneSurrogate(data); off >= 0 {
-		return newError("", ErrInvalidUTF8, "unpaired surrogate escape at byte offset %d", off)
-	}
 	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return newError("", ErrType, "decode target must be a non-nil pointer, got %T", v)
+	if rv.Kind() == reflect.Pointer && !rv.IsNil() && accepts(data, rv.Type().Elem(), opts) {
+		return unmarshal(data, v, opts)
 	}
-	if err := walk(data, rv.Type().Elem(), opts); err != nil {
+	if err := slowChecks(data, rv, v, opts); err != nil {
 		return err
 	}
 	return unmarshal(data, v, opts)
+}
+
+// slowChecks runs the original checks one by one (surrogates, target,
+// token walk); they decide whenever the fast path does not accept, and
+// build the error.
+func slowChecks(data []byte, rv reflect.Value, v any, opts Limits) error {
+	if off := loneSurrogate(data); off >= 0 {
+		return newError("", ErrInvalidUTF8, "unpaired surrogate escape at byte offset %d", off)
+	}
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return newError("", ErrType, "decode target must be a non-nil pointer, got %T", v)
+	}
+	return walk(data, rv.Type().Elem(), opts)
 }
 
 func invalidUTF8Offset(data []byte) int {
