@@ -105,6 +105,10 @@ type RunDetail struct {
 	// Previous names the model's last approved version the review is
 	// compared with ("" for a first release).
 	Previous string
+	// AsOf is the checkpoint size the run was read at; Stale tells that
+	// the log has grown since (the backend is refreshing it).
+	AsOf  uint64
+	Stale bool
 }
 
 // LogStatus is the state of the log.

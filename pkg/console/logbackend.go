@@ -47,17 +47,18 @@ type LogConfig struct {
 }
 
 // LogBackend is a Backend over a log directory. It verifies each run's
-// records with pkg/gate and keeps the facts and the rendered review per
-// checkpoint size, so a page costs a render only when the log grew.
-// Identity subjects are compared with the keyring's person ids (an
-// approval's signer id) to build a person's queue.
+// records with pkg/gate and keeps, per run, the facts, the policy report
+// and the rendered review at the checkpoint size they were read at (see
+// cache.go): a page shows them at once and, when the log has grown since,
+// says so and refreshes them in the background. Identity subjects are
+// compared with the keyring's person ids (an approval's signer id) to
+// build a person's queue.
 type LogBackend struct {
-	cfg   LogConfig
-	mu    sync.Mutex
-	size  uint64
-	facts map[string]*gate.Facts // by run id, at size
-	runs  map[string]*RunDetail  // by run id, at size
-	expMu sync.Mutex
+	cfg      LogConfig
+	mu       sync.Mutex
+	entries  map[string]*entry // by run id
+	inflight map[string]bool   // runs being refreshed
+	expMu    sync.Mutex
 }
 
 // NewLogBackend checks cfg and returns the backend.
@@ -75,7 +76,7 @@ func NewLogBackend(cfg LogConfig) (*LogBackend, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &LogBackend{cfg: cfg}, nil
+	return &LogBackend{cfg: cfg, entries: map[string]*entry{}, inflight: map[string]bool{}}, nil
 }
 
 // roots reads the run files, newest start first.
@@ -108,37 +109,10 @@ func (b *LogBackend) roots() ([]*run.Root, error) {
 	return out, nil
 }
 
-// checkpointSize reads the published checkpoint's size; the caches are
-// dropped when it changed.
-func (b *LogBackend) refresh() error {
-	st, err := b.logStatus()
-	if err != nil {
-		return err
-	}
-	if st.Size != b.size || b.facts == nil {
-		b.size, b.facts, b.runs = st.Size, map[string]*gate.Facts{}, map[string]*RunDetail{}
-	}
-	return nil
-}
-
-func (b *LogBackend) factsOf(ctx context.Context, root *run.Root) (*gate.Facts, error) {
-	id := root.Registration.RunID
-	if f, ok := b.facts[id]; ok {
-		return f, nil
-	}
-	f, err := gate.Load(ctx, b.cfg.Log.Dir(), root, b.cfg.Keyrings, b.cfg.Pin)
-	if err != nil {
-		return nil, err
-	}
-	b.facts[id] = f
-	return f, nil
-}
-
 // Runs implements Backend.
 func (b *LogBackend) Runs(ctx context.Context, f Filter) (RunPage, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.refresh(); err != nil {
+	size, err := b.size()
+	if err != nil {
 		return RunPage{}, err
 	}
 	roots, err := b.roots()
@@ -148,11 +122,11 @@ func (b *LogBackend) Runs(ctx context.Context, f Filter) (RunPage, error) {
 	exported := b.exportedRuns()
 	var all []RunSummary
 	for _, r := range roots {
-		facts, err := b.factsOf(ctx, r)
+		e, err := b.entry(ctx, r, size, false)
 		if err != nil {
 			return RunPage{}, fmt.Errorf("run %s: %w", r.Registration.RunID, err)
 		}
-		s := b.summary(facts)
+		s := e.summary
 		s.Exported = exported[s.RunID]
 		if f.WaitingFor == "" || len(s.Lacks) > 0 && !slices.ContainsFunc(s.Approvals, func(a ApprovalInfo) bool { return a.SignerID == f.WaitingFor }) {
 			all = append(all, s)
@@ -201,13 +175,9 @@ func approvalInfo(digest string, a *record.Approval) ApprovalInfo {
 
 // Run implements Backend.
 func (b *LogBackend) Run(ctx context.Context, id string) (*RunDetail, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.refresh(); err != nil {
+	size, err := b.size()
+	if err != nil {
 		return nil, err
-	}
-	if d, ok := b.runs[id]; ok {
-		return d, nil
 	}
 	roots, err := b.roots()
 	if err != nil {
@@ -217,36 +187,32 @@ func (b *LogBackend) Run(ctx context.Context, id string) (*RunDetail, error) {
 	if i < 0 {
 		return nil, fmt.Errorf("%w: run %q", ErrNotFound, id)
 	}
-	facts, err := b.factsOf(ctx, roots[i])
+	e, err := b.entry(ctx, roots[i], size, true)
 	if err != nil {
 		return nil, err
 	}
-	prev, label := b.previous(ctx, roots, roots[i])
-	d, err := b.detail(facts, prev, label)
-	if err != nil {
-		return nil, err
-	}
+	d := *e.detail
 	d.Summary.Exported = b.exportedRuns()[id]
-	b.runs[id] = d
-	return d, nil
+	d.AsOf, d.Stale = e.size, e.size < size
+	return &d, nil
 }
 
 // previous finds the model's last approved version: the newest other run
 // of the same model started before this one holding an approval with the
 // decision approve.
-func (b *LogBackend) previous(ctx context.Context, roots []*run.Root, this *run.Root) (*gate.Facts, string) {
+func (b *LogBackend) previous(ctx context.Context, roots []*run.Root, this *run.Root, size uint64) (*gate.Facts, string) {
 	for _, r := range roots { // newest first
 		reg := r.Registration
 		if reg.RunID == this.Registration.RunID || reg.Model != this.Registration.Model || reg.StartedAt >= this.Registration.StartedAt {
 			continue
 		}
-		f, err := b.factsOf(ctx, r)
+		e, err := b.entry(ctx, r, size, false)
 		if err != nil {
 			continue
 		}
-		for _, rec := range f.Records {
+		for _, rec := range e.facts.Records {
 			if a, ok := rec.Predicate.(*record.Approval); ok && strings.HasPrefix(a.Decision, "approve") {
-				return f, "run " + reg.RunID
+				return e.facts, "run " + reg.RunID
 			}
 		}
 	}
@@ -281,11 +247,12 @@ func (b *LogBackend) SubmitApproval(ctx context.Context, runID string, bun []byt
 		return ApprovalResult{}, err
 	}
 	b.mu.Lock()
-	facts := b.facts[runID]
+	e := b.entries[runID]
 	b.mu.Unlock()
-	if facts == nil {
+	if e == nil {
 		return ApprovalResult{}, fmt.Errorf("run %s: facts not loaded", runID)
 	}
+	facts := e.facts
 	lookup := func(fp string) (*keyring.Key, bool) {
 		states := facts.Chain.Lookup(fp)
 		if len(states) == 0 {

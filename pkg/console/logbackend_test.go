@@ -7,10 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +39,7 @@ type holder struct {
 	roles  []string
 }
 
-func newHolder(t *testing.T, person string, roles ...string) holder {
+func newHolder(t testing.TB, person string, roles ...string) holder {
 	t.Helper()
 	priv, err := keys.Generate(keys.ECDSAP256)
 	if err != nil {
@@ -56,10 +58,14 @@ type logFixture struct {
 	log                          *tlog.Log
 	root                         *run.Root
 	b                            *console.LogBackend
+	cfg                          console.LogConfig
 	pipeline, rita, exporter, rt holder
 }
 
-func newLogFixture(t *testing.T) *logFixture {
+func newLogFixture(t testing.TB) *logFixture { return newLogFixtureN(t, 1) }
+
+// newLogFixtureN logs a run with datasets dataset records.
+func newLogFixtureN(t testing.TB, datasets int) *logFixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := &logFixture{}
@@ -86,16 +92,33 @@ func newLogFixture(t *testing.T) *logFixture {
 	t.Cleanup(func() { _ = f.log.Close(context.Background()) })
 	f.append(t, kr, "keyring")
 	te := f.append(t, f.sign(t, "time-evidence", record.Template("time-evidence"), false), "time-evidence")
-	for _, kind := range []string{"dataset", "training-run", "evaluation", "run-closed"} {
+	rec := func(kind string, i int) []byte {
 		var m map[string]any
 		_ = json.Unmarshal(record.Template(kind), &m)
 		m["timeEvidence"], m["producedAt"], m["runId"] = map[string]any{"digest": te}, "2026-11-27T10:00:00Z", logRunID
 		if kind == "dataset" {
-			m["name"] = `<img src=x onerror=alert(1)>`
+			m["name"] = fmt.Sprintf("<img src=x onerror=alert(%d)>", i)
 		}
 		delete(m, "plan")
 		p, _ := json.Marshal(m)
-		f.append(t, f.sign(t, kind, p, true), f.root.Digest())
+		return f.sign(t, kind, p, true)
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64) // datasets are appended concurrently, as a busy pipeline would
+	for i := range datasets {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if _, err := f.log.Append(context.Background(), rec("dataset", i), f.root.Digest()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, kind := range []string{"training-run", "evaluation", "run-closed"} {
+		f.append(t, rec(kind, 0), f.root.Digest())
 	}
 	runs := filepath.Join(dir, "runs")
 	if err := os.MkdirAll(runs, 0o755); err != nil {
@@ -110,8 +133,9 @@ func newLogFixture(t *testing.T) *logFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.b, err = console.NewLogBackend(console.LogConfig{Log: f.log, RunsDir: runs, Keyrings: [][]byte{kr}, Policy: pol,
-		Exporter: f.exporter.signer, ExportsDir: filepath.Join(dir, "exports")})
+	f.cfg = console.LogConfig{Log: f.log, RunsDir: runs, Keyrings: [][]byte{kr}, Policy: pol,
+		Exporter: f.exporter.signer, ExportsDir: filepath.Join(dir, "exports")}
+	f.b, err = console.NewLogBackend(f.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +143,7 @@ func newLogFixture(t *testing.T) *logFixture {
 	return f
 }
 
-func signKeyring(t *testing.T, vkey string, signer holder, hs ...holder) []byte {
+func signKeyring(t testing.TB, vkey string, signer holder, hs ...holder) []byte {
 	t.Helper()
 	doc := &keyring.Document{MediaType: keyring.MediaType, Version: 1, IssuedAt: "2026-11-27T00:00:00Z", RootThreshold: 1}
 	for _, h := range hs {
@@ -150,7 +174,7 @@ func signKeyring(t *testing.T, vkey string, signer holder, hs ...holder) []byte 
 	return env
 }
 
-func (f *logFixture) sign(t *testing.T, kind string, pred []byte, runScoped bool) []byte {
+func (f *logFixture) sign(t testing.TB, kind string, pred []byte, runScoped bool) []byte {
 	t.Helper()
 	pt := record.PredicateTypePrefix + kind + "/v1"
 	var rs *record.ResourceDescriptor
@@ -173,7 +197,7 @@ func (f *logFixture) sign(t *testing.T, kind string, pred []byte, runScoped bool
 	return b
 }
 
-func (f *logFixture) append(t *testing.T, b []byte, stream string) string {
+func (f *logFixture) append(t testing.TB, b []byte, stream string) string {
 	t.Helper()
 	r, err := f.log.Append(context.Background(), b, stream)
 	if err != nil {
@@ -183,7 +207,7 @@ func (f *logFixture) append(t *testing.T, b []byte, stream string) string {
 }
 
 // await waits until the published checkpoint covers every append.
-func (f *logFixture) await(t *testing.T) {
+func (f *logFixture) await(t testing.TB) {
 	t.Helper()
 	want, _ := f.log.Size(context.Background())
 	for range 200 {
@@ -230,9 +254,18 @@ func TestLogBackend(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.await(t)
-	d, err = f.b.Run(ctx, logRunID)
-	if err != nil || len(d.Summary.Approvals) != 1 || d.Summary.Approvals[0].Digest != res.Digest || len(d.Summary.Lacks) != 0 {
-		t.Fatalf("after the approval: %+v, %v", d.Summary, err)
+	d, err = f.b.Run(ctx, logRunID) // stale: the log grew; refreshed in the background
+	if err != nil || d.Stale && len(d.Summary.Approvals) != 0 {
+		t.Fatalf("first read after the approval: stale %t, %d approvals, %v; want the view read before it, at once", d.Stale, len(d.Summary.Approvals), err)
+	}
+	for range 250 {
+		if d, err = f.b.Run(ctx, logRunID); err != nil || !d.Stale {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil || d.Stale || len(d.Summary.Approvals) != 1 || d.Summary.Approvals[0].Digest != res.Digest || len(d.Summary.Lacks) != 0 {
+		t.Fatalf("after the approval: stale %t, %+v, %v", d.Stale, d.Summary, err)
 	}
 	info, err := f.b.Export(ctx, console.ExportRequest{Runs: []string{logRunID}, Reason: "inspection", Organisation: "EMA"}, auth.Identity{Subject: "erika"})
 	if err != nil {

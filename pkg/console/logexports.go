@@ -58,8 +58,8 @@ func (b *LogBackend) Log(ctx context.Context) (LogStatus, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var newest uint64
-	for _, f := range b.facts {
-		for _, r := range f.Records {
+	for _, e := range b.entries {
+		for _, r := range e.facts.Records {
 			if te, ok := r.Predicate.(*record.TimeEvidence); ok && r.LogIndex >= newest {
 				newest = r.LogIndex
 				st.TimeVerdict, st.TimeDetail = te.Verdict, te.Diagnosis
