@@ -104,28 +104,78 @@ func (p *Policy) rules() *policy.Policy {
 		Time: policy.TimePolicy{Accept: p.Time.Accept, AcceptUntraceable: p.Time.AcceptUntraceable, MaxProducerSkewSeconds: p.Time.MaxProducerSkewSeconds}}
 }
 
-// choosePolicy uses the auditor's policy, else the package's policy.json.
+// DefaultPolicy returns the built-in default policy (SPEC.md §3.14).
+func DefaultPolicy() *Policy {
+	return &Policy{MediaType: PolicyMediaType, Time: TimePolicy{Accept: []string{"good"}, MaxProducerSkewSeconds: 300},
+		RequiredKinds: []string{"run-closed"}}
+}
+
+// choosePolicy applies SPEC.md §3.14 "Who sets the bar": the auditor's
+// policy as given; without one, the effective policy = the built-in
+// default tightened by the package's proposal (a proposal never lowers the
+// bar); a malformed proposal is a policy failure and the default alone
+// applies.
 func (s *pkgState) choosePolicy() {
 	if s.opts.Policy != nil {
 		s.policy, s.c.res.Summary.PolicySource = s.opts.Policy, "auditor"
 		return
 	}
-	s.c.res.Summary.PolicySource = "package"
+	s.policy, s.c.res.Summary.PolicySource = DefaultPolicy(), "package"
 	if s.meta.Policy.Digest == "" {
-		s.c.failf(FailPolicy, "11", "policy.json", "the package proposes no policy and the auditor gave none")
 		return
 	}
 	b, err := s.blob(s.meta.Policy.Digest, MaxPolicySize)
+	var proposal *Policy
 	if err == nil {
-		s.policy, err = ParsePolicy(b)
+		proposal, err = ParsePolicy(b)
 	}
-	if err == nil && s.policy.MediaType != s.meta.Policy.MediaType {
-		err = fmt.Errorf("%w: policy.json has mediaType %s, its layer %s", ErrPolicy, s.policy.MediaType, s.meta.Policy.MediaType)
+	if err == nil && proposal.MediaType != s.meta.Policy.MediaType {
+		err = fmt.Errorf("%w: policy.json has mediaType %s, its layer %s", ErrPolicy, proposal.MediaType, s.meta.Policy.MediaType)
 	}
 	if err != nil {
-		s.policy = nil
-		s.c.fail(fail(FailPolicy, "11", err), s.meta.Policy.Digest)
+		s.c.fail(fail(FailPolicy, "11", fmt.Errorf("the package's proposed policy (the default applies): %w", err)), s.meta.Policy.Digest)
+		return
 	}
+	s.policy = Tighten(s.policy, proposal)
+}
+
+// Tighten returns the policy at least as strict as base and proposal
+// (policy.Tighten, SPEC.md §3.14), the anchor requirement included: the
+// stricter of the two, tsa and witness together meaning both.
+func Tighten(base, proposal *Policy) *Policy {
+	t := policy.Tighten(base.rules(), proposal.rules())
+	out := &Policy{MediaType: t.MediaType, Name: t.Name, RequiredKinds: t.RequiredKinds, Runs: t.Runs, Releases: t.Releases,
+		Time: TimePolicy{Accept: t.Time.Accept, AcceptUntraceable: t.Time.AcceptUntraceable, MaxProducerSkewSeconds: t.Time.MaxProducerSkewSeconds}}
+	if a := stricterAnchors(base.Anchors, proposal.Anchors); a != nil {
+		out.Anchors, out.MediaType = a, PolicyV2MediaType
+	}
+	return out
+}
+
+func stricterAnchors(a, b *AnchorPolicy) *AnchorPolicy {
+	need := func(p *AnchorPolicy) (tsa, witness, either bool) {
+		if p == nil {
+			return false, false, false
+		}
+		r := p.Require
+		return r == "tsa" || r == "both", r == "witness" || r == "both", r == "either"
+	}
+	at, aw, ae := need(a)
+	bt, bw, be := need(b)
+	tsa, witness, either := at || bt, aw || bw, ae || be
+	switch {
+	case tsa && witness:
+		return &AnchorPolicy{Require: "both"}
+	case tsa:
+		return &AnchorPolicy{Require: "tsa"}
+	case witness:
+		return &AnchorPolicy{Require: "witness"}
+	case either:
+		return &AnchorPolicy{Require: "either"}
+	case a != nil || b != nil:
+		return &AnchorPolicy{Require: "none"}
+	}
+	return nil
 }
 
 // checkPolicy implements spec/package.md §4 step 11:

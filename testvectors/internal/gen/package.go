@@ -139,8 +139,14 @@ func (b *B) makeMeta() {
 	if b.Anchors != nil {
 		b.MetaLayers = append(b.MetaLayers, layer("anchors.json", "application/vnd.dossier.anchors.v1+json", b.Anchors))
 	}
+	if b.Policy != nil { // nil: the package proposes no policy (set v2)
+		mt := "application/vnd.dossier.policy.v1+json"
+		if b.Policy["mediaType"] == policyV2MediaType {
+			mt = policyV2MediaType
+		}
+		b.MetaLayers = append(b.MetaLayers, layer("policy.json", mt, cjson(b.Policy)))
+	}
 	b.MetaLayers = append(b.MetaLayers,
-		layer("policy.json", "application/vnd.dossier.policy.v1+json", cjson(b.Policy)),
 		layer("README.txt", "text/plain; charset=utf-8", b.Readme),
 		layer("REPORT.html", "text/html; charset=utf-8", b.Report))
 	cfg := cjson(b.MetaConfig)

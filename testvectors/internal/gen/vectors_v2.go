@@ -5,5 +5,6 @@ func vectorsV2() []vector {
 	var vs []vector
 	vs = append(vs, policyV2Vectors()...)
 	vs = append(vs, anchorVectors()...)
+	vs = append(vs, whoSetsTheBarVectors()...)
 	return vs
 }

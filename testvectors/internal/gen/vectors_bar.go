@@ -1,0 +1,40 @@
+package main
+
+// ---- set v2: who sets the bar (SPEC.md §3.14) ----
+//
+// Without trust/policy.json the verifier applies the built-in default
+// policy (time accept good, no untraceable, skew 300 s, requiredKinds
+// run-closed) tightened by the package's proposal: a proposal adds
+// requirements, never removes one.
+
+func whoSetsTheBarVectors() []vector {
+	dropClosed := func(b *B) {
+		var rs []*rec
+		for _, r := range b.Recs {
+			if r.Name != "closed" {
+				rs = append(rs, r)
+			}
+		}
+		b.Recs = rs
+	}
+	return []vector{
+		ok("policy-package-absent-default", "the package proposes no policy (no policy.json layer) and the auditor gives none: the built-in default applies, which the run meets",
+			Scenario{Setup: func(b *B) { b.Policy = nil }}),
+		rej("policy-package-absent-default-run-closed", "policy", "11", "no policy.json and no auditor policy: the built-in default still requires a run-closed record, which the run lacks",
+			Scenario{Setup: func(b *B) { dropClosed(b); b.Policy = nil }}),
+		rej("policy-package-lowers-time-bar", "time-untraceable", "9", "the package proposes accepting untraceable time, the time evidence is untraceable, no auditor policy: the default (which does not accept it) is only tightened, never relaxed",
+			Scenario{Setup: func(b *B) {
+				teVerdict("untraceable")(b)
+				b.Policy["time"].(obj)["acceptUntraceable"] = true
+			}}),
+		rej("policy-package-drops-run-closed", "policy", "11", "the package proposes requiredKinds without run-closed and the run has none; the default's run-closed requirement stays",
+			Scenario{Setup: func(b *B) {
+				dropClosed(b)
+				b.Policy["requiredKinds"] = []any{"dataset"}
+			}}),
+		rej("policy-package-adds-requirement", "policy", "11", "the package's own policy (v2) requires two approvals, which the run does not have: a proposal may raise the bar",
+			Scenario{Setup: func(b *B) {
+				b.Policy["mediaType"], b.Policy["runs"] = policyV2MediaType, approvalRules
+			}}),
+	}
+}
