@@ -20,6 +20,10 @@
 # 10. records and proofs verified
 # 11. export of the compliance package out/demo/package.tar, verified by
 #     dossier-verify with the demo's policy (which accepts untraceable time)
+# 12. dossierd on loopback (out/demo/dossierd/): a simulated training
+#     pipeline submits its records over HTTP through the Python client, the
+#     export is requested over the review API (out/demo/dossierd-package.tar),
+#     dossier-verify checks it, the daemon is stopped
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -132,10 +136,14 @@ JSON
 "$BIN/dossier-verify" --policy "$OUT/trust/policy.json" \
   --root-fingerprint "$(cat "$OUT/trust/root-fingerprint")" "$OUT/package.tar"
 
+step "12. dossierd: a training pipeline (Python client) submits over HTTP, export over the API, verified"
+BIN="$BIN" bash scripts/demo_daemon.sh
+
 step "done"
 cat <<MSG
 run $RUN_ID, run root $ROOT
   package         $OUT/package.tar (verified; pinned root $(cat "$OUT/trust/root-fingerprint"))
+  via dossierd    $OUT/dossierd-package.tar (verified; pinned root $(cat "$OUT/dossierd/trust/root-fingerprint"))
   records         $OUT/records/ ($(ls "$OUT"/records | wc -l) signed bundles)
   time evidence   $OUT/time-evidence/
   log             $OUT/log/ (checkpoint verified with $OUT/trust/log.vkey)

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The daemon part of make demo: dossierd on loopback with embedded defaults
+# (a POSIX log and an OCI layout under out/demo/dossierd/), a simulated
+# training pipeline submitting its records over HTTP through the Python
+# client, an export requested over the API, the package verified with
+# dossier-verify, and the daemon stopped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+: "${BIN:=$PWD/bin}"
+D="$BIN/dossier"
+: "${DOSSIER_KEY_PASSWORD:?set DOSSIER_KEY_PASSWORD (scripts/demo.sh does)}"
+OUT=out/demo
+DD=$OUT/dossierd
+RUN_ID=demo-daemon-run-1
+rm -rf "$DD" "$OUT/dossierd-package.tar"
+mkdir -p "$DD"/{keys,trust}
+
+# Keys: the daemon's log key, its ingest key (signs unsigned submissions,
+# receipts and time evidence), the exporter key reused from the CLI demo.
+"$D" log init --dir "$DD/scratch-log" --origin dossier.demo/dossierd/v1 --key-out "$DD/keys/log" >/dev/null
+rm -rf "$DD/scratch-log"
+"$D" key generate --output "$DD/keys/ingest" >/dev/null
+"$D" keyring create --root-key "$OUT/keys/root.key" --issued-at 2026-11-27T08:00:00Z \
+  --add "root:$OUT/keys/root.pub:Dana Root:person:e10001:security" \
+  --add "ingest,time:$DD/keys/ingest.pub:dossierd:workload:dossierd/demo:operations" \
+  --add "exporter:$OUT/keys/exporter.pub:Erika Musterfrau:person:e30211:compliance" \
+  --add "log:$DD/keys/log.vkey:dossierd log:workload:dossierd/log:operations" \
+  -o "$DD/trust/keyring-v1.json" | awk '{print $1}' > "$DD/trust/root-fingerprint"
+
+# Tokens: one for the pipeline (producer), one for the compliance officer.
+PIPE_TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+EXPORT_TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+cat > "$DD/tokens.json" <<JSON
+{"tokens":[
+ {"sha256":"$(sha "$PIPE_TOKEN")","subject":"workload:pipeline/train","name":"training pipeline","team":"ml-platform","roles":["producer"]},
+ {"sha256":"$(sha "$EXPORT_TOKEN")","subject":"person:e30211","name":"Erika Musterfrau","team":"compliance","roles":["exporter","reviewer"]}]}
+JSON
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+INGEST=127.0.0.1:$(port)
+REVIEW=127.0.0.1:$(port)
+echo "starting dossierd: ingest http://$INGEST (pipelines), review http://$REVIEW (compliance)"
+"$BIN/dossierd" -data-dir "$DD/data" -log-key "$DD/keys/log.key" \
+  -ingest-key "$DD/keys/ingest.key" -ingest-key-password-file <(printf %s "$DOSSIER_KEY_PASSWORD") \
+  -exporter-key "$OUT/keys/exporter.key" -exporter-key-password-file <(printf %s "$DOSSIER_KEY_PASSWORD") \
+  -keyring "$DD/trust/keyring-v1.json" -keyring-root "$(cat "$DD/trust/root-fingerprint")" \
+  -ingest-addr "$INGEST" -ingest-tokens "$DD/tokens.json" \
+  -review-addr "$REVIEW" -review-tokens "$DD/tokens.json" 2> "$DD/dossierd.log" &
+DPID=$!
+trap 'kill $DPID 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -sf "http://$INGEST/healthz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -s "http://$INGEST/readyz"; echo
+
+echo "the training pipeline (Python client) submits its records"
+DOSSIER_URL="http://$INGEST" DOSSIER_RUN_ID=$RUN_ID DOSSIER_TOKEN=$PIPE_TOKEN DOSSIER_OUTBOX="$DD/outbox" \
+DOSSIER_PROJECT=support-assistant DOSSIER_MODEL=acme/support-assistant-de \
+DOSSIER_PRODUCER_ID=workload:pipeline/train \
+  python3 scripts/demo_pipeline.py "$OUT/predicates"
+
+echo "the compliance officer requests the export over the review API"
+curl -sf -H "Authorization: Bearer $EXPORT_TOKEN" -H 'Content-Type: application/json' \
+  -d "{\"runs\":[\"$RUN_ID\"],\"purpose\":\"Technical documentation for the notified body (demo, via dossierd)\",\"recipient\":{\"organisation\":\"Notified Body 0123\"}}" \
+  "http://$REVIEW/v1/exports" > "$DD/export.json"
+DL=$(json_get "$DD/export.json" 'd["download"]')
+curl -sf -H "Authorization: Bearer $EXPORT_TOKEN" -o "$OUT/dossierd-package.tar" "http://$REVIEW$DL"
+echo "package $OUT/dossierd-package.tar ($(json_get "$DD/export.json" 'd["result"]["recordCount"]') records)"
+
+kill -TERM $DPID && wait $DPID 2>/dev/null || true
+trap - EXIT
+echo "dossierd stopped (SIGTERM drains)"
+
+"$BIN/dossier-verify" --policy "$OUT/trust/policy.json" \
+  --root-fingerprint "$(cat "$DD/trust/root-fingerprint")" "$OUT/dossierd-package.tar"
