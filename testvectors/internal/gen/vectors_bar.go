@@ -38,3 +38,19 @@ func whoSetsTheBarVectors() []vector {
 			}}),
 	}
 }
+
+// ---- set v2: the package's specVersion (SPEC.md §5 step 3.7, §11) ----
+
+func inc(name, desc string, s Scenario) vector {
+	return vector{Name: name, Expected: Expected{Outcome: "inconclusive", Description: desc}, S: s}
+}
+
+func specVersionVectors() []vector {
+	version := func(v string) Scenario {
+		return Scenario{Meta: func(b *B) { b.MetaConfig["specVersion"] = v }}
+	}
+	return []vector{
+		inc("spec-version-newer", "the package descriptor says specVersion 0.3.0, later than the version this format defines (0.2.0): never verified by rules it does not follow", version("0.3.0")),
+		inc("spec-version-malformed", "the package descriptor says specVersion \"0.2\" (not MAJOR.MINOR.PATCH)", version("0.2")),
+	}
+}

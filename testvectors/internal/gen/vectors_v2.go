@@ -6,5 +6,6 @@ func vectorsV2() []vector {
 	vs = append(vs, policyV2Vectors()...)
 	vs = append(vs, anchorVectors()...)
 	vs = append(vs, whoSetsTheBarVectors()...)
+	vs = append(vs, specVersionVectors()...)
 	return vs
 }
