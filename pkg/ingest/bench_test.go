@@ -160,7 +160,7 @@ func signFsyncBound(b *testing.B, cfg Config, dur time.Duration) float64 {
 	if err := s.openSigner(context.Background(), cfg, Deps{}); err != nil {
 		b.Fatal(err)
 	}
-	j, err := openJournal(filepath.Join(b.TempDir(), "bound"), time.Hour, time.Now)
+	j, err := openJournal(filepath.Join(b.TempDir(), "bound"), time.Hour, time.Now, anyLogged)
 	if err != nil {
 		b.Fatal(err)
 	}

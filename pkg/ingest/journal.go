@@ -36,6 +36,10 @@ type journal struct {
 	closed   bool
 	done     chan struct{}
 	fsyncs   func(time.Duration)
+	// logged reports whether a receipt is in the log and its leaf index.
+	// An answer line may be durable before its receipt (they are written
+	// in parallel); an answer whose receipt is not logged does not exist.
+	logged func(receipt string) (uint64, bool)
 }
 
 // keyEntry locates a key's answer line; the request hash is read from the
@@ -53,13 +57,15 @@ func keyID(key string) [16]byte {
 func recID(d [32]byte) [16]byte { return [16]byte(d[:16]) }
 
 type jreq struct {
-	line   []byte
-	key    string
-	hash   [32]byte
-	rec    [32]byte
-	stream string
-	at     int64
-	err    chan error
+	line     []byte
+	off      int64 // where the line was written, once err is received
+	deferred bool  // index only when the caller says so (indexWritten)
+	key      string
+	hash     [32]byte
+	rec      [32]byte
+	stream   string
+	at       int64
+	err      chan error
 }
 
 // jline is one journal line.
@@ -74,13 +80,14 @@ type jline struct {
 // ErrJournal: the journal could not be written; the daemon must restart.
 var ErrJournal = errors.New("answer journal failed")
 
-func openJournal(path string, ttl time.Duration, now func() time.Time) (*journal, error) {
+func openJournal(path string, ttl time.Duration, now func() time.Time, logged func(string) (uint64, bool)) (*journal, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	j := &journal{f: f, ttl: ttl, now: now, keys: map[[16]byte]keyEntry{}, byRecord: map[[16]byte]int64{},
-		byStream: map[string][]int64{}, wake: make(chan struct{}, 1), done: make(chan struct{}), fsyncs: func(time.Duration) {}}
+		byStream: map[string][]int64{}, wake: make(chan struct{}, 1), done: make(chan struct{}), fsyncs: func(time.Duration) {},
+		logged: logged}
 	if err := j.load(); err != nil {
 		f.Close()
 		return nil, err
@@ -132,6 +139,9 @@ func (j *journal) index(line []byte, off, cutoff int64) error {
 	d, err := parseDigest32(l.Answer.Record)
 	if err != nil {
 		return err
+	}
+	if _, ok := j.logged(l.Answer.Receipt); !ok {
+		return nil // written beside a receipt append that never completed
 	}
 	if _, seen := j.byRecord[recID(d)]; !seen {
 		j.byStream[l.Answer.Stream] = append(j.byStream[l.Answer.Stream], off)
@@ -192,6 +202,11 @@ func (j *journal) read(off int64) (*jline, error) {
 			if err := json.Unmarshal(buf[:i], &l); err != nil || l.Answer == nil {
 				return nil, fmt.Errorf("%w: unreadable line at %d", ErrJournal, off)
 			}
+			idx, ok := j.logged(l.Answer.Receipt)
+			if !ok {
+				return nil, fmt.Errorf("%w: the receipt of the answer at %d is not logged", ErrJournal, off)
+			}
+			l.Answer.ReceiptIndex = idx
 			return &l, nil
 		}
 		if err != nil {
@@ -200,11 +215,32 @@ func (j *journal) read(off int64) (*jline, error) {
 	}
 }
 
-// put durably appends an answer (key may be empty) and indexes it.
+// put durably appends an answer (key may be empty) whose receipt is
+// logged, and indexes it.
 func (j *journal) put(key string, hash [32]byte, ans *SubmitResult) error {
-	rec, err := parseDigest32(ans.Record)
+	r, err := j.line(key, hash, ans, false)
 	if err != nil {
 		return err
+	}
+	return j.enqueue(r)
+}
+
+// write queues an answer whose receipt is being appended in parallel and
+// returns at once; wait returns when the line is durable, and the caller
+// indexes it (indexWritten) only once the receipt is durable too. A line
+// whose receipt never made it is skipped when the journal is loaded.
+func (j *journal) write(key string, hash [32]byte, ans *SubmitResult) (*jreq, error) {
+	r, err := j.line(key, hash, ans, true)
+	if err != nil {
+		return nil, err
+	}
+	return r, j.submit(r)
+}
+
+func (j *journal) line(key string, hash [32]byte, ans *SubmitResult, deferred bool) (*jreq, error) {
+	rec, err := parseDigest32(ans.Record)
+	if err != nil {
+		return nil, err
 	}
 	at := j.now().UnixNano()
 	l := jline{Key: key, At: at, Answer: ans}
@@ -213,9 +249,17 @@ func (j *journal) put(key string, hash [32]byte, ans *SubmitResult) error {
 	}
 	b, err := json.Marshal(l)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return j.enqueue(&jreq{line: append(b, '\n'), key: key, hash: hash, rec: rec, stream: ans.Stream, at: at, err: make(chan error, 1)})
+	return &jreq{line: append(b, '\n'), deferred: deferred, key: key, hash: hash, rec: rec, stream: ans.Stream, at: at,
+		err: make(chan error, 1)}, nil
+}
+
+// indexWritten makes a durable line from write findable.
+func (j *journal) indexWritten(r *jreq) {
+	j.mu.Lock()
+	j.indexLine(r, r.off)
+	j.mu.Unlock()
 }
 
 // putMark durably records that every receipt below size is journalled.
@@ -225,6 +269,14 @@ func (j *journal) putMark(size uint64) error {
 }
 
 func (j *journal) enqueue(r *jreq) error {
+	if err := j.submit(r); err != nil {
+		return err
+	}
+	return <-r.err
+}
+
+// submit queues r for the writer; r.err receives the outcome.
+func (j *journal) submit(r *jreq) error {
 	j.mu.Lock()
 	if j.failed != nil || j.closed {
 		err := j.failed
@@ -240,7 +292,7 @@ func (j *journal) enqueue(r *jreq) error {
 	default:
 	}
 	j.mu.Unlock()
-	return <-r.err
+	return nil
 }
 
 func (j *journal) writer() {
@@ -280,14 +332,9 @@ func (j *journal) commit(batch []*jreq) {
 	} else {
 		off := j.size
 		for _, r := range batch {
-			if r.key != "" {
-				j.keys[keyID(r.key)] = keyEntry{off: off, at: r.at}
-			}
-			if r.rec != ([32]byte{}) {
-				if _, seen := j.byRecord[recID(r.rec)]; !seen {
-					j.byStream[r.stream] = append(j.byStream[r.stream], off)
-				}
-				j.byRecord[recID(r.rec)] = off
+			r.off = off
+			if !r.deferred {
+				j.indexLine(r, off)
 			}
 			off += int64(len(r.line))
 		}
@@ -296,6 +343,19 @@ func (j *journal) commit(batch []*jreq) {
 	j.mu.Unlock()
 	for _, r := range batch {
 		r.err <- err
+	}
+}
+
+// indexLine indexes the line of r at off; j.mu is held.
+func (j *journal) indexLine(r *jreq, off int64) {
+	if r.key != "" {
+		j.keys[keyID(r.key)] = keyEntry{off: off, at: r.at}
+	}
+	if r.rec != ([32]byte{}) {
+		if _, seen := j.byRecord[recID(r.rec)]; !seen {
+			j.byStream[r.stream] = append(j.byStream[r.stream], off)
+		}
+		j.byRecord[recID(r.rec)] = off
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -64,9 +65,11 @@ func (s *Service) sign(ctx context.Context, stmt []byte) ([]byte, error) {
 	return b, nil
 }
 
-// writeReceipt signs the receipt of the logged record rc and appends it to
-// the receipts stream.
-func (s *Service) writeReceipt(ctx context.Context, rc tlog.Receipt, verdict string, req *submitRequest) (*SubmitResult, error) {
+// writeReceipt signs the receipt of the logged record rc, appends it to
+// the receipts stream and journals the answer: the journal line is written
+// and fsynced while the receipt is appended (one durable wait, not two),
+// and becomes findable only once both are durable.
+func (s *Service) writeReceipt(ctx context.Context, rc tlog.Receipt, verdict string, req *submitRequest) (*SubmitResult, *Problem) {
 	at := s.stamp()
 	flags := req.flags
 	if flags == nil {
@@ -81,19 +84,30 @@ func (s *Service) writeReceipt(ctx context.Context, rc tlog.Receipt, verdict str
 	}
 	pred, err := json.Marshal(p)
 	if err != nil {
-		return nil, err
+		return nil, appendFailure(err)
 	}
 	b, err := s.signOwn(ctx, receiptType, pred, record.ResourceDescriptor{Name: "dossier-record",
 		Digest: map[string]string{"sha256": strings.TrimPrefix(rc.Bundle, "sha256:")}})
 	if err != nil {
-		return nil, err
+		return nil, appendFailure(err)
+	}
+	ans := &SubmitResult{Record: rc.Bundle, Stream: rc.Stream, Seq: rc.Seq, Prev: rc.Prev, LogIndex: rc.Index,
+		Receipt: digestString(sum256(b)), ReceivedAt: p.ReceivedAt, TimeVerdict: verdict, Flags: flags}
+	jr, err := s.journal.write(req.key, req.hash, ans)
+	if err != nil {
+		return nil, problem(http.StatusServiceUnavailable, CodeStorage, err.Error())
 	}
 	rr, err := s.log.Append(ctx, b, record.ReceiptStream)
+	jerr := <-jr.err
 	if err != nil {
-		return nil, fmt.Errorf("appending the receipt: %w", err)
+		return nil, appendFailure(fmt.Errorf("appending the receipt: %w", err))
 	}
-	return &SubmitResult{Record: rc.Bundle, Stream: rc.Stream, Seq: rc.Seq, Prev: rc.Prev, LogIndex: rc.Index,
-		Receipt: rr.Bundle, ReceiptIndex: rr.Index, ReceivedAt: p.ReceivedAt, TimeVerdict: verdict, Flags: flags}, nil
+	if jerr != nil {
+		return nil, problem(http.StatusServiceUnavailable, CodeStorage, jerr.Error())
+	}
+	ans.ReceiptIndex = rr.Index
+	s.journal.indexWritten(jr)
+	return ans, nil
 }
 
 func submitter(req *submitRequest) record.Submitter {

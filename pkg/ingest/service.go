@@ -106,7 +106,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (_ *Service, err error) {
 			s.closeStores(context.Background())
 		}
 	}()
-	if s.journal, err = openJournal(filepath.Join(cfg.DataDir, "journal"), cfg.IdempotencyTTL.D(), s.now); err != nil {
+	if s.journal, err = openJournal(filepath.Join(cfg.DataDir, "journal"), cfg.IdempotencyTTL.D(), s.now, s.receiptLogged); err != nil {
 		return nil, err
 	}
 	s.journal.fsyncs = s.metrics.fsync.observe
@@ -323,6 +323,12 @@ func (s *Service) closeStores(ctx context.Context) error {
 		errs = append(errs, s.log.Close(ctx))
 	}
 	return errors.Join(errs...)
+}
+
+// receiptLogged returns the leaf index of a logged receipt.
+func (s *Service) receiptLogged(digest string) (uint64, bool) {
+	rc, ok := s.log.Lookup(digest)
+	return rc.Index, ok
 }
 
 // lockRecord serialises work on one record digest (append, receipt,

@@ -288,12 +288,9 @@ func (s *Service) commit(ctx context.Context, root *run.Root, b []byte, verdict 
 		}
 		req.flags = append(req.flags, "late-receipt")
 	}
-	ans, err := s.writeReceipt(ctx, rc, verdict, req)
-	if err != nil {
-		return nil, false, appendFailure(err)
-	}
-	if err := s.journal.put(req.key, req.hash, ans); err != nil {
-		return nil, false, problem(http.StatusServiceUnavailable, CodeStorage, err.Error())
+	ans, p := s.writeReceipt(ctx, rc, verdict, req)
+	if p != nil {
+		return nil, false, p
 	}
 	s.metrics.records.Add(1)
 	return ans, false, nil

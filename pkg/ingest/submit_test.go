@@ -148,11 +148,14 @@ func TestDaemonStatementsAreCanonical(t *testing.T) {
 	_ = run
 }
 
+// anyLogged is a journal's view of a log that holds every receipt.
+func anyLogged(string) (uint64, bool) { return 7, true }
+
 func TestIdempotencyKeysExpire(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	j, err := openJournal(t.TempDir()+"/journal", time.Hour, clock)
+	j, err := openJournal(t.TempDir()+"/journal", time.Hour, clock, anyLogged)
 	must(t, err)
 	defer j.close()
 	ans := &SubmitResult{Record: "sha256:" + strings.Repeat("a", 64), Stream: "s"}
@@ -172,4 +175,43 @@ func TestIdempotencyKeysExpire(t *testing.T) {
 		0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa}); !ok {
 		t.Fatal("record forgotten with its key")
 	}
+}
+
+// TestJournalSkipsAnswersWithoutReceipt: an answer line written beside a
+// receipt append that never completed (a crash, a failed append) is not
+// findable, neither before nor after a reload.
+func TestJournalSkipsAnswersWithoutReceipt(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/journal"
+	good := &SubmitResult{Record: "sha256:" + strings.Repeat("a", 64), Stream: "s", Receipt: "sha256:" + strings.Repeat("c", 64)}
+	lost := &SubmitResult{Record: "sha256:" + strings.Repeat("b", 64), Stream: "s", Receipt: "sha256:" + strings.Repeat("d", 64)}
+	logged := func(d string) (uint64, bool) { return 9, d == good.Receipt }
+	j, err := openJournal(path, time.Hour, time.Now, logged)
+	must(t, err)
+	for key, ans := range map[string]*SubmitResult{"good": good, "lost": lost} {
+		r, err := j.write(key, [32]byte{1}, ans)
+		must(t, err)
+		must(t, <-r.err)
+		if key == "good" {
+			j.indexWritten(r)
+		}
+	}
+	check := func(stage string) {
+		t.Helper()
+		if _, ans, ok, err := j.lookupKey("good"); err != nil || !ok || ans.ReceiptIndex != 9 {
+			t.Fatalf("%s: good answer: ok %v, err %v, %+v", stage, ok, err, ans)
+		}
+		if _, _, ok, err := j.lookupKey("lost"); ok || err != nil {
+			t.Fatalf("%s: answer without a logged receipt: ok %v, err %v", stage, ok, err)
+		}
+		if got, err := j.streamAnswers("s", -1, 10); err != nil || len(got) != 1 || got[0].Record != good.Record {
+			t.Fatalf("%s: stream answers %+v, err %v", stage, got, err)
+		}
+	}
+	check("before reload")
+	must(t, j.close())
+	j, err = openJournal(path, time.Hour, time.Now, logged)
+	must(t, err)
+	defer j.close()
+	check("after reload")
 }
