@@ -130,3 +130,113 @@ func FuzzFastAgrees(f *testing.F) {
 		checkFastAgrees(t, data)
 	})
 }
+
+type plainName string
+
+type plainInner struct {
+	S   string          `json:"s"`
+	P   *string         `json:"p,omitempty" strictjson:"nullable"`
+	Raw json.RawMessage `json:"raw,omitempty"`
+}
+
+type plainBase struct {
+	ID      string `json:"id"`
+	Attempt int    `json:"attempt"`
+}
+
+type plainDoc struct {
+	plainBase
+	Name   plainName                  `json:"name"`
+	Items  []plainInner               `json:"items,omitempty"`
+	Ptrs   []*plainInner              `json:"ptrs,omitempty"`
+	Ann    map[string]json.RawMessage `json:"ann,omitempty"`
+	Named  map[plainName]int64        `json:"named,omitempty"`
+	Arr    [3]uint16                  `json:"arr,omitzero"`
+	F      float64                    `json:"f,omitempty"`
+	F32    float32                    `json:"f32,omitempty"`
+	B      bool                       `json:"b,omitempty"`
+	PP     **plainInner               `json:"pp,omitempty"`
+	RawPtr *json.RawMessage           `json:"rawPtr,omitempty"`
+	Nested map[string][]string        `json:"nested,omitempty"`
+	Shal   json.RawMessage            `json:"shal,omitempty" strictjson:"shallow"`
+	Go     string
+	skip   string
+}
+
+var plainSeeds = []string{
+	`{"id":"a","attempt":1,"name":"n"}`,
+	`{"id":"a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00x","attempt":-7,"name":"","Go":"g"}`,
+	`{"items":[{"s":"x","p":null,"raw":null},{"s":"y","p":"z","raw":{"a": [1, 2 ,"x\"]"]}}],"ptrs":[null,{"s":""}]}`,
+	`{"items":[],"ptrs":[],"ann":{},"named":{},"nested":{"a":[],"b":["c"]}}`,
+	`{"ann":{"size":12345,"x":"y","z":null,"w":[true,false]},"named":{"k":9223372036854775807,"m":-1}}`,
+	`{"arr":[1,65535],"f":-1.5e-300,"f32":3.4e38,"b":true,"pp":{"s":"q"},"rawPtr":[ 1 ]}`,
+	`{"pp":null,"rawPtr":null,"items":null,"ann":null,"shal":{"a":1,"a":2}}`,
+	` { "id" : "x" , "attempt" : 0 , "arr" : [ ] , "b" : false } `,
+	`{"ann":{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10}}`,
+}
+
+// checkFillAgrees decodes data (if the fast path accepts it) into a fresh
+// and a pre-filled plainDoc with the fast fill and with encoding/json, and
+// fails if the results differ.
+func checkFillAgrees(t *testing.T, data []byte) {
+	if !utf8.Valid(data) || !accepts(data, reflect.TypeFor[plainDoc](), Limits{AllowUnknownFields: true}) {
+		return
+	}
+	p := plainPlan(reflect.TypeFor[plainDoc]())
+	if p == nil {
+		t.Fatal("plainDoc is not plain")
+	}
+	for _, prev := range append([]string{""}, plainSeeds...) {
+		var got, want plainDoc
+		if prev != "" {
+			if json.Unmarshal([]byte(prev), &got) != nil || json.Unmarshal([]byte(prev), &want) != nil {
+				continue
+			}
+		}
+		(&filler{data: data}).value(reflect.ValueOf(&got).Elem(), p)
+		if err := json.Unmarshal(data, &want); err != nil {
+			t.Fatalf("encoding/json rejects %q: %v", data, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("fill %q over %q:\n got %#v\nwant %#v", data, prev, got, want)
+		}
+	}
+}
+
+func TestFillAgrees(t *testing.T) {
+	t.Parallel()
+	for _, s := range plainSeeds {
+		if !accepts([]byte(s), reflect.TypeFor[plainDoc](), Limits{AllowUnknownFields: true}) {
+			t.Fatalf("fast path rejects %s", s)
+		}
+		checkFillAgrees(t, []byte(s))
+	}
+	for _, tc := range []struct {
+		name  string
+		t     reflect.Type
+		plain bool
+	}{
+		{"plainDoc", reflect.TypeFor[plainDoc](), true},
+		{"dataset", reflect.TypeFor[dataset](), true},
+		{"statement with any", reflect.TypeFor[statement](), false},
+		{"fastDoc", reflect.TypeFor[fastDoc](), false},
+		{"any", reflect.TypeFor[any](), false},
+		{"bytes", reflect.TypeFor[[]byte](), false},
+		{"recursive", reflect.TypeFor[[]*fastDoc](), false},
+	} {
+		if got := plainPlan(tc.t) != nil; got != tc.plain {
+			t.Errorf("%s: plain = %v, want %v", tc.name, got, tc.plain)
+		}
+	}
+}
+
+func FuzzFillAgrees(f *testing.F) {
+	for _, s := range plainSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) <= 1<<14 {
+			checkFillAgrees(t, data)
+		}
+	})
+}

@@ -135,6 +135,10 @@ func Decode(data []byte, v any, opts Limits) error {
 	}
 	rv := reflect.ValueOf(v)
 	if rv.Kind() == reflect.Pointer && !rv.IsNil() && accepts(data, rv.Type().Elem(), opts) {
+		if p := plainPlan(rv.Type().Elem()); p != nil {
+			(&filler{data: data}).value(rv.Elem(), p)
+			return nil
+		}
 		return unmarshal(data, v, opts)
 	}
 	if err := slowChecks(data, rv, v, opts); err != nil {
