@@ -358,3 +358,14 @@ func TestPagination(t *testing.T) {
 		t.Fatalf("page 3 of the runs:\n%s", page)
 	}
 }
+
+func TestLargeRunLinksTheReview(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1, 2500)
+	c := e.client(t)
+	e.signIn(t, c, "rev-token")
+	_, page := get(t, c, e.srv.URL+"/console/runs/run-001")
+	if strings.Contains(page, "<iframe") || !strings.Contains(page, "open it on its own page") || !strings.Contains(page, "page 1 of 125") {
+		t.Fatal("a run of 2500 records frames its review document or is not paginated")
+	}
+}
