@@ -19,11 +19,11 @@ type wireBundle struct {
 }
 
 type wireMaterial struct {
-	PublicKey                 *wireHint       `json:"publicKey"`
-	X509CertificateChain      json.RawMessage `json:"x509CertificateChain"`
-	Certificate               json.RawMessage `json:"certificate"`
-	TlogEntries               []any           `json:"tlogEntries"`
-	TimestampVerificationData *wireTimestamps `json:"timestampVerificationData"`
+	PublicKey                 *wireHint         `json:"publicKey"`
+	X509CertificateChain      json.RawMessage   `json:"x509CertificateChain"`
+	Certificate               json.RawMessage   `json:"certificate"`
+	TlogEntries               []json.RawMessage `json:"tlogEntries"`
+	TimestampVerificationData *wireTimestamps   `json:"timestampVerificationData"`
 }
 
 type wireHint struct {
