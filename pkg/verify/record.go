@@ -36,6 +36,10 @@ type Record struct {
 // with the trusted key v. The returned error is a *Error.
 func VerifyRecord(b []byte, v signature.Verifier, opts RecordOptions) (*Record, error) {
 	// Steps 1-5: size, bundle profile, key, payload type, signature.
+	// Step 3 needs a non-empty hint (bundle.Verify accepts an empty one).
+	if bun, err := bundle.Parse(b); err == nil && bun.KeyHint == "" {
+		return nil, fail(FailSignature, "3", ErrEmptyHint)
+	}
 	bun, err := bundle.Verify(b, v)
 	if err != nil {
 		return nil, bundleFailure(err)
@@ -58,6 +62,10 @@ func VerifyRecord(b []byte, v signature.Verifier, opts RecordOptions) (*Record, 
 	}
 	return rec, nil
 }
+
+// ErrEmptyHint: the bundle's publicKey.hint is empty; SPEC.md §4 step 3
+// requires it to name the signing key.
+var ErrEmptyHint = errors.New("empty publicKey.hint: the bundle does not name its signing key")
 
 func bundleFailure(err error) *Error {
 	switch {

@@ -89,6 +89,7 @@ func TestVerifyRecordRejects(t *testing.T) {
 		{"other predicate type", f.bundle, f.verifier, RecordOptions{PredicateType: record.PredicateTypePrefix + "dataset/v1"}, FailPredicate, "7"},
 		{"truncated", f.bundle[:len(f.bundle)/2], f.verifier, RecordOptions{}, FailEnvelope, "2"},
 		{"tampered payload", tamper(t, f.bundle), f.verifier, RecordOptions{}, FailSignature, "5"},
+		{"empty hint", emptyHint(t, f.bundle), f.verifier, RecordOptions{}, FailSignature, "3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := VerifyRecord(tc.b, tc.v, tc.opts)
@@ -98,6 +99,21 @@ func TestVerifyRecordRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// emptyHint blanks the bundle's publicKey.hint (the signature stays valid).
+func emptyHint(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["verificationMaterial"].(map[string]any)["publicKey"].(map[string]any)["hint"] = ""
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // tamper flips one base64 character of the payload.

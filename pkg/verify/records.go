@@ -142,6 +142,9 @@ func (s *pkgState) verifyBundle(b []byte, ri *recordInfo) (*record.Statement, *E
 		return nil, bundleFailure(err).at("6")
 	}
 	ri.KeyID = bun.KeyHint
+	if bun.KeyHint == "" {
+		return nil, fail(FailSignature, "6", fmt.Errorf("record %s: %w", ri.Digest, ErrEmptyHint))
+	}
 	pub, e := s.keyFor(bun)
 	if e != nil {
 		return nil, e

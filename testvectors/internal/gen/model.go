@@ -131,6 +131,7 @@ func makeStatement(subjName, subjHex, kind string, pred []byte) []byte {
 type bundleSpec struct {
 	Signer      *Key
 	Hint        string // default: the signer's fingerprint
+	NoHint      bool   // an empty hint (set v2)
 	KeyID       string // DSSE keyid; empty means omitted
 	PayloadType string // default application/vnd.in-toto+json
 	ExtraSigner *Key   // a second signature
@@ -144,7 +145,7 @@ func makeBundle(stmt []byte, s bundleSpec) []byte {
 		pt = intotoPayload
 	}
 	hint := s.Hint
-	if hint == "" {
+	if hint == "" && !s.NoHint {
 		hint = s.Signer.Fingerprint()
 	}
 	mt := s.MediaType

@@ -51,6 +51,8 @@ func specVersionVectors() []vector {
 	}
 	return []vector{
 		inc("spec-version-newer", "the package descriptor says specVersion 0.3.0, later than the version this format defines (0.2.0): never verified by rules it does not follow", version("0.3.0")),
+		rej("record-empty-hint", "signature", "6", "the evaluation record's bundle has an empty publicKey.hint (validly signed by the producer key): SPEC.md §4 step 3 requires the hint to name the key",
+			Scenario{Setup: onRec("eval", func(b *B, r *rec) { r.Spec.NoHint = true })}),
 		inc("spec-version-malformed", "the package descriptor says specVersion \"0.2\" (not MAJOR.MINOR.PATCH)", version("0.2")),
 	}
 }
