@@ -56,6 +56,31 @@ type RecordAnchor struct {
 	By       []string `json:"by,omitempty"`
 }
 
+// checkReviews: a review document layer (spec/policy.md §4) must be the
+// rendered view a verified approval of the package names; nothing in a
+// package is unexplained (class index).
+func (s *pkgState) checkReviews() {
+	if len(s.meta.Reviews) == 0 {
+		return
+	}
+	named := map[string]bool{}
+	for i := range s.records {
+		if ri := &s.records[i]; len(ri.Errs) == 0 && ri.View != "" {
+			named[ri.View] = true
+		}
+	}
+	ok := true
+	for _, l := range s.meta.Reviews {
+		if !named[l.Digest] {
+			s.c.failf(FailIndex, "3", l.Digest, "review document %s is the rendered view of no verified approval in the package", l.Digest)
+			ok = false
+		}
+	}
+	if ok {
+		s.c.pass("3", FailIndex, "", fmt.Sprintf("%d review document(s), each the rendered view an approval names", len(s.meta.Reviews)))
+	}
+}
+
 // checkAnchors verifies anchors.json against the package checkpoint and
 // the trust root of the newest keyring version (spec/anchors.md §4), then
 // applies the policy's anchor requirement. It runs after step 7 verified

@@ -128,6 +128,7 @@ func (s *pkgState) run(size int64) (ioErr error) {
 	s.checkPackageSignature()
 	proofs := s.startLog() // proofs.json is read while records verify
 	s.checkRecords()
+	s.checkReviews()
 	s.dropRecordManifests()
 	logOK := s.finishLog(proofs)
 	if logOK {

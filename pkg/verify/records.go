@@ -22,6 +22,7 @@ type recordInfo struct {
 	ProducedAt   string
 	TimeEvidence string // digest named by the predicate's timeEvidence
 	Verdict      string // time-evidence records only
+	View         string // approvals: the rendered view (review document) digest
 	Export       *record.Export
 	// Pred is the parsed predicate, kept only when a v2 policy's rules
 	// need it in step 11.
@@ -193,6 +194,8 @@ func (s *pkgState) fillFacts(st *record.Statement, k record.Kind, ri *recordInfo
 		ri.Verdict, ri.ProducedAt, ri.Stream = v.Verdict, v.CheckedAt, "time-evidence"
 	case *record.Export:
 		ri.Export, ri.Stream = v, "export"
+	case *record.Approval:
+		ri.View = v.RenderedViewDigest
 	}
 	if k.RunScoped {
 		ri.Stream = "sha256:" + st.Subject[0].SHA256()

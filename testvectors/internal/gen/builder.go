@@ -81,7 +81,8 @@ type B struct {
 	Proofs     proofs
 	Ledger     ledger
 	Policy     obj
-	Anchors    []byte // anchors.json (set v2); nil: no layer
+	Anchors    []byte   // anchors.json (set v2); nil: no layer
+	Reviews    [][]byte // review document layers (set v2)
 
 	Blobs      map[string][]byte
 	MetaConfig obj

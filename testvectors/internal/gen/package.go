@@ -146,6 +146,9 @@ func (b *B) makeMeta() {
 		}
 		b.MetaLayers = append(b.MetaLayers, layer("policy.json", mt, cjson(b.Policy)))
 	}
+	for _, r := range b.Reviews {
+		b.MetaLayers = append(b.MetaLayers, layer("review-"+hexOf(r)[:16]+".html", "application/vnd.dossier.review.v1+html", r))
+	}
 	b.MetaLayers = append(b.MetaLayers,
 		layer("README.txt", "text/plain; charset=utf-8", b.Readme),
 		layer("REPORT.html", "text/html; charset=utf-8", b.Report))

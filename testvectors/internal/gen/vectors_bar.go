@@ -41,6 +41,8 @@ func whoSetsTheBarVectors() []vector {
 
 // ---- set v2: the package's specVersion (SPEC.md §5 step 3.7, §11) ----
 
+var reviewDoc = []byte("<!DOCTYPE html>\n<html><body><pre id=\"dossier-review-manifest\">{}</pre></body></html>\n")
+
 func inc(name, desc string, s Scenario) vector {
 	return vector{Name: name, Expected: Expected{Outcome: "inconclusive", Description: desc}, S: s}
 }
@@ -53,6 +55,17 @@ func specVersionVectors() []vector {
 		inc("spec-version-newer", "the package descriptor says specVersion 0.3.0, later than the version this format defines (0.2.0): never verified by rules it does not follow", version("0.3.0")),
 		rej("record-empty-hint", "signature", "6", "the evaluation record's bundle has an empty publicKey.hint (validly signed by the producer key): SPEC.md §4 step 3 requires the hint to name the key",
 			Scenario{Setup: onRec("eval", func(b *B, r *rec) { r.Spec.NoHint = true })}),
+		ok("review-document-named", "the package carries the review document whose digest the approval names as renderedViewDigest",
+			Scenario{Setup: func(b *B) {
+				withApproval("reviewer")(b)
+				b.rec("approval").Pred["renderedViewDigest"] = digestOf(reviewDoc)
+				b.Reviews = [][]byte{reviewDoc}
+			}}),
+		rej("review-document-unnamed", "index", "3", "the package carries a review document that no approval names (nothing in a package is unexplained)",
+			Scenario{Setup: func(b *B) {
+				withApproval("reviewer")(b)
+				b.Reviews = [][]byte{reviewDoc}
+			}}),
 		inc("spec-version-malformed", "the package descriptor says specVersion \"0.2\" (not MAJOR.MINOR.PATCH)", version("0.2")),
 	}
 }
