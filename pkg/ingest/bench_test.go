@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -125,6 +126,7 @@ func runLoad(b *testing.B, url string, dur time.Duration, total int64) (float64,
 					b.Error(err)
 					return
 				}
+				_, _ = io.Copy(io.Discard, res.Body) // a drained body keeps the connection alive
 				res.Body.Close()
 				if res.StatusCode != http.StatusCreated {
 					b.Errorf("status %d", res.StatusCode)
