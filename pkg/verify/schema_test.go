@@ -66,3 +66,37 @@ func TestResultSchema(t *testing.T) {
 		t.Fatal("schema accepts outcome \"fine\"")
 	}
 }
+
+// TestResultSchemaV2: results with anchors (anchored records, fork
+// evidence) and v2 policy rules validate against the schema.
+func TestResultSchemaV2(t *testing.T) {
+	t.Parallel()
+	s := compileResultSchema(t)
+	for _, name := range []string{"anchors-tsa-and-witness-quorum", "anchors-fork-consistency-fails", "policy-v2-approval-by-developer"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := "../../testvectors/v2/" + name
+			opts, _ := vectorOptions(t, dir)
+			f, err := os.Open(dir + "/package.tar")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			st, _ := f.Stat()
+			b, err := json.Marshal(VerifyPackage(f, st.Size(), opts))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(b, []byte(`"anchors"`)) && !bytes.Contains(b, []byte(`"rule"`)) {
+				t.Fatalf("result has neither anchors nor rules: %s", b)
+			}
+			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Validate(inst); err != nil {
+				t.Fatalf("result does not validate: %v\n%s", err, b)
+			}
+		})
+	}
+}
