@@ -26,7 +26,7 @@ def fail(msg):
 
 
 def parse_vkey(text):
-    name, keyhash, key = text.strip().split("+")
+    name, keyhash, key = text.strip().split("+", 2)
     raw = base64.b64decode(key)
     if raw[0] != 1 or len(raw) != 33:
         fail("verifier key is not an Ed25519 note key")
