@@ -37,6 +37,7 @@ type fastField struct {
 	field
 	bit  uint64
 	info *typeInfo
+	next int // position in order of the field declared after this one
 }
 
 // fastFields is a struct's field set with a bit per field (at most 64;
@@ -94,7 +95,7 @@ func (ti *typeInfo) children() {
 			fs := structFields(r)
 			ff := &fastFields{byName: map[string]*fastField{}, tooMany: len(fs.order) > 64}
 			for i, f := range fs.order {
-				x := &fastField{field: f, bit: 1 << (i % 64), info: infoOf(f.typ)}
+				x := &fastField{field: f, bit: 1 << (i % 64), info: infoOf(f.typ), next: i + 1}
 				if f.required {
 					ff.required |= x.bit
 				}
@@ -311,6 +312,7 @@ func (s *fastScanner) object(ti *typeInfo, depth int) bool {
 	}
 	var seen uint64
 	var others keySet
+	hint := 0
 	s.ws()
 	if s.i < len(s.data) && s.data[s.i] == '}' {
 		s.i++
@@ -331,7 +333,7 @@ func (s *fastScanner) object(ti *typeInfo, depth int) bool {
 		}
 		s.i++
 		s.ws()
-		if !s.member(fields, elem, key, &seen, &others, depth) {
+		if !s.member(fields, elem, key, &seen, &others, &hint, depth) {
 			return false
 		}
 		s.ws()
@@ -352,11 +354,11 @@ func (s *fastScanner) object(ti *typeInfo, depth int) bool {
 
 // member checks one key (for duplicates and against the struct's fields)
 // and its value.
-func (s *fastScanner) member(fields *fastFields, elem *typeInfo, key []byte, seen *uint64, others *keySet, depth int) bool {
+func (s *fastScanner) member(fields *fastFields, elem *typeInfo, key []byte, seen *uint64, others *keySet, hint *int, depth int) bool {
 	if fields == nil {
 		return others.add(key) && s.value(elem, false, depth)
 	}
-	f, ok := fields.byName[string(key)]
+	f, ok := fields.lookup(key, *hint)
 	if !ok {
 		if !s.opts.AllowUnknownFields || fields.foldMatch(key) {
 			return false
@@ -366,11 +368,22 @@ func (s *fastScanner) member(fields *fastFields, elem *typeInfo, key []byte, see
 	if *seen&f.bit != 0 {
 		return false
 	}
+	*hint = f.next
 	*seen |= f.bit
 	if f.shallow && f.typ == rawMessageType {
 		return s.skip(0)
 	}
 	return s.value(f.info, f.nullable, depth)
+}
+
+// lookup finds the field named key, trying the one declared after the
+// previous member first (members usually come in declaration order).
+func (fs *fastFields) lookup(key []byte, hint int) (*fastField, bool) {
+	if hint < len(fs.order) && fs.order[hint].name == string(key) {
+		return fs.order[hint], true
+	}
+	f, ok := fs.byName[string(key)]
+	return f, ok
 }
 
 func (fs *fastFields) foldMatch(key []byte) bool {

@@ -24,12 +24,25 @@ type plan struct {
 	kind   reflect.Kind
 	raw    bool // json.RawMessage
 	elem   *plan
-	fields map[string]planField
+	fields map[string]*planField
+	order  []*planField // declaration order: members usually come in it
 }
 
 type planField struct {
+	name  string
 	index []int
 	plan  *plan
+	next  int // position in order of the field declared after this one
+}
+
+// field finds the field named key, trying the one declared after the
+// previous member first.
+func (p *plan) field(key []byte, hint int) (*planField, bool) {
+	if hint < len(p.order) && p.order[hint].name == string(key) {
+		return p.order[hint], true
+	}
+	f, ok := p.fields[string(key)]
+	return f, ok
 }
 
 var (
@@ -81,9 +94,12 @@ func buildPlan(t reflect.Type, visiting map[reflect.Type]bool) *plan {
 		}
 		p.elem = buildPlan(t.Elem(), visiting)
 	case reflect.Struct:
-		p.fields = map[string]planField{}
-		if !planFields(t, nil, p.fields, visiting) {
+		p.fields = map[string]*planField{}
+		if !planFields(t, nil, p, visiting) {
 			return nil
+		}
+		for i, f := range p.order {
+			f.next = i + 1
 		}
 		return p
 	default:
@@ -97,7 +113,7 @@ func buildPlan(t reflect.Type, visiting map[reflect.Type]bool) *plan {
 
 // planFields adds the fields of struct t (embedded structs promoted) under
 // index prefix; it reports false for anything not plain.
-func planFields(t reflect.Type, prefix []int, out map[string]planField, visiting map[reflect.Type]bool) bool {
+func planFields(t reflect.Type, prefix []int, out *plan, visiting map[reflect.Type]bool) bool {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
@@ -125,10 +141,12 @@ func planFields(t reflect.Type, prefix []int, out map[string]planField, visiting
 			name = f.Name
 		}
 		sub := buildPlan(f.Type, visiting)
-		if _, clash := out[name]; clash || sub == nil {
+		if _, clash := out.fields[name]; clash || sub == nil {
 			return false
 		}
-		out[name] = planField{index: index, plan: sub}
+		pf := &planField{name: name, index: index, plan: sub}
+		out.fields[name] = pf
+		out.order = append(out.order, pf)
 	}
 	return true
 }
@@ -227,34 +245,37 @@ func (f *filler) key() []byte {
 	return f.data[start:end]
 }
 
-// members calls fn for each member of the object at f.i.
-func (f *filler) members(fn func(key []byte)) {
+// objectStart consumes '{' and reports whether the object has members.
+func (f *filler) objectStart() bool {
 	f.i++ // '{'
 	f.ws()
 	if f.data[f.i] == '}' {
 		f.i++
-		return
+		return false
 	}
-	for {
-		fn(f.key())
-		f.ws()
-		c := f.data[f.i]
-		f.i++
-		if c == '}' {
-			return
-		}
-	}
+	return true
+}
+
+// objectNext consumes ',' or '}' after a member and reports whether
+// another member follows.
+func (f *filler) objectNext() bool {
+	f.ws()
+	c := f.data[f.i]
+	f.i++
+	return c == ','
 }
 
 func (f *filler) object(v reflect.Value, p *plan) {
-	f.members(func(key []byte) {
-		pf, ok := p.fields[string(key)]
+	hint := 0
+	for more := f.objectStart(); more; more = f.objectNext() {
+		pf, ok := p.field(f.key(), hint)
 		if !ok {
 			f.skipValue() // AllowUnknownFields
-			return
+			continue
 		}
+		hint = pf.next
 		f.value(v.FieldByIndex(pf.index), pf.plan)
-	})
+	}
 }
 
 func (f *filler) mapValue(v reflect.Value, p *plan) {
@@ -262,11 +283,12 @@ func (f *filler) mapValue(v reflect.Value, p *plan) {
 		v.Set(reflect.MakeMap(v.Type()))
 	}
 	kt, et := v.Type().Key(), v.Type().Elem()
-	f.members(func(key []byte) {
+	for more := f.objectStart(); more; more = f.objectNext() {
+		key := f.key()
 		elem := reflect.New(et).Elem()
 		f.value(elem, p.elem)
 		v.SetMapIndex(reflect.ValueOf(string(key)).Convert(kt), elem)
-	})
+	}
 }
 
 // array fills a slice or an array as encoding/json does: existing
