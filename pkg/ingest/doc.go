@@ -24,12 +24,17 @@
 // bundle store, Tessera integration, group commit), (2) its receipt —
 // signed by the ingest key, stream "receipts" — is durable the same way,
 // and (3) the answer is in the journal (DataDir/journal, one fsync per
-// group of answers). A crash between (1) and (3) loses nothing that was
-// acknowledged; on restart New journals every receipt logged after the
-// journal's last mark, and a retried submission finds its record in the
-// log (unsigned submissions are signed deterministically, so the retry
-// yields the same bundle bytes) and gets the receipt already logged, or a
-// new one flagged "late-receipt" if the crash came before it.
+// group of answers). (2) and (3) run in parallel: the answer line, which
+// names the receipt by digest, is fsynced while the receipt is appended,
+// and becomes findable only when both are durable; a line whose receipt
+// is not in the log (a crash or failure in between) is skipped when the
+// journal is loaded, and the receipt's log index is read from the log. A
+// crash between (1) and (3) loses nothing that was acknowledged; on
+// restart New journals every receipt logged after the journal's last
+// mark, and a retried submission finds its record in the log (unsigned
+// submissions are signed deterministically, so the retry yields the same
+// bundle bytes) and gets the receipt already logged, or a new one flagged
+// "late-receipt" if the crash came before it.
 //
 // # Idempotency
 //
