@@ -67,7 +67,7 @@ if ! (cd "$SRC" && GOFLAGS=-mod=mod go mod vendor 2>"$WORK/vendor.err"); then
 fi
 mkdir -p "$WORK/emptymodcache"
 echo "dist: checking the vendored tree builds offline (GOPROXY=off, empty GOMODCACHE)" >&2
-(cd "$SRC" && GOFLAGS=-mod=vendor GOPROXY=off GOMODCACHE="$WORK/emptymodcache" go build ./... )
+(cd "$SRC" && GOFLAGS=-mod=vendor GOPROXY=off GOMODCACHE="$WORK/emptymodcache" go build -trimpath ./... )
 chmod -R u+w "$WORK/emptymodcache" && rm -rf "$WORK/emptymodcache"
 
 # 2. The binaries, from the vendored tree.
@@ -174,9 +174,13 @@ kit() {
   # the verifier's source closure: the packages dossier-verify and the conformance runner import
   local pkgs; pkgs="$(cd "$SRC" && GOFLAGS=-mod=vendor go list -deps -test ./cmd/dossier-verify ./pkg/verify ./conformance ./testvectors \
       | grep -v '\.test$' | grep -v ' ' | sort -u)"
-  (cd "$SRC" && GOFLAGS=-mod=vendor go list -f '{{.Dir}}' $pkgs | grep -v "^$(go env GOROOT)" ) | while read -r d; do
+  # each package directory's files, its testdata/ and its embedded files
+  (cd "$SRC" && GOFLAGS=-mod=vendor go list -f '{{.Dir}}{{range .EmbedFiles}} {{.}}{{end}}{{range .TestEmbedFiles}} {{.}}{{end}}' $pkgs \
+      | grep -v "^$(go env GOROOT)" ) | while read -r d embeds; do
     rel="${d#"$SRC"/}"; mkdir -p "$st/src/$rel"
     find "$d" -maxdepth 1 -type f -exec cp {} "$st/src/$rel/" \;
+    [ -d "$d/testdata" ] && cp -r "$d/testdata" "$st/src/$rel/"
+    for e in $embeds; do mkdir -p "$st/src/$rel/$(dirname "$e")" && cp "$d/$e" "$st/src/$rel/$e"; done
   done
   for f in go.mod go.sum vendor/modules.txt LICENSE SPEC.md; do
     [ -f "$SRC/$f" ] && mkdir -p "$st/src/$(dirname "$f")" && cp "$SRC/$f" "$st/src/$f"
@@ -187,12 +191,12 @@ kit() {
   cp -r "$SRC/verifiers/python" "$st/verifiers/python"
   cp -r "$SRC/spec" "$st/spec" && cp "$SRC/SPEC.md" "$st/"
   [ -f "$SRC/docs/archival-kit-README.md" ] && cp "$SRC/docs/archival-kit-README.md" "$st/README.md"
-  [ -f "$SRC/docs/auditor-guide.md" ] && cp "$SRC/docs/auditor-guide.md" "$st/"
+  mkdir -p "$st/docs" && cp "$SRC/docs/auditor-guide.md" "$SRC/docs/release-README.md" "$st/docs/"
   printf '%s\n' "version $VERSION" "commit $COMMIT" "source_date_epoch $SOURCE_DATE_EPOCH" "$(go version)" > "$st/BUILDINFO"
   find "$st" -name __pycache__ -prune -exec rm -rf {} +
   echo "dist: checking the kit's source builds and tests offline" >&2
   mkdir -p "$WORK/emptymodcache2"
-  (cd "$st/src" && GOFLAGS=-mod=vendor GOPROXY=off GOMODCACHE="$WORK/emptymodcache2" go test -count=1 ./cmd/dossier-verify ./pkg/verify >&2)
+  (cd "$st/src" && GOFLAGS=-mod=vendor GOPROXY=off GOMODCACHE="$WORK/emptymodcache2" go test -trimpath ./cmd/dossier-verify ./pkg/verify >&2)
   sha256sums "$st"
   dtar "$WORK/kitstage" "$DIST_DIR/$k.tar.tmp" "$k"
   mv "$DIST_DIR/$k.tar.tmp" "$DIST_DIR/$k.tar"
