@@ -8,6 +8,8 @@ import (
 	"fmt"
 
 	"github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/api/layout"
+	"github.com/transparency-dev/tessera/client"
 
 	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
 )
@@ -36,10 +38,13 @@ type entry struct {
 	done   chan struct{}
 }
 
+// streamHead is the state of a stream: its next seq, the digest of its
+// last record and, while that record is in flight, the record itself.
 type streamHead struct {
 	name string
 	next uint64
-	last *entry
+	last [32]byte // digest of seq next-1, when next > 0
+	pred *entry   // the record of seq next-1 while it is in flight
 }
 
 var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -84,13 +89,16 @@ func (l *Log) append(ctx context.Context, bundle []byte, stream string, want *ui
 		return Receipt{}, errors.New("empty bundle")
 	}
 	d := sha256.Sum256(bundle)
-	if e := l.lookup(d); e != nil {
+	if e, err := l.lookup(ctx, d); err != nil || e != nil {
+		if err != nil {
+			return Receipt{}, err
+		}
 		return l.existing(ctx, e, stream, want)
 	}
 	if err := l.store.Put(ctx, digestString(d), bundle); err != nil {
 		return Receipt{}, fmt.Errorf("storing bundle %s: %w", digestString(d), err)
 	}
-	e, fut, err := l.assign(d, stream, want)
+	e, fut, err := l.assign(ctx, d, stream, want)
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -109,23 +117,82 @@ func (l *Log) append(ctx context.Context, bundle []byte, stream string, want *ui
 	return e.receipt(false), nil
 }
 
-func (l *Log) lookup(d [32]byte) *entry {
+// lookup returns the record of digest d, in flight or logged, or nil.
+func (l *Log) lookup(ctx context.Context, d [32]byte) (*entry, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.byDigest[d]
+	return l.findLocked(ctx, d)
+}
+
+// findLocked looks d up among the records in flight, then in the index of
+// logged leaves, whose candidates it reads from the log to compare the
+// full digest.
+func (l *Log) findLocked(ctx context.Context, d [32]byte) (*entry, error) {
+	if e, ok := l.pending[d]; ok {
+		return e, nil
+	}
+	var found *entry
+	var err error
+	l.index.find(prefixOf(d), func(idx uint64) bool {
+		var lf tlogproof.Leaf
+		if lf, err = l.readLeaf(ctx, idx); err != nil {
+			return true
+		}
+		if lf.Bundle != digestString(d) {
+			return false
+		}
+		found = loggedEntry(idx, lf)
+		return true
+	})
+	return found, err
+}
+
+// loggedEntry is the resolved record of a leaf read from the log.
+func loggedEntry(idx uint64, lf tlogproof.Leaf) *entry {
+	d, _ := parseDigest(lf.Bundle)
+	e := &entry{digest: d, stream: lf.Stream, seq: lf.Seq, index: idx, done: closed}
+	if lf.Prev != "" {
+		pd, _ := parseDigest(lf.Prev)
+		e.prev = &pd
+	}
+	return e
+}
+
+// readLeaf reads and parses leaf idx of the integrated tree.
+func (l *Log) readLeaf(ctx context.Context, idx uint64) (tlogproof.Leaf, error) {
+	size, err := l.reader.IntegratedSize(ctx)
+	if err != nil {
+		return tlogproof.Leaf{}, err
+	}
+	if idx >= size {
+		return tlogproof.Leaf{}, fmt.Errorf("%w: leaf %d is beyond the tree size %d", ErrCorruptLog, idx, size)
+	}
+	eb, err := client.GetEntryBundle(ctx, client.EntryBundleFetcherFunc(l.reader.ReadEntryBundle), idx/layout.EntryBundleWidth, size)
+	if err != nil {
+		return tlogproof.Leaf{}, fmt.Errorf("reading leaf %d: %w", idx, err)
+	}
+	lf, err := tlogproof.ParseLeaf(eb.Entries[idx%layout.EntryBundleWidth])
+	if err != nil {
+		return tlogproof.Leaf{}, fmt.Errorf("%w: leaf %d: %v", ErrCorruptLog, idx, err)
+	}
+	return lf, nil
 }
 
 // assign gives the record its stream position and queues its leaf, under
 // the lock so that Tessera sees a stream's records in sequence order. It
 // returns a nil future when another caller logged the same bundle first.
-func (l *Log) assign(d [32]byte, stream string, want *uint64) (*entry, tessera.IndexFuture, error) {
+func (l *Log) assign(ctx context.Context, d [32]byte, stream string, want *uint64) (*entry, tessera.IndexFuture, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.assignLocked(ctx, d, stream, want)
+}
+
+func (l *Log) assignLocked(ctx context.Context, d [32]byte, stream string, want *uint64) (*entry, tessera.IndexFuture, error) {
 	if l.broken != nil {
 		return nil, nil, l.broken
 	}
-	if e, ok := l.byDigest[d]; ok {
-		return e, nil, nil
+	if e, err := l.findLocked(ctx, d); err != nil || e != nil {
+		return e, nil, err
 	}
 	h := l.head(stream)
 	if want != nil && *want < h.next {
@@ -134,14 +201,15 @@ func (l *Log) assign(d [32]byte, stream string, want *uint64) (*entry, tessera.I
 	if want != nil && *want > h.next {
 		return nil, nil, fmt.Errorf("%w: stream %s: got seq %d, next is %d", ErrSequenceGap, stream, *want, h.next)
 	}
-	e := &entry{digest: d, stream: h.name, seq: h.next, pred: h.last, done: make(chan struct{})}
-	if h.last != nil {
-		e.prev = &h.last.digest
+	e := &entry{digest: d, stream: h.name, seq: h.next, pred: h.pred, done: make(chan struct{})}
+	if h.next > 0 {
+		prev := h.last
+		e.prev = &prev
 	}
 	fut := l.add(context.Background(), tessera.NewEntry(e.leaf().Marshal()))
 	h.next++
-	h.last = e
-	l.byDigest[d] = e
+	h.last, h.pred = d, e
+	l.pending[d] = e
 	return e, fut, nil
 }
 
@@ -167,15 +235,24 @@ func (l *Log) resolve(e *entry, fut tessera.IndexFuture) {
 		}
 	}
 	e.pred = nil
+	if err == nil && idx.Index > maxIndexValue {
+		err = fmt.Errorf("the log holds more than %d leaves", maxIndexValue)
+	}
+	e.index = idx.Index
+	l.mu.Lock()
 	if err != nil {
 		e.err = fmt.Errorf("%w: appending %s: %v", ErrLogFailed, digestString(e.digest), err)
-		l.mu.Lock()
 		if l.broken == nil {
 			l.broken = e.err
 		}
-		l.mu.Unlock()
+	} else {
+		l.index.add(prefixOf(e.digest), e.index)
+		delete(l.pending, e.digest) // a failed record stays, so its retries fail
 	}
-	e.index = idx.Index
+	if h := l.streams[e.stream]; h != nil && h.pred == e && err == nil {
+		h.pred = nil
+	}
+	l.mu.Unlock()
 	close(e.done)
 }
 
@@ -210,8 +287,8 @@ func (l *Log) Lookup(digest string) (Receipt, bool) {
 	if err != nil {
 		return Receipt{}, false
 	}
-	e := l.lookup(d)
-	if e == nil {
+	e, err := l.lookup(context.Background(), d)
+	if err != nil || e == nil {
 		return Receipt{}, false
 	}
 	select {

@@ -40,7 +40,10 @@ const (
 // is reopened (PostgreSQL's fsync lesson: never retry fsync and carry on).
 var ErrStoreFailed = errors.New("bundle store failed earlier; reopen it")
 
-var errStoreClosed = errors.New("bundle store closed")
+var (
+	errStoreClosed     = errors.New("bundle store closed")
+	errSegmentTooLarge = errors.New("bundle store segment too large to index")
+)
 
 // segmentFile is the part of *os.File the store uses; tests inject faults.
 type segmentFile interface {
@@ -81,7 +84,7 @@ type DirStore struct {
 	open openFunc
 
 	mu     sync.RWMutex
-	index  map[[32]byte]location
+	index  prefixIndex // digest prefix → segment<<40 | frame offset
 	segs   []segmentFile
 	size   int64 // of the last segment
 	failed error
@@ -98,7 +101,7 @@ func openDirStore(dir string, open openFunc) (*DirStore, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("bundle store: %w", err)
 	}
-	s := &DirStore{dir: dir, open: open, index: map[[32]byte]location{},
+	s := &DirStore{dir: dir, open: open,
 		reqs: make(chan putReq, maxPutBatch), quit: make(chan struct{})}
 	if err := s.load(); err != nil {
 		s.closeFiles()
@@ -127,6 +130,9 @@ func (s *DirStore) load() error {
 	}
 	sort.Strings(names)
 	for i, n := range names {
+		if i >= maxSegments {
+			return fmt.Errorf("bundle store: %s has more than %d segments", s.dir, maxSegments)
+		}
 		if n != s.segName(i) {
 			return fmt.Errorf("bundle store: unexpected segment %s, want %s", n, s.segName(i))
 		}
@@ -147,7 +153,7 @@ func (s *DirStore) loadSegment(i int, last bool) error {
 	}
 	s.segs = append(s.segs, f)
 	end, err := s.scan(i, f)
-	if err != nil && !last {
+	if err != nil && (!last || errors.Is(err, errSegmentTooLarge)) {
 		return err
 	}
 	if err != nil {
@@ -208,7 +214,10 @@ func (s *DirStore) scan(i int, f segmentFile) (int64, error) {
 		if (size < 0 || end == size) && !s.frameOK(f, key, off+frameHeader, l) {
 			return off, fmt.Errorf("bundle store: %s: frame at offset %d fails its checksum", s.segName(i), off)
 		}
-		s.index[key] = location{seg: i, off: off + frameHeader, len: l}
+		if off >= 1<<segmentBits {
+			return off, fmt.Errorf("%w: %s has a frame at offset %d", errSegmentTooLarge, s.segName(i), off)
+		}
+		s.index.add(prefixOf(key), packLocation(i, off))
 		off = end
 	}
 }
@@ -235,6 +244,9 @@ func (s *DirStore) frameOK(f segmentFile, key [32]byte, off, l int64) bool {
 
 func (s *DirStore) addSegment() error {
 	i := len(s.segs)
+	if i >= maxSegments {
+		return fmt.Errorf("bundle store: %s is full (%d segments)", s.dir, maxSegments)
+	}
 	f, err := s.open(s.segName(i), os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("bundle store: %w", err)
@@ -261,7 +273,7 @@ func (s *DirStore) Put(ctx context.Context, digest string, b []byte) error {
 		return fmt.Errorf("bundle bytes do not match digest %s", digest)
 	}
 	s.mu.RLock()
-	_, have := s.index[key]
+	_, have, _ := s.locate(key) // a read error: store it again
 	failed := s.failed
 	s.mu.RUnlock()
 	if failed != nil {
@@ -311,10 +323,15 @@ func (s *DirStore) writer() {
 // yields the processor and drains again, so that writers woken together
 // (by the previous commit) share one fsync instead of trickling into many.
 func (s *DirStore) drain(batch []putReq) []putReq {
-	for yields := 0; len(batch) < maxPutBatch; {
+	n := 0
+	for _, r := range batch {
+		n += len(r.b)
+	}
+	for yields := 0; len(batch) < maxPutBatch && n < maxBatchBytes; {
 		select {
 		case r := <-s.reqs:
 			batch = append(batch, r)
+			n += len(r.b)
 			continue
 		default:
 		}
@@ -351,8 +368,7 @@ func (s *DirStore) commit(batch []putReq) error {
 		return s.fail(fmt.Errorf("bundle store: writing %s: %w", s.segName(seg), err))
 	}
 	for k, l := range locs {
-		l.seg = seg
-		s.index[k] = l
+		s.index.add(prefixOf(k), packLocation(seg, l.off-frameHeader))
 	}
 	s.size += int64(len(buf))
 	return nil
@@ -368,7 +384,7 @@ func (s *DirStore) frames(batch []putReq) ([]byte, map[[32]byte]location) {
 	var buf []byte
 	locs := map[[32]byte]location{}
 	for _, r := range batch {
-		if _, ok := s.index[r.digest]; ok {
+		if _, ok, _ := s.locate(r.digest); ok {
 			continue
 		}
 		if _, ok := locs[r.digest]; ok {
@@ -391,7 +407,10 @@ func (s *DirStore) Get(_ context.Context, digest string) ([]byte, error) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	loc, ok := s.index[key]
+	loc, ok, err := s.locate(key)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", digest, err)
+	}
 	if !ok {
 		return nil, fmt.Errorf("bundle %s: %w", digest, os.ErrNotExist)
 	}
@@ -403,6 +422,41 @@ func (s *DirStore) Get(_ context.Context, digest string) ([]byte, error) {
 		return nil, fmt.Errorf("bundle %s: stored bytes do not match the digest", digest)
 	}
 	return b, nil
+}
+
+// A packed location (the value in the index) is segment<<30 | frame
+// offset: a frame starts before segmentMaxSize plus one batch
+// (maxBatchBytes plus one bundle), below 1 GiB, and the index holds 40-bit
+// values, so a store has at most 1024 segments (512 GiB).
+const (
+	segmentBits   = 30
+	maxSegments   = 1 << (indexValueBits - segmentBits)
+	maxBatchBytes = 64 << 20
+)
+
+func packLocation(seg int, frameOff int64) uint64 {
+	return uint64(seg)<<segmentBits | uint64(frameOff)
+}
+
+// locate finds the frame of key: the index yields the frames whose digest
+// shares its first 8 bytes, and the frame header on disk holds the full
+// digest. The caller holds s.mu.
+func (s *DirStore) locate(key [32]byte) (location, bool, error) {
+	var loc location
+	var err error
+	hdr := make([]byte, frameHeader)
+	found := s.index.find(prefixOf(key), func(v uint64) bool {
+		seg, off := int(v>>segmentBits), int64(v&(1<<segmentBits-1))
+		if _, err = s.segs[seg].ReadAt(hdr, off); err != nil {
+			return true
+		}
+		if [32]byte(hdr[8:]) != key {
+			return false
+		}
+		loc = location{seg: seg, off: off + frameHeader, len: int64(binary.BigEndian.Uint32(hdr[4:8]))}
+		return true
+	})
+	return loc, found && err == nil, err
 }
 
 // Close stops the writer and closes the segment files.

@@ -118,7 +118,8 @@ type Log struct {
 	cancel   context.CancelFunc
 
 	mu       sync.Mutex
-	byDigest map[[32]byte]*entry
+	index    prefixIndex         // integrated leaves: digest prefix → leaf index
+	pending  map[[32]byte]*entry // records in flight, and failed ones
 	streams  map[string]*streamHead
 	broken   error
 	snapSize uint64 // leaves covered by the index snapshot on disk
@@ -149,7 +150,7 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Log, err error) {
 	if err := os.MkdirAll(filepath.Join(dir, stateDir), 0o755); err != nil {
 		return nil, err
 	}
-	l := &Log{dir: dir, opts: opts, byDigest: map[[32]byte]*entry{}, streams: map[string]*streamHead{}}
+	l := &Log{dir: dir, opts: opts, pending: map[[32]byte]*entry{}, streams: map[string]*streamHead{}}
 	defer func() {
 		if err != nil {
 			l.release()
@@ -252,7 +253,7 @@ func (l *Log) Close(ctx context.Context) error {
 	}
 	if err == nil {
 		if size, serr := l.reader.IntegratedSize(ctx); serr == nil {
-			err = l.writeSnapshot(size)
+			err = l.writeSnapshot(ctx, size)
 		}
 	}
 	return errors.Join(err, l.release())

@@ -20,45 +20,75 @@ func (l *Log) recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	seen := map[string]map[uint64]bool{}
+	seen := seqSet{size: size}
 	snap := l.loadSnapshot(ctx, size, root)
 	for i, lf := range snap {
-		if err := l.addRecovered(uint64(i), lf, seen); err != nil {
+		if err := l.addRecovered(ctx, uint64(i), lf, &seen); err != nil {
 			return err
 		}
 	}
-	return leavesFrom(ctx, l.reader.ReadEntryBundle, uint64(len(snap)), size, func(idx uint64, raw []byte) error {
+	snap = nil
+	return leavesFrom(ctx, l.reader.ReadEntryBundle, l.snapSize, size, func(idx uint64, raw []byte) error {
 		lf, err := tlogproof.ParseLeaf(raw)
 		if err != nil {
 			return fmt.Errorf("%w: leaf %d: %v", ErrCorruptLog, idx, err)
 		}
-		return l.addRecovered(idx, lf, seen)
+		return l.addRecovered(ctx, idx, lf, &seen)
 	})
 }
 
-func (l *Log) addRecovered(idx uint64, lf tlogproof.Leaf, seen map[string]map[uint64]bool) error {
+func (l *Log) addRecovered(ctx context.Context, idx uint64, lf tlogproof.Leaf, seen *seqSet) error {
 	d, _ := parseDigest(lf.Bundle)
-	if prev, dup := l.byDigest[d]; dup {
+	if prev, err := l.findLocked(ctx, d); err != nil || prev != nil {
+		if err != nil {
+			return err
+		}
 		return fmt.Errorf("%w: bundle %s at leaves %d and %d", ErrCorruptLog, lf.Bundle, prev.index, idx)
 	}
 	h := l.head(lf.Stream)
-	if seen[h.name] == nil {
-		seen[h.name] = map[uint64]bool{}
-	}
-	if seen[h.name][lf.Seq] {
+	if !seen.add(h.name, lf.Seq) {
 		return fmt.Errorf("%w: stream %s seq %d appears twice (leaf %d)", ErrCorruptLog, lf.Stream, lf.Seq, idx)
 	}
-	seen[h.name][lf.Seq] = true
-	e := &entry{digest: d, stream: h.name, seq: lf.Seq, index: idx, done: closed}
-	if lf.Prev != "" {
-		pd, _ := parseDigest(lf.Prev)
-		e.prev = &pd
-	}
-	l.byDigest[d] = e
+	l.index.add(prefixOf(d), idx)
 	if lf.Seq >= h.next {
-		h.next, h.last = lf.Seq+1, e
+		h.next, h.last = lf.Seq+1, d
 	}
 	return nil
+}
+
+// seqSet records the (stream, seq) pairs seen while recovering, one bit per
+// seq below the tree size (a stream cannot hold more records than the
+// tree), so it costs bits, not map entries, per leaf.
+type seqSet struct {
+	size  uint64
+	bits  map[string][]uint64
+	other map[string]map[uint64]bool // seqs >= size, only in a corrupt log
+}
+
+// add records (stream, seq) and reports whether it was new.
+func (s *seqSet) add(stream string, seq uint64) bool {
+	if seq >= s.size {
+		if s.other == nil {
+			s.other = map[string]map[uint64]bool{}
+		}
+		if s.other[stream] == nil {
+			s.other[stream] = map[uint64]bool{}
+		}
+		had := s.other[stream][seq]
+		s.other[stream][seq] = true
+		return !had
+	}
+	if s.bits == nil {
+		s.bits = map[string][]uint64{}
+	}
+	b := s.bits[stream]
+	for uint64(len(b)) <= seq/64 {
+		b = append(b, 0)
+	}
+	s.bits[stream] = b
+	had := b[seq/64]&(1<<(seq%64)) != 0
+	b[seq/64] |= 1 << (seq % 64)
+	return !had
 }
 
 type bundleReader func(ctx context.Context, index uint64, p uint8) ([]byte, error)

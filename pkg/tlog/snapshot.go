@@ -1,7 +1,6 @@
 package tlog
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -37,71 +36,58 @@ const defaultSnapshotMinTail = 4096
 
 func (l *Log) snapshotPath() string { return filepath.Join(l.dir, stateDir, "index-snapshot") }
 
-// writeSnapshot records the state of the first size leaves. It writes
-// nothing when the log failed or any of those leaves is unaccounted for.
-func (l *Log) writeSnapshot(size uint64) error {
+// writeSnapshot records the leaves of the tree of the given size, read
+// back from the log (memory holds no copy of them). It writes nothing when
+// the log failed or the tail since the last snapshot is short.
+func (l *Log) writeSnapshot(ctx context.Context, size uint64) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.broken != nil || size < l.snapSize+max(l.opts.snapshotMinTail, l.snapSize/8) {
+	skip := l.broken != nil || size < l.snapSize+max(l.opts.snapshotMinTail, l.snapSize/8)
+	l.mu.Unlock()
+	if skip {
 		return nil // a short tail is cheaper to rescan than a rewrite
 	}
-	byIndex := make([]*entry, size)
-	for _, e := range l.byDigest {
-		select {
-		case <-e.done:
-		default:
-			return nil
-		}
-		if e.err == nil && e.index < size {
-			byIndex[e.index] = e
-		}
-	}
-	var buf bytes.Buffer
-	buf.WriteString(snapshotMagic)
-	buf.Write(binary.BigEndian.AppendUint64(nil, size))
-	streams, ids := streamTable(byIndex)
-	if streams == nil {
-		return nil
-	}
-	buf.Write(binary.BigEndian.AppendUint32(nil, uint32(len(streams))))
-	for _, s := range streams {
-		buf.Write(binary.BigEndian.AppendUint16(nil, uint16(len(s))))
-		buf.WriteString(s)
-	}
-	for _, e := range byIndex {
-		writeSnapEntry(&buf, e, ids[e.stream])
-	}
-	sum := sha256.Sum256(buf.Bytes())
-	buf.Write(sum[:])
-	return atomicfile.WriteFile(l.snapshotPath(), buf.Bytes(), 0o644)
-}
-
-// streamTable numbers the streams; nil when a leaf is missing.
-func streamTable(byIndex []*entry) ([]string, map[string]uint32) {
 	ids := map[string]uint32{}
 	var names []string
-	for _, e := range byIndex {
-		if e == nil {
-			return nil, nil
+	body := make([]byte, 0, size*78)
+	err := forEachLeaf(ctx, l.reader.ReadEntryBundle, size, func(idx uint64, raw []byte) error {
+		lf, err := tlogproof.ParseLeaf(raw)
+		if err != nil {
+			return fmt.Errorf("%w: leaf %d: %v", ErrCorruptLog, idx, err)
 		}
-		if _, ok := ids[e.stream]; !ok {
-			ids[e.stream] = uint32(len(names))
-			names = append(names, e.stream)
+		id, ok := ids[lf.Stream]
+		if !ok {
+			id = uint32(len(names))
+			ids[lf.Stream] = id
+			names = append(names, lf.Stream)
 		}
+		body = appendSnapEntry(body, lf, id)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	return names, ids
+	buf := append([]byte(snapshotMagic), binary.BigEndian.AppendUint64(nil, size)...)
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(names)))
+	for _, s := range names {
+		buf = binary.BigEndian.AppendUint16(buf, uint16(len(s)))
+		buf = append(buf, s...)
+	}
+	buf = append(buf, body...)
+	body = nil
+	sum := sha256.Sum256(buf)
+	return atomicfile.WriteFile(l.snapshotPath(), append(buf, sum[:]...), 0o644)
 }
 
-func writeSnapEntry(buf *bytes.Buffer, e *entry, stream uint32) {
-	buf.Write(binary.BigEndian.AppendUint32(nil, stream))
-	buf.Write(binary.BigEndian.AppendUint64(nil, e.seq))
-	buf.Write(e.digest[:])
-	if e.prev == nil {
-		buf.WriteByte(0)
-		return
+func appendSnapEntry(b []byte, lf tlogproof.Leaf, stream uint32) []byte {
+	b = binary.BigEndian.AppendUint32(b, stream)
+	b = binary.BigEndian.AppendUint64(b, lf.Seq)
+	d, _ := parseDigest(lf.Bundle)
+	b = append(b, d[:]...)
+	if lf.Prev == "" {
+		return append(b, 0)
 	}
-	buf.WriteByte(1)
-	buf.Write(e.prev[:])
+	p, _ := parseDigest(lf.Prev)
+	return append(append(b, 1), p[:]...)
 }
 
 // loadSnapshot returns the leaves recorded in the snapshot, or nil when
