@@ -70,6 +70,14 @@ DL=$(json_get "$DD/export.json" 'd["download"]')
 curl -sf -H "Authorization: Bearer $EXPORT_TOKEN" -o "$OUT/dossierd-package.tar" "http://$REVIEW$DL"
 echo "package $OUT/dossierd-package.tar ($(json_get "$DD/export.json" 'd["result"]["recordCount"]') records)"
 
+# The review console (pkg/console) on the review listener: sign in with the
+# exporter token (roles exporter+reviewer); screenshots of the queue, the
+# run's page and the exports page (skipped, with a hint, without Chromium).
+(umask 077 && printf '%s\n' "$EXPORT_TOKEN" > "$DD/console-token")
+echo "review console: http://$REVIEW/console/ (sign in with the exporter token in $DD/console-token)"
+GOTOOLCHAIN=local "${GO:-go}" run ./internal/democonsole -url "http://$REVIEW/console/" \
+  -token-file "$DD/console-token" -run "$RUN_ID" -out "$OUT/screenshots"
+
 kill -TERM $DPID && wait $DPID 2>/dev/null || true
 trap - EXIT
 echo "dossierd stopped (SIGTERM drains)"
