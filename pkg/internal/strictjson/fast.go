@@ -192,6 +192,12 @@ func (s *fastScanner) lit(want string) bool {
 func (s *fastScanner) str() (raw []byte, escaped, ok bool) {
 	start := s.i + 1
 	for i := start; i < len(s.data); i++ {
+		for i < len(s.data) && !strSpecial[s.data[i]] {
+			i++
+		}
+		if i == len(s.data) {
+			break
+		}
 		switch c := s.data[i]; {
 		case c == '"':
 			s.i = i + 1
@@ -209,6 +215,15 @@ func (s *fastScanner) str() (raw []byte, escaped, ok bool) {
 	}
 	return nil, false, false
 }
+
+// strSpecial marks the bytes that end a plain run inside a string.
+var strSpecial = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 // escape returns the length of the escape sequence at data[i] ('\\'),
 // including a following low surrogate escape, or 0 if it is invalid or an

@@ -1,6 +1,7 @@
 package strictjson
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"regexp"
@@ -364,25 +365,28 @@ func (f *filler) skipValue() {
 }
 
 func (f *filler) skipString() {
-	for f.i++; f.data[f.i] != '"'; f.i++ {
-		if f.data[f.i] == '\\' {
-			f.i++
-		}
-	}
 	f.i++
+	for {
+		q := bytes.IndexByte(f.data[f.i:], '"')
+		if b := bytes.IndexByte(f.data[f.i:f.i+q], '\\'); b >= 0 {
+			f.i += b + 2 // past the escaped byte
+			continue
+		}
+		f.i += q + 1
+		return
+	}
 }
 
 // str reads a string value, unescaping it.
 func (f *filler) str() string {
 	start := f.i + 1
-	i := start
-	for f.data[i] != '"' && f.data[i] != '\\' {
-		i++
+	end := start + bytes.IndexByte(f.data[start:], '"')
+	b := bytes.IndexByte(f.data[start:end], '\\')
+	if b < 0 {
+		f.i = end + 1
+		return string(f.data[start:end])
 	}
-	if f.data[i] == '"' {
-		f.i = i + 1
-		return string(f.data[start:i])
-	}
+	i := start + b
 	buf := append(make([]byte, 0, i-start+16), f.data[start:i]...)
 	for {
 		switch c := f.data[i]; c {
