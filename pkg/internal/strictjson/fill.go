@@ -49,6 +49,7 @@ func (p *plan) field(key []byte, hint int) (*planField, bool) {
 var (
 	planCache  sync.Map // reflect.Type -> *plan (nil: not plain)
 	rawMsgType = reflect.TypeFor[json.RawMessage]()
+	stringType = reflect.TypeFor[string]()
 	reTagName  = regexp.MustCompile(`^[A-Za-z0-9_$.-]+$`)
 )
 
@@ -288,7 +289,11 @@ func (f *filler) mapValue(v reflect.Value, p *plan) {
 		key := f.key()
 		elem := reflect.New(et).Elem()
 		f.value(elem, p.elem)
-		v.SetMapIndex(reflect.ValueOf(string(key)).Convert(kt), elem)
+		k := reflect.ValueOf(string(key))
+		if kt != stringType {
+			k = k.Convert(kt)
+		}
+		v.SetMapIndex(k, elem)
 	}
 }
 
