@@ -49,6 +49,7 @@ func BenchmarkIngestLoad(b *testing.B) {
 	cpu0 := cpuTime()
 	rate, lat := runLoad(b, d.url, dur, 0)
 	cpuPer := (cpuTime() - cpu0).Seconds() * 1000 / (rate * dur.Seconds())
+	backlog, _ := d.s.pusher.backlog(context.Background())
 	b.StopTimer()
 	bound := signFsyncBound(b, cfg, dur/3+time.Second)
 	logBound := logPairBound(b, cfg, dur/3+time.Second)
@@ -61,11 +62,13 @@ func BenchmarkIngestLoad(b *testing.B) {
 	b.ReportMetric(logBound, "log-pair-records/s")
 	b.ReportMetric(cpuPer, "cpu-ms/record")
 	b.ReportMetric(rate/logBound, "x-log-pair")
+	b.ReportMetric(float64(backlog), "push-backlog-leaves")
 	b.Logf("%d clients, %v: %.0f acknowledged durable records/s, p50 %v, p99 %v; bare sign+fsync bound %.0f records/s (ratio %.2f); "+
 		"the log alone, two sequential durable appends per record (record, receipt): %.0f/s (ratio %.2f); "+
-		"process CPU (daemon and clients) %.2f ms per record, i.e. at most %.0f records/s on %d CPUs; goal >= 2000/s, p99 <= 250ms",
+		"process CPU (daemon, background push to the OCI layout, and clients) %.2f ms per record, i.e. at most %.0f records/s on %d CPUs; "+
+		"push backlog at the end %d leaves; goal >= 2000/s, p99 <= 250ms",
 		benchClients, dur, rate, p50.Round(time.Microsecond), p99.Round(time.Microsecond), bound, rate/bound, logBound, rate/logBound,
-		cpuPer, float64(runtime.NumCPU())*1000/cpuPer, runtime.NumCPU())
+		cpuPer, float64(runtime.NumCPU())*1000/cpuPer, runtime.NumCPU(), backlog)
 }
 
 // BenchmarkIngestLargeRSS submits 1,000,000 records (or
