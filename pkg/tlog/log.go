@@ -45,7 +45,7 @@ var (
 // Defaults of Options.
 const (
 	DefaultBatchMaxSize       = 1024
-	DefaultBatchMaxAge        = 5 * time.Millisecond
+	DefaultBatchMaxAge        = time.Millisecond
 	DefaultCheckpointInterval = 200 * time.Millisecond
 	stateDir                  = ".dossier"
 	closeTimeout              = 30 * time.Second
@@ -220,7 +220,7 @@ func (l *Log) startTessera(ctx context.Context, signer note.Signer) error {
 	if err != nil {
 		return fmt.Errorf("opening log %s: %w", l.dir, err)
 	}
-	l.add, l.shutdown, l.reader = a.Add, shutdown, reader
+	l.add, l.shutdown, l.reader = newFeeder(tctx, a.Add).Add, shutdown, reader
 	l.awaiter = tessera.NewPublicationAwaiter(tctx, reader.ReadCheckpoint, 10*time.Millisecond)
 	return nil
 }

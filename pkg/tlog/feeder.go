@@ -1,0 +1,104 @@
+package tlog
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/transparency-dev/tessera"
+)
+
+// feeder hands leaves to Tessera one group at a time: the leaves queued
+// while a group is being integrated form the next group, added to Tessera
+// together once the group before it resolved. Tessera integrates one batch
+// at a time, each at the cost of a dozen fsyncs whatever its size, and cuts
+// a batch when its first leaf is BatchMaxAge old; fed leaf by leaf under
+// load, it would cut several small batches while one integrates, each then
+// waiting its turn. Fed by groups, a group is one batch (group commit), so
+// the batch size follows the load and a leaf waits for at most the batch
+// being integrated and its own. Leaves keep their queue order.
+type feeder struct {
+	add  tessera.AddFn
+	ctx  context.Context
+	wake chan struct{}
+
+	mu      sync.Mutex
+	queue   []*feedItem
+	stopped bool
+}
+
+type feedItem struct {
+	entry *tessera.Entry
+	idx   tessera.Index
+	err   error
+	done  chan struct{}
+}
+
+var errFeederStopped = errors.New("log appender stopped")
+
+func newFeeder(ctx context.Context, add tessera.AddFn) *feeder {
+	f := &feeder{add: add, ctx: ctx, wake: make(chan struct{}, 1)}
+	go f.run()
+	return f
+}
+
+// Add queues e for the next group; its signature is tessera.AddFn's.
+func (f *feeder) Add(_ context.Context, e *tessera.Entry) tessera.IndexFuture {
+	it := &feedItem{entry: e, done: make(chan struct{})}
+	f.mu.Lock()
+	if f.stopped {
+		it.err = errFeederStopped
+		close(it.done)
+	} else {
+		f.queue = append(f.queue, it)
+	}
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+	return func() (tessera.Index, error) {
+		<-it.done
+		return it.idx, it.err
+	}
+}
+
+func (f *feeder) run() {
+	for {
+		select {
+		case <-f.wake:
+		case <-f.ctx.Done():
+			f.stop()
+			return
+		}
+		f.mu.Lock()
+		group := f.queue
+		f.queue = nil
+		f.mu.Unlock()
+		f.feed(group)
+	}
+}
+
+// feed adds a group to Tessera and waits until every leaf of it resolved.
+func (f *feeder) feed(group []*feedItem) {
+	futs := make([]tessera.IndexFuture, len(group))
+	for i, it := range group {
+		futs[i] = f.add(f.ctx, it.entry)
+	}
+	for i, it := range group {
+		it.idx, it.err = futs[i]()
+		close(it.done)
+	}
+}
+
+// stop fails the leaves still queued: they were never handed to Tessera.
+func (f *feeder) stop() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopped = true
+	for _, it := range f.queue {
+		it.err = errFeederStopped
+		close(it.done)
+	}
+	f.queue = nil
+}
