@@ -40,6 +40,20 @@
 // correctness. The DirStore cuts a torn tail frame that no Put ever
 // acknowledged, after keeping its bytes in a ".tail-OFFSET" file.
 //
+// # Memory and batching
+//
+// The appender keeps no leaf in memory: an index of 8-byte slots maps the
+// top 24 bits of each bundle digest to its leaf index (and the DirStore's
+// index to its frame), and every candidate is checked against the full
+// digest on disk (the leaf in the entry bundles, the frame header), so a
+// Receipt is rebuilt from its leaf when asked for. Per stream it keeps the
+// next seq and the last digest. About 30 bytes a leaf in all
+// (TestHeapPerLeaf). Leaves reach Tessera through a feeder that hands them
+// over one group at a time (the leaves queued while a batch integrates form
+// the next batch), since Tessera integrates one batch at a time at the
+// cost of about a dozen fsyncs whatever its size. AppendMany logs several
+// records with one durable wait.
+//
 // # Rollback
 //
 // Checkpoints are signed through a guard that first records the checkpoint
