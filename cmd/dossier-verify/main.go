@@ -9,6 +9,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"runtime/debug"
 
@@ -36,7 +37,14 @@ exit codes:
 // 512 MiB by collecting earlier; larger packages still verify, only slower.
 const memoryLimit = 384 << 20
 
+// version is set at release build time (-ldflags "-X main.version=...").
+var version string
+
 func main() {
+	if cli.IsVersionFlag(os.Args[1:]) {
+		fmt.Println("dossier-verify", cli.VersionString(version))
+		os.Exit(0)
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/dossier-audit/dossier/cmd/internal/cli"
@@ -28,6 +29,13 @@ exit codes:
 Run 'dossier <command> -h' for the flags of one command.
 `
 
+// version is set at release build time (-ldflags "-X main.version=...").
+var version string
+
 func main() {
+	if cli.IsVersionFlag(os.Args[1:]) {
+		fmt.Println("dossier", cli.VersionString(version))
+		os.Exit(0)
+	}
 	os.Exit(commands.Main(cli.Default("dossier"), os.Args[1:], header, footer))
 }

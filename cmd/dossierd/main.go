@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -24,7 +25,14 @@ import (
 	"github.com/dossier-audit/dossier/pkg/ingest"
 )
 
+// version is set at release build time (-ldflags "-X main.version=...").
+var version string
+
 func main() {
+	if cli.IsVersionFlag(os.Args[1:]) {
+		fmt.Println("dossierd", cli.VersionString(version))
+		os.Exit(0)
+	}
 	os.Exit(run(cli.Default("dossierd"), os.Args[1:]))
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -128,4 +129,22 @@ func (e *Env) Warnf(format string, args ...any) {
 // Infof prints progress information on Stderr (never data).
 func (e *Env) Infof(format string, args ...any) {
 	fmt.Fprintf(e.Stderr, format+"\n", args...)
+}
+
+// VersionString returns v (set at build time with -ldflags "-X main.version=...")
+// or, when empty, the module version from the build information ("devel"
+// for a build from a work tree).
+func VersionString(v string) string {
+	if v != "" {
+		return v
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// IsVersionFlag reports whether args ask only for the version.
+func IsVersionFlag(args []string) bool {
+	return len(args) == 1 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version")
 }
