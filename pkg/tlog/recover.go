@@ -21,13 +21,12 @@ func (l *Log) recover(ctx context.Context) error {
 		return err
 	}
 	seen := seqSet{size: size}
-	snap := l.loadSnapshot(ctx, size, root)
-	for i, lf := range snap {
-		if err := l.addRecovered(ctx, uint64(i), lf, &seen); err != nil {
+	if snap := l.loadSnapshot(ctx, size, root); snap != nil {
+		err := snap.each(func(i uint64, lf tlogproof.Leaf) error { return l.addRecovered(ctx, i, lf, &seen) })
+		if err != nil {
 			return err
 		}
 	}
-	snap = nil
 	return leavesFrom(ctx, l.reader.ReadEntryBundle, l.snapSize, size, func(idx uint64, raw []byte) error {
 		lf, err := tlogproof.ParseLeaf(raw)
 		if err != nil {

@@ -90,40 +90,41 @@ func appendSnapEntry(b []byte, lf tlogproof.Leaf, stream uint32) []byte {
 	return append(append(b, 1), p[:]...)
 }
 
-// loadSnapshot returns the leaves recorded in the snapshot, or nil when
-// there is none or it does not match the tree of the given size and root.
-func (l *Log) loadSnapshot(ctx context.Context, size uint64, root [32]byte) []tlogproof.Leaf {
+// loadSnapshot returns the snapshot, or nil when there is none or it does
+// not match the tree of the given size and root.
+func (l *Log) loadSnapshot(ctx context.Context, size uint64, root [32]byte) *snapshot {
 	b, err := os.ReadFile(l.snapshotPath())
 	if err != nil {
 		return nil
 	}
-	leaves, err := parseSnapshot(b)
-	if err != nil || uint64(len(leaves)) > size {
+	snap, err := parseSnapshot(b)
+	if err != nil || snap.n > size {
 		return nil
 	}
-	if err := l.matchesTree(ctx, leaves, size, root); err != nil {
+	if err := l.matchesTree(ctx, snap, size, root); err != nil {
 		return nil
 	}
-	l.snapSize = uint64(len(leaves))
-	return leaves
+	l.snapSize = snap.n
+	return snap
 }
 
-// matchesTree checks that leaves are the first len(leaves) leaves of the
-// tree of the given size and root.
-func (l *Log) matchesTree(ctx context.Context, leaves []tlogproof.Leaf, size uint64, root [32]byte) error {
+// matchesTree checks that the snapshot's leaves are the first snap.n
+// leaves of the tree of the given size and root.
+func (l *Log) matchesTree(ctx context.Context, snap *snapshot, size uint64, root [32]byte) error {
 	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 	r := rf.NewEmptyRange(0)
-	for _, lf := range leaves {
+	err := snap.each(func(_ uint64, lf tlogproof.Leaf) error {
 		h := lf.Hash()
-		if err := r.Append(h[:], nil); err != nil {
-			return err
-		}
+		return r.Append(h[:], nil)
+	})
+	if err != nil {
+		return err
 	}
 	got, err := r.GetRootHash(nil)
 	if err != nil {
 		return err
 	}
-	n := uint64(len(leaves))
+	n := snap.n
 	old := tlogproof.Checkpoint{Size: n, Root: [32]byte(got)}
 	cur := tlogproof.Checkpoint{Size: size, Root: root}
 	var hashes [][]byte
@@ -141,7 +142,16 @@ func (l *Log) matchesTree(ctx context.Context, leaves []tlogproof.Leaf, size uin
 
 var errSnapshot = errors.New("malformed index snapshot")
 
-func parseSnapshot(b []byte) ([]tlogproof.Leaf, error) {
+// snapshot is a parsed, checksummed index snapshot. Its leaves stay encoded
+// (under 80 bytes each) and are decoded one at a time by each, so that
+// Open never holds them all as Leaf values.
+type snapshot struct {
+	n       uint64
+	streams []string
+	recs    []byte
+}
+
+func parseSnapshot(b []byte) (*snapshot, error) {
 	if len(b) < len(snapshotMagic)+12+32 || string(b[:len(snapshotMagic)]) != snapshotMagic {
 		return nil, errSnapshot
 	}
@@ -158,14 +168,29 @@ func parseSnapshot(b []byte) ([]tlogproof.Leaf, error) {
 	if r.err != nil || n > uint64(len(r.b))/45 {
 		return nil, errSnapshot
 	}
-	leaves := make([]tlogproof.Leaf, 0, n)
-	for range n {
-		leaves = append(leaves, r.leaf(streams))
+	snap := &snapshot{n: n, streams: streams, recs: r.b}
+	if err := snap.each(func(uint64, tlogproof.Leaf) error { return nil }); err != nil {
+		return nil, err
 	}
-	if r.err != nil || len(r.b) != 0 {
-		return nil, errSnapshot
+	return snap, nil
+}
+
+// each decodes the leaves in order and calls fn with each.
+func (s *snapshot) each(fn func(uint64, tlogproof.Leaf) error) error {
+	r := &snapReader{b: s.recs}
+	for i := range s.n {
+		lf := r.leaf(s.streams)
+		if r.err != nil {
+			return r.err
+		}
+		if err := fn(i, lf); err != nil {
+			return err
+		}
 	}
-	return leaves, nil
+	if len(r.b) != 0 {
+		return errSnapshot
+	}
+	return nil
 }
 
 type snapReader struct {
