@@ -3,6 +3,7 @@ package tlog
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/transparency-dev/tessera"
@@ -25,6 +26,8 @@ type feeder struct {
 	mu      sync.Mutex
 	queue   []*feedItem
 	stopped bool
+
+	failed error // of an earlier group; later groups are never fed
 }
 
 type feedItem struct {
@@ -80,13 +83,26 @@ func (f *feeder) run() {
 }
 
 // feed adds a group to Tessera and waits until every leaf of it resolved.
+// After a failure it fails every later group without feeding it: the Log
+// is failed too (ErrLogFailed) and is reopened, and leaves that depend on a
+// failed one (the next seq of its stream) must not reach the tree.
 func (f *feeder) feed(group []*feedItem) {
+	if f.failed != nil {
+		for _, it := range group {
+			it.err = fmt.Errorf("an earlier batch failed: %w", f.failed)
+			close(it.done)
+		}
+		return
+	}
 	futs := make([]tessera.IndexFuture, len(group))
 	for i, it := range group {
 		futs[i] = f.add(f.ctx, it.entry)
 	}
 	for i, it := range group {
 		it.idx, it.err = futs[i]()
+		if it.err != nil && f.failed == nil {
+			f.failed = it.err
+		}
 		close(it.done)
 	}
 }

@@ -60,3 +60,27 @@ func snapshotAdded(mu *sync.Mutex, added *[]string) []string {
 	defer mu.Unlock()
 	return append([]string(nil), *added...)
 }
+
+// TestFeederStopsAfterFailure: once a leaf failed, later groups are failed
+// without reaching Tessera.
+func TestFeederStopsAfterFailure(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	boom := errors.New("boom")
+	var calls int
+	add := func(context.Context, *tessera.Entry) tessera.IndexFuture {
+		calls++ // only the feeder goroutine calls add
+		return func() (tessera.Index, error) { return tessera.Index{}, boom }
+	}
+	f := newFeeder(ctx, add)
+	if _, err := f.Add(ctx, tessera.NewEntry([]byte("a")))(); !errors.Is(err, boom) {
+		t.Fatalf("first: got %v, want %v", err, boom)
+	}
+	if _, err := f.Add(ctx, tessera.NewEntry([]byte("b")))(); !errors.Is(err, boom) {
+		t.Fatalf("after the failure: got %v, want %v", err, boom)
+	}
+	if calls != 1 {
+		t.Errorf("leaves handed to Tessera: got %d, want 1", calls)
+	}
+}
