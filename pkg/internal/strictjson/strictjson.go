@@ -29,6 +29,12 @@
 // well-formed JSON: use the tag only when the caller decodes that value
 // strictly itself (as a statement parser does with its predicate), so the
 // same bytes are not walked twice.
+//
+// Speed: a byte-level pass (fast.go) makes all of these checks at once and
+// only answers "accepted"; anything else is decided, and its error built,
+// by the original token walk (walk.go). Accepted input for a target of
+// plain types (fill.go) is then filled in the same style, exactly as
+// encoding/json would fill it; other targets go through encoding/json.
 package strictjson
 
 import (
