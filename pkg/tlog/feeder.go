@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
+	"time"
 
 	"github.com/transparency-dev/tessera"
 )
@@ -19,9 +21,10 @@ import (
 // the batch size follows the load and a leaf waits for at most the batch
 // being integrated and its own. Leaves keep their queue order.
 type feeder struct {
-	add  tessera.AddFn
-	ctx  context.Context
-	wake chan struct{}
+	add     tessera.AddFn
+	ctx     context.Context
+	wake    chan struct{}
+	maxWait time.Duration // longest gather
 
 	mu      sync.Mutex
 	queue   []*feedItem
@@ -39,8 +42,13 @@ type feedItem struct {
 
 var errFeederStopped = errors.New("log appender stopped")
 
-func newFeeder(ctx context.Context, add tessera.AddFn) *feeder {
-	f := &feeder{add: add, ctx: ctx, wake: make(chan struct{}, 1)}
+// handoffAge is Tessera's BatchMaxAge behind a feeder: a group is added in
+// a tight loop, so Tessera needs only this long to take all of it into
+// one batch.
+const handoffAge = 250 * time.Microsecond
+
+func newFeeder(ctx context.Context, add tessera.AddFn, maxWait time.Duration) *feeder {
+	f := &feeder{add: add, ctx: ctx, wake: make(chan struct{}, 1), maxWait: maxWait}
 	go f.run()
 	return f
 }
@@ -74,11 +82,30 @@ func (f *feeder) run() {
 			f.stop()
 			return
 		}
+		f.gather()
 		f.mu.Lock()
 		group := f.queue
 		f.queue = nil
 		f.mu.Unlock()
 		f.feed(group)
+	}
+}
+
+// gather lets the leaves of appenders woken together (by the bundle
+// store's group commit, or the previous group's acknowledgement) join one
+// group: it yields while the queue keeps growing, for at most maxWait.
+func (f *feeder) gather() {
+	deadline := time.Now().Add(f.maxWait)
+	for n, still := -1, 0; still < 3 && time.Now().Before(deadline); {
+		f.mu.Lock()
+		m := len(f.queue)
+		f.mu.Unlock()
+		if m == n {
+			still++
+		} else {
+			n, still = m, 0
+		}
+		runtime.Gosched()
 	}
 }
 

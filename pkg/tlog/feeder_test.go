@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/transparency-dev/tessera"
 )
@@ -27,7 +28,7 @@ func TestFeederGroups(t *testing.T) {
 		mu.Unlock()
 		return func() (tessera.Index, error) { <-release; return tessera.Index{Index: i}, nil }
 	}
-	f := newFeeder(ctx, add)
+	f := newFeeder(ctx, add, time.Millisecond)
 	first := f.Add(ctx, tessera.NewEntry([]byte("a")))
 	for len(snapshotAdded(&mu, &added)) < 1 { // wait until the first group is in flight
 	}
@@ -73,7 +74,7 @@ func TestFeederStopsAfterFailure(t *testing.T) {
 		calls++ // only the feeder goroutine calls add
 		return func() (tessera.Index, error) { return tessera.Index{}, boom }
 	}
-	f := newFeeder(ctx, add)
+	f := newFeeder(ctx, add, time.Millisecond)
 	if _, err := f.Add(ctx, tessera.NewEntry([]byte("a")))(); !errors.Is(err, boom) {
 		t.Fatalf("first: got %v, want %v", err, boom)
 	}

@@ -13,8 +13,11 @@ import (
 // BenchmarkAppendLatency measures the latency distribution of one
 // acknowledged Append (p50, p99) and the throughput with 32 and 64
 // concurrent appenders, DOSSIER_BENCH_APPENDS/4 appends (default 10,000)
-// per iteration, with the daemon's default options, next to the bare fsync
-// rate of the same filesystem.
+// per iteration, with the default options. In the same run, alternating
+// rounds, it measures the appender as it was before the feeder (leaves
+// added to Tessera one by one, BatchMaxAge 5ms): "old-" figures and the
+// ratio x-old of throughputs; the disk may be shared, so only figures of
+// one run compare.
 func BenchmarkAppendLatency(b *testing.B) {
 	for _, w := range []int{32, 64} {
 		b.Run(fmt.Sprintf("writers=%d", w), func(b *testing.B) {
@@ -27,12 +30,20 @@ func BenchmarkAppendLatency(b *testing.B) {
 }
 
 // BenchmarkAppendPairLatency is BenchmarkAppendLatency for the daemon's
-// unit of work: a record and its receipt, appended together by one
-// AppendMany call (one durable wait). Figures are per pair.
+// unit of work, two records (say a record and its receipt) appended
+// together by one AppendMany call (one durable wait); the old figures are
+// two sequential Appends. Figures are per pair ("appends/s" counts pairs).
 func BenchmarkAppendPairLatency(b *testing.B) {
 	for _, w := range []int{32, 64} {
 		b.Run(fmt.Sprintf("writers=%d", w), func(b *testing.B) {
 			benchLatency(b, w, func(l *Log, i int64, s string) error {
+				if l.opts.unfed {
+					if _, err := l.Append(context.Background(), benchBundle(i), s); err != nil {
+						return err
+					}
+					_, err := l.Append(context.Background(), benchBundle(-i), "receipts")
+					return err
+				}
 				_, err := l.AppendMany(context.Background(), []Item{
 					{Bundle: benchBundle(i), Stream: s},
 					{Bundle: benchBundle(-i), Stream: "receipts"},
@@ -43,27 +54,45 @@ func BenchmarkAppendPairLatency(b *testing.B) {
 	}
 }
 
+type latencyRun struct {
+	lat   []time.Duration
+	total time.Duration
+}
+
+func (r *latencyRun) report(b *testing.B, prefix string) float64 {
+	slices.Sort(r.lat)
+	rate := float64(len(r.lat)) / r.total.Seconds()
+	b.ReportMetric(rate, prefix+"appends/s")
+	b.ReportMetric(ms(r.lat[len(r.lat)/2]), prefix+"p50-ms")
+	b.ReportMetric(ms(r.lat[len(r.lat)*99/100]), prefix+"p99-ms")
+	return rate
+}
+
 func benchLatency(b *testing.B, writers int, op func(*Log, int64, string) error) {
 	k := newTestKey(b, testOrigin)
 	l := openTestLog(b, b.TempDir(), Options{Signer: k.signer})
 	defer closeLog(b, l)
+	old := openTestLog(b, b.TempDir(), Options{Signer: k.signer, BatchMaxAge: 5 * time.Millisecond, unfed: true})
+	defer closeLog(b, old)
 	streams := []string{runA, "time-evidence", "export", "keyring"}
-	per := envInt("DOSSIER_BENCH_APPENDS", 40000) / 4
+	per := envInt("DOSSIER_BENCH_APPENDS", 40000) / 8
 	var n atomic.Int64
-	var lat []time.Duration
-	var total time.Duration
-	for b.Loop() {
+	var cur, prev latencyRun
+	round := func(l *Log, r *latencyRun) {
 		ls, d := timeLatencies(b, writers, per, func() error {
 			i := n.Add(1)
 			return op(l, i, streams[i%4])
 		})
-		lat = append(lat, ls...)
-		total += d
+		r.lat, r.total = append(r.lat, ls...), r.total+d
 	}
-	slices.Sort(lat)
-	b.ReportMetric(float64(len(lat))/total.Seconds(), "appends/s")
-	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
-	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
+	for b.Loop() {
+		round(l, &cur)
+		round(old, &prev)
+		round(old, &prev)
+		round(l, &cur)
+	}
+	rate := cur.report(b, "")
+	b.ReportMetric(rate/prev.report(b, "old-"), "x-old")
 	b.ReportMetric(fsyncRate(b, 300*time.Millisecond), "fsyncs/s")
 }
 

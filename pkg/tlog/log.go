@@ -63,7 +63,10 @@ type Options struct {
 	Watermark string
 	// BundleStore keeps bundle bytes; default a DirStore in DIR/.dossier/bundles.
 	BundleStore BundleStore
-	// BatchMaxSize and BatchMaxAge bound Tessera's sequencing batches.
+	// BatchMaxSize bounds Tessera's sequencing batches. BatchMaxAge bounds
+	// how long the appender gathers leaves that arrive together before it
+	// hands them to Tessera as one batch (leaves that arrive while a batch
+	// integrates join the next batch whatever their age; see feeder).
 	BatchMaxSize uint
 	BatchMaxAge  time.Duration
 	// CheckpointInterval is how often a new checkpoint may be published
@@ -74,6 +77,7 @@ type Options struct {
 	AwaitCheckpoint bool
 
 	snapshotMinTail uint64 // tests lower it
+	unfed           bool   // benchmarks compare with leaves added one by one
 }
 
 func (o *Options) fill(dir string) error {
@@ -211,16 +215,23 @@ func (l *Log) startTessera(ctx context.Context, signer note.Signer) error {
 	}
 	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	l.cancel = cancel
+	age := handoffAge
+	if l.opts.unfed {
+		age = l.opts.BatchMaxAge
+	}
 	o := tessera.NewAppendOptions().
 		WithCheckpointSigner(signer).
-		WithBatching(l.opts.BatchMaxSize, l.opts.BatchMaxAge).
+		WithBatching(l.opts.BatchMaxSize, age).
 		WithCheckpointInterval(l.opts.CheckpointInterval).
 		WithShutdownTimeout(30 * time.Second)
 	a, shutdown, reader, err := tessera.NewAppender(tctx, driver, o)
 	if err != nil {
 		return fmt.Errorf("opening log %s: %w", l.dir, err)
 	}
-	l.add, l.shutdown, l.reader = newFeeder(tctx, a.Add).Add, shutdown, reader
+	l.add, l.shutdown, l.reader = a.Add, shutdown, reader
+	if !l.opts.unfed {
+		l.add = newFeeder(tctx, a.Add, l.opts.BatchMaxAge).Add
+	}
 	l.awaiter = tessera.NewPublicationAwaiter(tctx, reader.ReadCheckpoint, 10*time.Millisecond)
 	return nil
 }
