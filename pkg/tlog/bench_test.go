@@ -100,8 +100,9 @@ func timeParallel(b *testing.B, n int, fn func() error) time.Duration {
 	return time.Since(start)
 }
 
-// newBareAppender is Tessera's POSIX appender alone with our batching and
-// checkpoint settings, fed leaves of our leaf size.
+// newBareAppender is Tessera's POSIX appender alone, fed leaves of our leaf
+// size one by one, with our checkpoint interval and bareBatchMaxAge (fed
+// one by one, a shorter age cuts many small batches while one integrates).
 func newBareAppender(b *testing.B, k testKey) (func() error, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d, err := posix.New(ctx, posix.Config{Path: b.TempDir()})
@@ -109,7 +110,7 @@ func newBareAppender(b *testing.B, k testKey) (func() error, func()) {
 		b.Fatal(err)
 	}
 	a, shutdown, _, err := tessera.NewAppender(ctx, d, tessera.NewAppendOptions().
-		WithCheckpointSigner(k.signer).WithBatching(DefaultBatchMaxSize, DefaultBatchMaxAge).
+		WithCheckpointSigner(k.signer).WithBatching(DefaultBatchMaxSize, bareBatchMaxAge).
 		WithCheckpointInterval(DefaultCheckpointInterval))
 	if err != nil {
 		b.Fatal(err)
@@ -122,6 +123,10 @@ func newBareAppender(b *testing.B, k testKey) (func() error, func()) {
 	}
 	return add, func() { shutdown(ctx); cancel() }
 }
+
+// bareBatchMaxAge is the batch age of the bare appender (and of this
+// appender before its feeder).
+const bareBatchMaxAge = 5 * time.Millisecond
 
 // BenchmarkFsync is the physical bound alone: a small append plus fsync in
 // a loop for one second per iteration, on the filesystem of the temp dir.

@@ -72,7 +72,7 @@ func benchLatency(b *testing.B, writers int, op func(*Log, int64, string) error)
 	k := newTestKey(b, testOrigin)
 	l := openTestLog(b, b.TempDir(), Options{Signer: k.signer})
 	defer closeLog(b, l)
-	old := openTestLog(b, b.TempDir(), Options{Signer: k.signer, BatchMaxAge: 5 * time.Millisecond, unfed: true})
+	old := openTestLog(b, b.TempDir(), Options{Signer: k.signer, BatchMaxAge: bareBatchMaxAge, unfed: true})
 	defer closeLog(b, old)
 	streams := []string{runA, "time-evidence", "export", "keyring"}
 	per := envInt("DOSSIER_BENCH_APPENDS", 40000) / 8
