@@ -57,7 +57,8 @@ type Config struct {
 	Push   PushConfig `json:"push"`
 
 	// LogBatchMaxAge bounds how long the log waits to fill a sequencing
-	// batch (default 5ms; tlog.DefaultBatchMaxAge).
+	// batch (default 1ms, tlog.DefaultBatchMaxAge: the longest gather while
+	// the previous batch is written).
 	LogBatchMaxAge Duration `json:"logBatchMaxAge,omitempty"`
 
 	// IdempotencyTTL is how long Idempotency-Key answers are kept (default 24h).
