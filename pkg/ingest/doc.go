@@ -10,9 +10,10 @@
 // # Streams
 //
 // A record goes to its run's stream (the run root digest); its receipt
-// (kind receipt, spec/predicates/receipt.md: record digest, stream, seq,
-// prev, log index, receipt time, time verdict and flags, authenticated
-// submitter) to the log-scoped stream "receipts"; time evidence to
+// (kind receipt, spec/predicates/receipt.md: record digest, stream,
+// receipt time, latest time evidence, time verdict and flags,
+// authenticated submitter; nothing that depends on the record's log
+// position) to the log-scoped stream "receipts"; time evidence to
 // "time-evidence"; keyring versions to "keyring"; spool transfers to
 // "transfers"; exports to "export". A run's records are numbered 0..n-1
 // without gaps; receipts never take a run's sequence numbers.
@@ -20,21 +21,28 @@
 // # Durability
 //
 // A submission is acknowledged only when (1) the record's bundle bytes
-// and its log leaf are durable and sequenced (tlog.Log.Append: fsynced
-// bundle store, Tessera integration, group commit), (2) its receipt —
-// signed by the ingest key, stream "receipts" — is durable the same way,
-// and (3) the answer is in the journal (DataDir/journal, one fsync per
-// group of answers). (2) and (3) run in parallel: the answer line, which
-// names the receipt by digest, is fsynced while the receipt is appended,
-// and becomes findable only when both are durable; a line whose receipt
-// is not in the log (a crash or failure in between) is skipped when the
-// journal is loaded, and the receipt's log index is read from the log. A
-// crash between (1) and (3) loses nothing that was acknowledged; on
-// restart New journals every receipt logged after the journal's last
-// mark, and a retried submission finds its record in the log (unsigned
-// submissions are signed deterministically, so the retry yields the same
-// bundle bytes) and gets the receipt already logged, or a new one flagged
-// "late-receipt" if the crash came before it.
+// and its log leaf are durable and sequenced, (2) its receipt — signed by
+// the ingest key, stream "receipts" — is durable the same way, and (3) the
+// answer is in the journal (DataDir/journal, one fsync per group of
+// answers). The receipt names the record by digest only (its seq, prev
+// and log index are in the record's leaf and inclusion proof), so it is
+// signed before the record is sequenced, and (1) and (2) are one
+// tlog.Log.AppendMany call: both bundles stored with one group commit,
+// both leaves sequenced in order and integrated together, one durable
+// wait. (3) runs in parallel with it: the answer line, which names the
+// record and the receipt by digest, is fsynced while they are appended,
+// and becomes findable only when all three are durable; a line whose
+// record or receipt is not in the log (a crash or failure in between) is
+// skipped when the journal is loaded, and the answer's seq, prev, log
+// index and receipt log index are read from the log. A crash before (3)
+// completes loses nothing that was acknowledged, and can leave the record
+// logged without its receipt (AppendMany may log some items of a failed
+// call); on restart New journals every receipt logged after the
+// journal's last mark, and a retried submission finds its record in the
+// log (unsigned submissions are signed deterministically, so the retry
+// yields the same bundle bytes) and gets the answer of the receipt
+// already logged, or, if the record was logged without one, a new receipt
+// flagged "late-receipt" (appended alone).
 //
 // # Idempotency
 //

@@ -12,6 +12,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/dossier-audit/dossier/pkg/tlog"
 )
 
 // journal is the daemon's durable answer store: one JSON line per
@@ -36,10 +38,13 @@ type journal struct {
 	closed   bool
 	done     chan struct{}
 	fsyncs   func(time.Duration)
-	// logged reports whether a receipt is in the log and its leaf index.
-	// An answer line may be durable before its receipt (they are written
-	// in parallel); an answer whose receipt is not logged does not exist.
-	logged func(receipt string) (uint64, bool)
+	// logged reports whether a bundle (receipt or record) is in the log,
+	// and where. An answer line may be durable before its record and
+	// receipt (they are written in parallel); an answer whose receipt or
+	// record is not logged does not exist. The record's seq, prev and log
+	// index and the receipt's log index are read from the log, not from
+	// the line (the line is written before the record is sequenced).
+	logged func(digest string) (tlog.Receipt, bool)
 }
 
 // keyEntry locates a key's answer line; the request hash is read from the
@@ -80,7 +85,7 @@ type jline struct {
 // ErrJournal: the journal could not be written; the daemon must restart.
 var ErrJournal = errors.New("answer journal failed")
 
-func openJournal(path string, ttl time.Duration, now func() time.Time, logged func(string) (uint64, bool)) (*journal, error) {
+func openJournal(path string, ttl time.Duration, now func() time.Time, logged func(string) (tlog.Receipt, bool)) (*journal, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
@@ -143,6 +148,9 @@ func (j *journal) index(line []byte, off, cutoff int64) error {
 	if _, ok := j.logged(l.Answer.Receipt); !ok {
 		return nil // written beside a receipt append that never completed
 	}
+	if _, ok := j.logged(l.Answer.Record); !ok {
+		return nil
+	}
 	if _, seen := j.byRecord[recID(d)]; !seen {
 		j.byStream[l.Answer.Stream] = append(j.byStream[l.Answer.Stream], off)
 	}
@@ -202,11 +210,16 @@ func (j *journal) read(off int64) (*jline, error) {
 			if err := json.Unmarshal(buf[:i], &l); err != nil || l.Answer == nil {
 				return nil, fmt.Errorf("%w: unreadable line at %d", ErrJournal, off)
 			}
-			idx, ok := j.logged(l.Answer.Receipt)
+			rr, ok := j.logged(l.Answer.Receipt)
 			if !ok {
 				return nil, fmt.Errorf("%w: the receipt of the answer at %d is not logged", ErrJournal, off)
 			}
-			l.Answer.ReceiptIndex = idx
+			rc, ok := j.logged(l.Answer.Record)
+			if !ok {
+				return nil, fmt.Errorf("%w: the record of the answer at %d is not logged", ErrJournal, off)
+			}
+			l.Answer.ReceiptIndex = rr.Index
+			l.Answer.Seq, l.Answer.Prev, l.Answer.LogIndex = rc.Seq, rc.Prev, rc.Index
 			return &l, nil
 		}
 		if err != nil {

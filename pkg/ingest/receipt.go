@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/dossier-audit/dossier/pkg/bundle"
@@ -65,20 +65,25 @@ func (s *Service) sign(ctx context.Context, stmt []byte) ([]byte, error) {
 	return b, nil
 }
 
-// writeReceipt signs the receipt of the logged record rc, appends it to
-// the receipts stream and journals the answer: the journal line is written
-// and fsynced while the receipt is appended (one durable wait, not two),
-// and becomes findable only once both are durable.
-func (s *Service) writeReceipt(ctx context.Context, rc tlog.Receipt, verdict string, req *submitRequest) (*SubmitResult, *Problem) {
+// writeReceipt signs the receipt of record b (digest d, stream stream),
+// appends the record and the receipt with one AppendMany call (only the
+// receipt when the record is already logged: logged is its log receipt)
+// and journals the answer: the journal line is written and fsynced while
+// they are appended (one durable wait, not two), and becomes findable only
+// once all are durable. The receipt names the record by digest, so it is
+// signed before the record is sequenced; the answer's seq, prev and log
+// index come from the log (the journal reads them from the log too).
+func (s *Service) writeReceipt(ctx context.Context, b []byte, d [32]byte, stream string, logged *tlog.Receipt, verdict string, req *submitRequest) (*SubmitResult, *Problem) {
 	at := s.stamp()
 	flags := req.flags
 	if flags == nil {
 		flags = []string{}
 	}
+	recDigest := digestString(d)
 	p := record.Receipt{
 		Common: record.Common{ProducedAt: at.Format(time.RFC3339Nano), Producer: s.producer,
 			TimeEvidence: s.gate.evidenceRef()},
-		Record: rc.Bundle, Stream: rc.Stream, Seq: int64(rc.Seq), Prev: rc.Prev, LogIndex: int64(rc.Index),
+		Record: recDigest, Stream: stream,
 		ReceivedAt: req.receivedAt.UTC().Format(time.RFC3339Nano), TimeVerdict: verdict, Flags: flags,
 		Submitter: submitter(req),
 	}
@@ -86,26 +91,37 @@ func (s *Service) writeReceipt(ctx context.Context, rc tlog.Receipt, verdict str
 	if err != nil {
 		return nil, appendFailure(err)
 	}
-	b, err := s.signOwn(ctx, receiptType, pred, record.ResourceDescriptor{Name: "dossier-record",
-		Digest: map[string]string{"sha256": strings.TrimPrefix(rc.Bundle, "sha256:")}})
+	rb, err := s.signOwn(ctx, receiptType, pred, record.ResourceDescriptor{Name: "dossier-record",
+		Digest: map[string]string{"sha256": hex.EncodeToString(d[:])}})
 	if err != nil {
 		return nil, appendFailure(err)
 	}
-	ans := &SubmitResult{Record: rc.Bundle, Stream: rc.Stream, Seq: rc.Seq, Prev: rc.Prev, LogIndex: rc.Index,
-		Receipt: digestString(sum256(b)), ReceivedAt: p.ReceivedAt, TimeVerdict: verdict, Flags: flags}
+	ans := &SubmitResult{Record: recDigest, Stream: stream,
+		Receipt: digestString(sum256(rb)), ReceivedAt: p.ReceivedAt, TimeVerdict: verdict, Flags: flags}
 	jr, err := s.journal.write(req.key, req.hash, ans)
 	if err != nil {
 		return nil, problem(http.StatusServiceUnavailable, CodeStorage, err.Error())
 	}
-	rr, err := s.log.Append(ctx, b, record.ReceiptStream)
+	items := []tlog.Item{{Bundle: b, Stream: stream}, {Bundle: rb, Stream: record.ReceiptStream}}
+	if logged != nil {
+		items = items[1:]
+	}
+	start := time.Now()
+	rcs, err := s.log.AppendMany(ctx, items)
+	s.metrics.appendLatency.observe(time.Since(start))
 	jerr := <-jr.err
 	if err != nil {
-		return nil, appendFailure(fmt.Errorf("appending the receipt: %w", err))
+		return nil, appendFailure(fmt.Errorf("appending the record and its receipt: %w", err))
 	}
 	if jerr != nil {
 		return nil, problem(http.StatusServiceUnavailable, CodeStorage, jerr.Error())
 	}
-	ans.ReceiptIndex = rr.Index
+	rc := logged
+	if rc == nil {
+		rc = &rcs[0]
+	}
+	ans.Seq, ans.Prev, ans.LogIndex = rc.Seq, rc.Prev, rc.Index
+	ans.ReceiptIndex = rcs[len(rcs)-1].Index
 	s.journal.indexWritten(jr)
 	return ans, nil
 }

@@ -89,7 +89,12 @@ func (s *Service) answerFromReceipt(ctx context.Context, digest string, idx uint
 		return nil, err
 	}
 	p := st.Predicate
-	return &SubmitResult{Record: p.Record, Stream: p.Stream, Seq: uint64(p.Seq), Prev: p.Prev,
-		LogIndex: uint64(p.LogIndex), Receipt: digest, ReceiptIndex: idx, ReceivedAt: p.ReceivedAt,
+	// The receipt names the record by digest; its position is the log's.
+	rc, ok := s.log.Lookup(p.Record)
+	if !ok {
+		return nil, fmt.Errorf("record %s of the receipt is not logged", p.Record)
+	}
+	return &SubmitResult{Record: p.Record, Stream: rc.Stream, Seq: rc.Seq, Prev: rc.Prev,
+		LogIndex: rc.Index, Receipt: digest, ReceiptIndex: idx, ReceivedAt: p.ReceivedAt,
 		TimeVerdict: p.TimeVerdict, Flags: p.Flags}, nil
 }

@@ -325,10 +325,10 @@ func (s *Service) closeStores(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// receiptLogged returns the leaf index of a logged receipt.
-func (s *Service) receiptLogged(digest string) (uint64, bool) {
-	rc, ok := s.log.Lookup(digest)
-	return rc.Index, ok
+// receiptLogged returns the log receipt (leaf index, stream, seq, prev)
+// of a logged bundle: an answer's receipt or record.
+func (s *Service) receiptLogged(digest string) (tlog.Receipt, bool) {
+	return s.log.Lookup(digest)
 }
 
 // lockRecord serialises work on one record digest (append, receipt,

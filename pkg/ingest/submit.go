@@ -266,18 +266,16 @@ func (s *Service) signedBundle(root *run.Root, b64 string) ([]byte, *Problem) {
 	return b, nil
 }
 
-// commit appends the record and its receipt and journals the answer; only
-// then is the submission acknowledged.
+// commit appends the record and its receipt (one tlog.Log.AppendMany
+// call, one durable wait) and journals the answer; only then is the
+// submission acknowledged. A record already logged (a retry, or a crash
+// that logged the record without its receipt) gets its journalled answer,
+// or else a receipt of its own flagged "late-receipt".
 func (s *Service) commit(ctx context.Context, root *run.Root, b []byte, verdict string, req *submitRequest) (*SubmitResult, bool, *Problem) {
 	d := sum256(b)
 	defer s.lockRecord(d)()
-	start := time.Now()
-	rc, err := s.log.Append(ctx, b, root.Digest())
-	s.metrics.appendLatency.observe(time.Since(start))
-	if err != nil {
-		return nil, false, appendFailure(err)
-	}
-	if rc.Existing {
+	var logged *tlog.Receipt
+	if rc, ok := s.log.Lookup(digestString(d)); ok {
 		if ans, ok, err := s.journal.lookupRecord(d); err != nil {
 			return nil, false, problem(http.StatusServiceUnavailable, CodeStorage, err.Error())
 		} else if ok {
@@ -287,8 +285,9 @@ func (s *Service) commit(ctx context.Context, root *run.Root, b []byte, verdict 
 			return ans, true, nil
 		}
 		req.flags = append(req.flags, "late-receipt")
+		logged = &rc
 	}
-	ans, p := s.writeReceipt(ctx, rc, verdict, req)
+	ans, p := s.writeReceipt(ctx, b, d, root.Digest(), logged, verdict, req)
 	if p != nil {
 		return nil, false, p
 	}

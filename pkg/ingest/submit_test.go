@@ -43,14 +43,15 @@ func TestSubmitReceiptProofReplay(t *testing.T) {
 	if _, err := verify.VerifyRecord(rec.body, v, verify.RecordOptions{RunID: testRunID, RunRoot: run.Digest}); err != nil {
 		t.Fatal(err)
 	}
-	// The receipt binds the record, its position and the submitter.
+	// The receipt binds the record (by digest) and the submitter; the
+	// record's position is its leaf's.
 	rcpt := do(t, "GET", d.url+"/v1/records/"+got.Record+"/receipt", tokProducer, nil)
 	vr, err := verify.VerifyRecord(rcpt.body, v, verify.RecordOptions{PredicateType: receiptType})
 	if err != nil {
 		t.Fatalf("receipt: %v (%d %s)", err, rcpt.status, rcpt.body)
 	}
 	p := vr.Statement.Parsed().(*record.Receipt)
-	if p.Record != got.Record || p.Seq != 0 || p.LogIndex != int64(got.LogIndex) || p.Submitter.Subject != "pipeline-a" || p.Submitter.Method != "token" {
+	if p.Record != got.Record || p.Stream != got.Stream || p.Submitter.Subject != "pipeline-a" || p.Submitter.Method != "token" {
 		t.Fatalf("receipt predicate %+v", p)
 	}
 	if vr.Digest != got.Receipt {
@@ -148,8 +149,9 @@ func TestDaemonStatementsAreCanonical(t *testing.T) {
 	_ = run
 }
 
-// anyLogged is a journal's view of a log that holds every receipt.
-func anyLogged(string) (uint64, bool) { return 7, true }
+// anyLogged is a journal's view of a log that holds every record and
+// receipt.
+func anyLogged(string) (tlog.Receipt, bool) { return tlog.Receipt{Index: 7}, true }
 
 func TestIdempotencyKeysExpire(t *testing.T) {
 	t.Parallel()
@@ -185,7 +187,9 @@ func TestJournalSkipsAnswersWithoutReceipt(t *testing.T) {
 	path := t.TempDir() + "/journal"
 	good := &SubmitResult{Record: "sha256:" + strings.Repeat("a", 64), Stream: "s", Receipt: "sha256:" + strings.Repeat("c", 64)}
 	lost := &SubmitResult{Record: "sha256:" + strings.Repeat("b", 64), Stream: "s", Receipt: "sha256:" + strings.Repeat("d", 64)}
-	logged := func(d string) (uint64, bool) { return 9, d == good.Receipt }
+	logged := func(d string) (tlog.Receipt, bool) {
+		return tlog.Receipt{Index: 9}, d == good.Receipt || d == good.Record || d == lost.Record
+	}
 	j, err := openJournal(path, time.Hour, time.Now, logged)
 	must(t, err)
 	for key, ans := range map[string]*SubmitResult{"good": good, "lost": lost} {
@@ -214,4 +218,51 @@ func TestJournalSkipsAnswersWithoutReceipt(t *testing.T) {
 	must(t, err)
 	defer j.close()
 	check("after reload")
+}
+
+// TestLateReceipt: a record logged without its receipt (a crash in the
+// middle of the AppendMany of record and receipt) gets a receipt of its
+// own, flagged "late-receipt", when the submission is retried, also after
+// a restart; its replays return that receipt, not another.
+func TestLateReceipt(t *testing.T) {
+	t.Parallel()
+	cfg := testConfigIn(t, t.TempDir())
+	d := startDaemon(t, cfg)
+	registerRun(t, d, testRunID)
+	first := decodeResult(t, submit(t, d, testRunID, datasetBody(t, testRunID, 0), "k0"))
+	body := datasetBody(t, testRunID, 1)
+	root, ok := d.s.runs.get(testRunID)
+	if !ok {
+		t.Fatal("run not found")
+	}
+	ctx := t.Context()
+	b, p := d.s.recordBundle(ctx, root, &submitRequest{runID: testRunID, body: body})
+	if p != nil {
+		t.Fatal(p)
+	}
+	rc, err := d.s.log.Append(ctx, b, root.Digest())
+	must(t, err)
+	must(t, d.stop())
+	d = startDaemon(t, cfg)
+	r := submit(t, d, testRunID, body, "k1")
+	if r.status != http.StatusCreated {
+		t.Fatalf("retry: %d %s", r.status, r.body)
+	}
+	got := decodeResult(t, r)
+	if got.Record != rc.Bundle || got.Seq != 1 || got.Prev != first.Record || got.LogIndex != rc.Index ||
+		!contains(got.Flags, "late-receipt") || got.ReceiptIndex <= rc.Index {
+		t.Fatalf("late answer %+v, record logged at %+v", got, rc)
+	}
+	rcpt := do(t, "GET", d.url+"/v1/records/"+got.Record+"/receipt", tokProducer, nil)
+	vr, err := verify.VerifyRecord(rcpt.body, ingestVerifier(t, cfg), verify.RecordOptions{PredicateType: receiptType})
+	if err != nil {
+		t.Fatalf("receipt: %v (%d %s)", err, rcpt.status, rcpt.body)
+	}
+	if pr := vr.Statement.Parsed().(*record.Receipt); vr.Digest != got.Receipt || pr.Record != got.Record || !contains(pr.Flags, "late-receipt") {
+		t.Fatalf("receipt %s %+v, answer %+v", vr.Digest, pr, got)
+	}
+	again := submit(t, d, testRunID, body, "k2")
+	if a := decodeResult(t, again); again.status != 200 || a.Receipt != got.Receipt || a.Seq != 1 || a.LogIndex != rc.Index {
+		t.Fatalf("replay: %d %s", again.status, again.body)
+	}
 }

@@ -2,19 +2,19 @@ package record
 
 // Receipt is the predicate of kind "receipt": written by the ingest daemon
 // (dossierd) for every record it accepts, signed by its ingest key and
-// appended to the log-scoped stream "receipts" right after the record.
-// It binds the record's bundle digest to the stream position the daemon
-// assigned (stream, seq, prev, log index), the receipt time, the daemon's
-// time verdict and the authenticated submitter. Its producedAt is the
-// receipt time; the statement's subject[0] is
+// appended to the log-scoped stream "receipts" together with the record
+// (one tlog.Log.AppendMany call). It binds the record by its bundle digest
+// (and its stream) to the receipt time, the latest time evidence, the
+// daemon's time verdict and flags and the authenticated submitter; it
+// names nothing that depends on the record's log position (the record's
+// leaf carries seq and prev, authenticated by the checkpoint; its
+// inclusion proof carries the index). Its producedAt is the receipt time;
+// the statement's subject[0] is
 // {"name":"dossier-record","digest":{"sha256": <record hex>}}.
 type Receipt struct {
 	Common
 	Record      string    `json:"record"`
 	Stream      string    `json:"stream"`
-	Seq         int64     `json:"seq"`
-	Prev        string    `json:"prev,omitempty"`
-	LogIndex    int64     `json:"logIndex"`
 	ReceivedAt  string    `json:"receivedAt"`
 	TimeVerdict string    `json:"timeVerdict"`
 	Flags       []string  `json:"flags"`
@@ -45,15 +45,6 @@ func (p *Receipt) Validate() error {
 	c.common(&p.Common, false)
 	c.digest("record", p.Record, true)
 	c.str("stream", p.Stream, true, MaxShort)
-	c.intRange("seq", p.Seq, 0, 1<<62)
-	c.digest("prev", p.Prev, false)
-	if p.Seq == 0 && p.Prev != "" {
-		c.add("prev", ErrUnknownField, "not allowed at seq 0")
-	}
-	if p.Seq > 0 && p.Prev == "" {
-		c.add("prev", ErrMissing, "required at seq %d", p.Seq)
-	}
-	c.intRange("logIndex", p.LogIndex, 0, 1<<62)
 	c.timestamp("receivedAt", p.ReceivedAt, true)
 	c.enum("timeVerdict", p.TimeVerdict, true, "good", "degraded", "untraceable", "bad", "unknown")
 	c.strings("flags", p.Flags, false, 64)
@@ -75,9 +66,6 @@ const receiptTemplate = `{
  "timeEvidence": {"digest": "sha256:9f2c4e1d8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e"},
  "record": "sha256:3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
  "stream": "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef",
- "seq": 3,
- "prev": "sha256:c7be1ed902fb8dd4d48997c6452f5d7e509fbcdbe2808b16bcf4edce4c07d14e",
- "logIndex": 1842,
  "receivedAt": "2026-11-27T09:14:03.101002Z",
  "timeVerdict": "untraceable",
  "flags": ["time-untraceable"],
