@@ -6,6 +6,10 @@ import (
 	"github.com/dossier-audit/dossier/pkg/console"
 )
 
+// consoleExportsDir (under the data directory) holds the packages the review
+// console lists: its own exports, and hard links to the API's.
+const consoleExportsDir = "exports-console"
+
 // mountConsole serves the review console (pkg/console, see its MOUNT.md)
 // at /console/ on the review listener only, when a keyring is configured
 // (the console verifies records and approvals against it). Approvals
@@ -17,7 +21,7 @@ func (s *Service) mountConsole(rev *methodMux) {
 	}
 	b, err := console.NewLogBackend(console.LogConfig{Log: s.log, RunsDir: filepath.Join(s.cfg.DataDir, "runs"),
 		Keyrings: s.keyringEnvs, Pin: s.cfg.KeyringRoot, Exporter: s.exports.signer,
-		ExportsDir: filepath.Join(s.cfg.DataDir, "exports-console"), Now: s.now})
+		ExportsDir: filepath.Join(s.cfg.DataDir, consoleExportsDir), Now: s.now})
 	if err != nil {
 		s.logger.Error("review console not mounted", "err", err)
 		return

@@ -16,6 +16,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/dossier-audit/dossier/internal/atomicfile"
+	"github.com/dossier-audit/dossier/pkg/console"
 	"github.com/dossier-audit/dossier/pkg/dossier"
 	"github.com/dossier-audit/dossier/pkg/ingest/auth"
 	"github.com/dossier-audit/dossier/pkg/internal/strictjson"
@@ -125,7 +126,32 @@ func (e *exporter) export(ctx context.Context, req ExportRequest, roots []*run.R
 	if err := atomicfile.WriteFile(filepath.Join(e.dir, hex+".json"), meta, 0o640); err != nil {
 		return nil, problem(http.StatusServiceUnavailable, CodeStorage, err.Error())
 	}
+	if err := e.listInConsole(out, req, name); err != nil {
+		// The package is written and logged; only the console's list lacks it.
+		e.s.logger.Warn("export not listed in the review console", "id", hex, "err", err)
+	}
 	return out, nil
+}
+
+// listInConsole makes an API export visible on the review console's exports
+// page: the console lists the packages of its own directory, so the package
+// is hard-linked there (same volume, no copy) with the console's description.
+func (e *exporter) listInConsole(out *ExportResult, req ExportRequest, by string) error {
+	dir := filepath.Join(e.s.cfg.DataDir, consoleExportsDir)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	link := filepath.Join(dir, out.ID+".tar")
+	if err := os.Link(filepath.Join(e.dir, out.ID+".tar"), link); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	info, err := json.Marshal(console.ExportInfo{ID: out.ID, Package: out.Result.Package, By: by, Reason: req.Purpose,
+		Organisation: req.Recipient.Organisation, Contact: req.Recipient.Contact, Runs: req.Runs,
+		At: e.s.now().UTC(), Size: out.Result.Size, ExportRecord: out.Result.ExportRecord})
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(dir, out.ID+".json"), info, 0o640)
 }
 
 func (s *Service) handleExportGet(w http.ResponseWriter, r *http.Request, _ *auth.Identity) *Problem {

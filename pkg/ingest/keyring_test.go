@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/dossier-audit/dossier/pkg/console"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -219,6 +220,13 @@ func TestExportOverAPI(t *testing.T) {
 		if c.Status == verify.Fail && c.Class != verify.FailPolicy && c.Class != verify.FailTime {
 			t.Errorf("package check %s %s failed: %s %s", c.Step, c.Class, c.Subject, c.Message)
 		}
+	}
+	listed, err := os.ReadFile(filepath.Join(cfg.DataDir, consoleExportsDir, res.ID+".json"))
+	must(t, err)
+	var info console.ExportInfo
+	must(t, json.Unmarshal(listed, &info))
+	if info.Package != res.Result.Package || info.Reason != "conformity assessment" || info.Organisation != "Notified Body 0123" {
+		t.Fatalf("the console lists the API export as %+v", info)
 	}
 	if r := do(t, "GET", d.url+"/v1/exports/"+strings.Repeat("0", 64), tokExporter, nil); r.status != 404 {
 		t.Fatalf("unknown export: %d", r.status)
