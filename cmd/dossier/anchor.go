@@ -32,7 +32,7 @@ func init() {
 
 type anchorFlags struct {
 	logDir, vkey, store string
-	tsas, chains, wits  anchorFiles
+	tsas, chains, wits  multiFlag
 	timeout             time.Duration
 }
 
@@ -60,7 +60,7 @@ func anchorSetup(env *cli.Env, name, synopsis string, args []string, extra func(
 }
 
 func newAnchorer(f *anchorFlags) (*anchorer.Anchorer, error) {
-	v, err := anchorReadVKey(f.vkey)
+	v, err := readVerifier(f.vkey)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func renderAnchorReport(env *cli.Env, r *anchorer.Report, backlog []uint64) {
 
 func runAnchorBuild(env *cli.Env, args []string) error {
 	var out, checkpoint string
-	var indices anchorFiles
+	var indices multiFlag
 	a, _, _, err := anchorSetup(env, "anchor build", "--log DIR --log-vkey F --store DIR --checkpoint F --index N... -o anchors.json", args,
 		func(_ *anchorFlags, fs *flag.FlagSet) {
 			fs.StringVar(&checkpoint, "checkpoint", "", "the package checkpoint (log-signed note)")
@@ -173,7 +173,7 @@ func runAnchorBuild(env *cli.Env, args []string) error {
 	if err != nil {
 		return cli.Inconclusive(err, "")
 	}
-	return anchorWrite(env, out, b)
+	return writeOut(env, out, b)
 }
 
 func anchorPairs(vals []string, flag string) (map[string]string, error) {
@@ -195,18 +195,6 @@ func anchorSortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func anchorReadVKey(path string) (tlog.Verifier, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, cli.Inconclusive(err, "")
-	}
-	v, err := tlog.NewVerifier(string(b))
-	if err != nil {
-		return nil, cli.Usage("%s: %v", path, err)
-	}
-	return v, nil
 }
 
 func anchorNonNil[T any](s []T) []T {

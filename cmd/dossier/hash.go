@@ -33,14 +33,8 @@ type hashFlags struct {
 	json, allowExternal, hashNames bool
 	out, saltOut, salt, check      string
 	workers                        int
-	excludes                       patternList
+	excludes                       multiFlag
 }
-
-// patternList is a repeatable flag.
-type patternList []string
-
-func (p *patternList) String() string     { return strings.Join(*p, ",") }
-func (p *patternList) Set(v string) error { *p = append(*p, v); return nil }
 
 func runHash(env *cli.Env, args []string) error {
 	fs := cli.FlagSet(env, "hash", hashSynopsis)

@@ -414,7 +414,7 @@ func readVerifier(path string) (noteVerifier, error) {
 	if err != nil {
 		return nil, cli.Inconclusive(err, "")
 	}
-	v, err := tlog.NewVerifier(string(b))
+	v, err := tlog.NewVerifier(strings.TrimSpace(string(b)))
 	if err != nil {
 		return nil, cli.Usage("%s: %v", path, err)
 	}

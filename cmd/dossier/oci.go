@@ -15,7 +15,6 @@ import (
 	"github.com/dossier-audit/dossier/cmd/internal/cli"
 	"github.com/dossier-audit/dossier/pkg/oci"
 	"github.com/dossier-audit/dossier/pkg/oci/audit"
-	"github.com/dossier-audit/dossier/pkg/tlog"
 )
 
 func init() {
@@ -133,12 +132,9 @@ func readFiles(paths []string) ([][]byte, error) {
 func readLog(ctx context.Context, dir, vkeyFile string) (*audit.Log, error) {
 	var v note.Verifier
 	if vkeyFile != "" {
-		b, err := os.ReadFile(vkeyFile)
-		if err != nil {
-			return nil, cli.Inconclusive(err, "")
-		}
-		if v, err = tlog.NewVerifier(strings.TrimSpace(string(b))); err != nil {
-			return nil, cli.Usage("--log-vkey: %v", err)
+		var err error
+		if v, err = readVerifier(vkeyFile); err != nil {
+			return nil, err
 		}
 	}
 	lg, err := audit.ReadLog(ctx, dir, v)

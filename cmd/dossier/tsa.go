@@ -61,7 +61,7 @@ func runTSAStamp(env *cli.Env, args []string) error {
 	if err != nil {
 		return tsaError(err)
 	}
-	if err := anchorWrite(env, *out, st.Response); err != nil {
+	if err := writeOut(env, *out, st.Response); err != nil {
 		return err
 	}
 	renderTSAResult(env, st.Result, *asJSON)

@@ -71,7 +71,7 @@ func runWitnessServe(env *cli.Env, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:7380", "address to listen on")
 	stateDir := fs.String("state", "", "directory of the last cosigned checkpoint per log")
 	keyFile := fs.String("key", "", "witness signer key file (from witness keygen)")
-	var vkeys anchorFiles
+	var vkeys multiFlag
 	fs.Var(&vkeys, "log-vkey", "verifier key file of a log to witness (repeatable)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -109,13 +109,9 @@ func newWitnessServer(keyFile, stateDir string, vkeyFiles []string) (*witness.Se
 	}
 	var logs []note.Verifier
 	for _, f := range vkeyFiles {
-		b, err := os.ReadFile(f)
+		v, err := readVerifier(f)
 		if err != nil {
-			return nil, cli.Inconclusive(err, "")
-		}
-		v, err := tlog.NewVerifier(string(b))
-		if err != nil {
-			return nil, cli.Usage("%s: %v", f, err)
+			return nil, err
 		}
 		logs = append(logs, v)
 	}
@@ -155,7 +151,7 @@ func runWitnessAdd(env *cli.Env, args []string) error {
 			return err
 		}
 	}
-	return anchorWrite(env, *out, cosigned)
+	return writeOut(env, *out, cosigned)
 }
 
 func checkCosignature(cosigned []byte, vkeyFile string) error {
@@ -246,21 +242,4 @@ func anchorTime(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
-}
-
-// anchorFiles is a repeatable file flag.
-type anchorFiles []string
-
-func (a *anchorFiles) String() string     { return strings.Join(*a, ",") }
-func (a *anchorFiles) Set(v string) error { *a = append(*a, v); return nil }
-
-func anchorWrite(env *cli.Env, path string, b []byte) error {
-	if path == "" {
-		_, err := env.Stdout.Write(b)
-		return err
-	}
-	if err := atomicfile.WriteFile(path, b, 0o644); err != nil {
-		return cli.Inconclusive(err, "")
-	}
-	return nil
 }
