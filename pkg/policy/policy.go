@@ -37,7 +37,19 @@ type Policy struct {
 	// Releases holds rules for a run that carries a model-release record or
 	// is being released (v2).
 	Releases *Rules `json:"releases,omitempty"`
+	// Anchors requires records' times to be anchored (v2; spec/anchors.md
+	// §4). The verifier applies it (pkg/verify); this package checks it.
+	Anchors *AnchorRule `json:"anchors,omitempty"`
 }
+
+// AnchorRule is the policy's anchor requirement: Require is one of
+// AnchorRequirements ("none": anchors are reported, not required).
+type AnchorRule struct {
+	Require string `json:"require"`
+}
+
+// AnchorRequirements are the accepted values of anchors.require.
+var AnchorRequirements = []string{"none", "tsa", "witness", "either", "both"}
 
 // TimePolicy is v1's time section; the verifier applies it (pkg/verify),
 // this package only carries it.
@@ -102,8 +114,8 @@ func (p *Policy) Validate() error {
 	}
 	switch p.MediaType {
 	case MediaTypeV1:
-		if p.Runs != nil || p.Releases != nil || p.Name != "" {
-			bad("runs, releases and name need mediaType %q", MediaTypeV2)
+		if p.Runs != nil || p.Releases != nil || p.Name != "" || p.Anchors != nil {
+			bad("runs, releases, anchors and name need mediaType %q", MediaTypeV2)
 		}
 	case MediaTypeV2:
 	default:
@@ -120,6 +132,9 @@ func (p *Policy) Validate() error {
 	checkKinds("requiredKinds", p.RequiredKinds, bad)
 	p.Runs.validate("runs", bad)
 	p.Releases.validate("releases", bad)
+	if p.Anchors != nil && !slices.Contains(AnchorRequirements, p.Anchors.Require) {
+		bad("anchors.require %q, want one of %v", p.Anchors.Require, AnchorRequirements)
+	}
 	return errors.Join(errs...)
 }
 
