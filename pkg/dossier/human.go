@@ -58,6 +58,8 @@ type reportKeyring struct {
 	IssuedAt      string
 	RootThreshold int
 	Keys          []keyring.Key
+	// Change is what this version changed (keyring.Chain.History).
+	Change keyring.Change
 }
 
 func newReportRecord(it *item) reportRecord {
@@ -158,9 +160,10 @@ func newReport(p *plan) *report {
 			r.TimeEvidence = append(r.TimeEvidence, newReportRecord(it))
 		}
 	}
-	for _, v := range p.chain.Versions {
+	hist := p.chain.History()
+	for i, v := range p.chain.Versions {
 		d := v.Document
-		r.Keyring = append(r.Keyring, reportKeyring{Version: d.Version, Digest: v.Digest, IssuedAt: d.IssuedAt, RootThreshold: d.RootThreshold, Keys: d.Keys})
+		r.Keyring = append(r.Keyring, reportKeyring{Version: d.Version, Digest: v.Digest, IssuedAt: d.IssuedAt, RootThreshold: d.RootThreshold, Keys: d.Keys, Change: hist[i]})
 	}
 	return r
 }

@@ -228,6 +228,9 @@ func TestHumanCopiesAreBlobs(t *testing.T) {
 		!strings.Contains(report, "&lt;NB-2026-0415&gt; &amp; co") {
 		t.Fatal("REPORT.html does not escape the purpose or carries script")
 	}
+	if !strings.Contains(report, "(its own root keys).\nAdded: ") {
+		t.Error("REPORT.html lacks the keyring history (who signed each version, what it added)")
+	}
 	readme := string(e.pkg.files["README.txt"])
 	for _, want := range []string{"openssl dgst -sha256 -verify", "openssl pkeyutl -verify", "sha256sum", e.res.ExportRecord, e.f.records[0]} {
 		if !strings.Contains(readme, want) {

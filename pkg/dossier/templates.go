@@ -190,7 +190,9 @@ no verdict; run <code>dossier-verify</code> with the root fingerprint obtained o
 <h2>Keyring</h2>
 {{range .Keyring}}<h3>Version {{.Version}}</h3>
 <p>envelope <code>{{.Digest}}</code> <span class="v">[verifiable]</span>, issued {{.IssuedAt}}, root threshold {{.RootThreshold}}</p>
-<table><tr><th>key</th><th>algorithm</th><th>roles</th><th>owner</th><th>valid</th><th>revocation</th></tr>
+{{with .Change}}<p>signed by {{join .SignedBy ", "}}{{if gt .Version 1}} (root keys of the previous version){{else}} (its own root keys){{end}}.
+{{if .Added}}Added: {{join .Added ", "}}. {{end}}{{if .Removed}}Removed: {{join .Removed ", "}}. {{end}}{{if .RolesChanged}}Roles changed: {{join .RolesChanged "; "}}. {{end}}{{if .Revoked}}Revoked: {{join .Revoked "; "}}. {{end}}</p>
+{{end}}<table><tr><th>key</th><th>algorithm</th><th>roles</th><th>owner</th><th>valid</th><th>revocation</th></tr>
 {{range .Keys}}<tr><td><code>{{.ID}}</code></td><td>{{.Algorithm}}</td><td>{{join .Roles ", "}}</td><td>{{.Owner.Name}} ({{.Owner.PersonID}}, {{.Owner.Team}})</td><td>from {{.ValidFrom}}{{if .ValidUntil}} until {{.ValidUntil}}{{end}}</td><td>{{if .Revocation}}{{.Revocation.Reason}} at {{.Revocation.At}}{{end}}</td></tr>
 {{end}}</table>
 {{end}}
