@@ -33,6 +33,9 @@ import sys
 import tempfile
 from fractions import Fraction
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dossier_policy  # noqa: E402  (policy v1/v2 and step 11 rules, spec/policy.md)
+
 MIB = 1 << 20
 RESULT_MEDIA_TYPE = "application/vnd.dossier.verify-result.v1+json"
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -50,6 +53,7 @@ METADATA_ARTIFACT = "application/vnd.dossier.package-metadata.v1"
 EMPTY_DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 REF_NAME = "org.opencontainers.image.ref.name"
 TITLE = "org.opencontainers.image.title"
+ANCHORS_LAYER = "application/vnd.dossier.anchors.v1+json"
 
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}\Z")
 PIN_RE = re.compile(r"SHA256:[0-9a-f]{64}\Z")
@@ -353,6 +357,12 @@ class PublicKey(object):
         if not m:
             raise Invalid("publicKey is not one PUBLIC KEY PEM block")
         return cls(b64decode_strict(m.group(1).replace("\n", ""), "PEM body"))
+
+    def material(self):
+        """spec/policy.md 2 key material: one key under any id or encoding."""
+        if self.algorithm == "ed25519":
+            return "ed25519:" + sha256_hex(self.raw_ed25519())
+        return "ecdsa-p256:" + sha256_hex(self.der[len(P256_SPKI):])
 
     def raw_ed25519(self):
         return self.der[len(ED25519_SPKI):]
@@ -1192,7 +1202,7 @@ def parse_keys(doc):
             parse_time(rev["at"])
             if rev["reason"] not in ("compromised", "retired", "departed"):
                 raise Invalid("%s revocation reason %r" % (what, rev["reason"]))
-        key.roles, key.revocation, key.note_key = set(roles), rev, None
+        key.roles, key.revocation, key.note_key, key.owner = set(roles), rev, None, owner
         if ("log" in roles) != ("noteVerifierKey" in k):
             raise Invalid("%s: exactly the log key carries a noteVerifierKey" % what)
         if "log" in roles:
@@ -1438,6 +1448,11 @@ class Context(object):
             return None
         return self.blob(found[0]["digest"])
 
+    def log_positions_proven(self):
+        """Every verified record and every keyring version has a proven log index."""
+        return all(r.digest in self.leaves for r in self.records if r.ok) and \
+            all(v["digest"] in self.leaves for v in self.keyring)
+
     def outcome(self):
         if self.failures:
             return "rejected", 1
@@ -1642,7 +1657,11 @@ def attestation_subject(ctx):
 
 METADATA_LAYERS = {"application/vnd.dossier.checkpoint.v1": True, "application/vnd.dossier.proofs.v1+json": True,
                    KEYRING_LAYER_TYPE: True, "application/vnd.dossier.ledger.v1+json": True,
-                   "application/vnd.dossier.policy.v1+json": False}
+                   "application/vnd.dossier.policy.v1+json": False, "application/vnd.dossier.policy.v2+json": False,
+                   ANCHORS_LAYER: False}
+POLICY_LAYERS = ("application/vnd.dossier.policy.v1+json", "application/vnd.dossier.policy.v2+json")
+REVIEW_LAYER = "application/vnd.dossier.review.v1+html"
+REVIEW_TITLE = re.compile(r"review-[0-9a-f]{16}\.html\Z")
 HUMAN_COPIES = {"README.txt": "text/plain; charset=utf-8", "REPORT.html": "text/html; charset=utf-8"}
 
 
@@ -1655,9 +1674,10 @@ def load_metadata(ctx):
     for layer in ctx.metadata["layers"]:
         title = _ref_title(layer)
         key = title if title in HUMAN_COPIES and HUMAN_COPIES[title] == layer["mediaType"] else layer["mediaType"]
-        if key not in METADATA_LAYERS and key not in HUMAN_COPIES:
+        if key not in METADATA_LAYERS and key not in HUMAN_COPIES and key != REVIEW_LAYER:
             raise Invalid("metadata layer of unexpected media type %r" % layer["mediaType"])
-        if ctx.layers.get(key) and key != KEYRING_LAYER_TYPE:
+        if ctx.layers.get(key) and key not in (KEYRING_LAYER_TYPE, REVIEW_LAYER) \
+                or key in POLICY_LAYERS and any(ctx.layers.get(k) for k in POLICY_LAYERS):
             raise Invalid("metadata layer %s appears more than once" % key)
         ctx.layers.setdefault(key, []).append(layer)
     for key in [k for k, required in METADATA_LAYERS.items() if required] + list(HUMAN_COPIES):
@@ -1786,6 +1806,21 @@ def step_6_records(ctx):
         rec.status = ctx.checks[-1]["status"]
 
 
+def check_review_documents(ctx):
+    """SPEC.md 3.13: every review document layer is named by an exported
+    approval's renderedViewDigest (nothing in a package is unexplained).
+    Reported as step 3 (index); it needs the approvals of step 6."""
+    for layer in ctx.layers.get(REVIEW_LAYER, []):
+        def named(d=layer["digest"]):
+            approvals = [r for r in ctx.records if r.kind == "approval" or not r.ok]
+            if any(r.ok and r.predicate.get("renderedViewDigest") == d for r in approvals):
+                return "named by an approval"
+            if ctx.unread_records or ctx.unsure(ctx.records):
+                raise CannotCheck("a record could not be read or verified: review document %s may be named by it" % d)
+            raise Invalid("review document %s is named by no verified approval's renderedViewDigest" % d)
+        ctx.run(3, "index", named, layer["digest"])
+
+
 def record_layer(ctx, digest, rec):
     """Step 2.5: artifactType and exactly one bundle layer (reported in step 6)."""
     manifest = ctx.manifest(digest)
@@ -1801,6 +1836,8 @@ def check_record(ctx, rec, manifest):
     """Step 6.1-6.6: envelope, key in the keyring, signature, statement and
     predicate, a role allowed for the kind, the subject."""
     parse_bundle(rec)
+    if not rec.hint:  # SPEC.md 4 step 3: the hint MUST be non-empty
+        raise RecordError("signature", "the bundle's publicKey.hint is empty: a record always names its key")
     key = ctx.any_version_keys.get(rec.hint)
     if key is None:
         raise RecordError("key-role", "key %s is in no keyring version" % rec.hint)
@@ -1843,6 +1880,8 @@ def step_7_log(ctx):
     if not ctx.run(7, "inclusion", lambda: parse_proofs(ctx, entries), "proofs.json"):
         return False
     ctx.proof_entries = entries
+    if ctx.layers.get(ANCHORS_LAYER):
+        ctx.report(7, "tsa", "not-checked", "anchors.json", "anchors are not verified by this version")
     items = [(r.digest, expected_stream(r), None) for r in ctx.records]
     items += [(v["digest"], "keyring", v["version"] - 1) for v in ctx.keyring]
     for digest, stream, seq in items:
@@ -2062,18 +2101,63 @@ def check_export(ctx):
 
 
 def step_11_policy(ctx):
-    """Step 11: every run holds a verified record of each required kind."""
+    """Step 11: the applied policy per run (SPEC.md 3.14; a v2 policy's rules,
+    spec/policy.md 3), on the records that passed step 6."""
     if ctx.unread_records or ctx.unsure(ctx.records):
         ctx.report(11, "policy", "not-checked", None, "a record could not be read or verified")
         return
+    v2 = ctx.policy.get("runs") is not None or ctx.policy.get("releases") is not None
+    if v2 and not ctx.log_positions_proven():
+        ctx.report(11, "policy", "not-checked", None, "policy v2 rules need the log positions of step 7")
+        return
+    at = ctx.args.get("at") or ctx.descriptor["created"]
     for hexd, run_id in sorted(ctx.run_roots.items()):
-        def required(h=hexd, run=run_id):
-            kinds = set(r.kind for r in ctx.records if r.ok and r.kind in RUN_KINDS
-                        and r.statement["subject"][0]["digest"]["sha256"] == h)
-            missing = sorted(set(ctx.policy["requiredKinds"]) - kinds)
-            if missing:
-                raise Invalid("run %s lacks verified records of the required kinds: %s" % (run, ", ".join(missing)))
-        ctx.run(11, "policy", required, "sha256:" + hexd)
+        records = [policy_record(ctx, r) for r in ctx.records if r.ok and r.kind in RUN_KINDS
+                   and r.statement["subject"][0]["digest"]["sha256"] == hexd]
+        if v2:
+            results = dossier_policy.Evaluation(ctx.policy, records, lambda fp, i: key_view(ctx, fp, i, True),
+                                                lambda fp, i: key_view(ctx, fp, i, False), at, False).run()
+        else:
+            results = dossier_policy.Evaluation(ctx.policy, records, None, None, at, False).run()
+        report_policy(ctx, "sha256:" + hexd, run_id, results)
+
+
+def report_policy(ctx, run, run_id, results):
+    for r in results:
+        if r["status"] == "fail":
+            ctx.report(11, "policy", "fail", r["subject"] or run, "run %s: %s" % (run_id, r["message"]))
+            ctx.failures[-1]["rule"] = r["rule"]
+            ctx.checks[-1]["rule"] = r["rule"]
+    passed = [r for r in results if r["status"] != "fail"]
+    if len(passed) == len(results):
+        void = [r["message"] for r in results if r["status"] == "void"]
+        ctx.report(11, "policy", "pass", run, "run %s: %d rule result(s) pass%s" % (
+            run_id, len(results), "".join("; void: " + v for v in void)))
+
+
+def policy_record(ctx, rec):
+    index = ctx.leaves[rec.digest][0] if rec.digest in ctx.leaves else -1
+    return {"digest": rec.digest, "kind": rec.kind, "index": index, "hint": rec.hint, "predicate": rec.predicate}
+
+
+def key_view(ctx, fp, index, valid_only):
+    """spec/policy.md 2: the key as the keyring version in force at a log index
+    lists it (SPEC.md 3.11), or None; valid_only=False ignores revocations."""
+    before = [v for v in ctx.keyring if ctx.leaves[v["digest"]][0] < index]
+    if not before:
+        return None
+    newest = max(before, key=lambda v: ctx.leaves[v["digest"]][0])
+    key = newest["keys"].get(fp)
+    if key is None and not valid_only:
+        key = next((v["keys"][fp] for v in reversed(before) if fp in v["keys"]), None)
+    if key is None:
+        return None
+    if valid_only and (key.revocation is not None or any(
+            v["keys"].get(fp) is not None and (v["keys"][fp].revocation or {}).get("reason") == "compromised"
+            for v in before)):
+        return None
+    return {"roles": key.roles, "personId": key.owner["personId"], "team": key.owner["team"],
+            "material": key.material()}
 
 
 def step_12_consistency(ctx):
@@ -2129,34 +2213,21 @@ def check_trusted_head(ctx, heads, ledger_ok):
 # ---------------------------------------------------------------- policy
 # SPEC.md 3.14: the auditor's policy, or the default tightened by the proposal.
 
-DEFAULT_POLICY = {"mediaType": "application/vnd.dossier.policy.v1+json",
+DEFAULT_POLICY = {"mediaType": dossier_policy.POLICY_V1,
                   "time": {"accept": ["good"], "acceptUntraceable": False, "maxProducerSkewSeconds": 300},
-                  "requiredKinds": ["run-closed"]}
+                  "requiredKinds": ["run-closed"], "runs": None, "releases": None, "anchors": "none"}
 
 
 def parse_policy(data):
-    p = strict_json(data, MIB, "policy", 8)
-    members(p, ["mediaType", "time", "requiredKinds"], (), "policy")
-    t = members(p["time"], ["accept", "acceptUntraceable", "maxProducerSkewSeconds"], (), "policy.time")
-    if p["mediaType"] != DEFAULT_POLICY["mediaType"]:
-        raise Invalid("policy mediaType is %r" % p["mediaType"])
-    if not isinstance(t["accept"], list) or not set(t["accept"]) <= {"good", "degraded", "bad"}:
-        raise Invalid("policy time.accept must be a subset of good, degraded, bad (untraceable is not allowed)")
-    if not isinstance(t["acceptUntraceable"], bool) or not is_int(t["maxProducerSkewSeconds"]) \
-            or t["maxProducerSkewSeconds"] < 0:
-        raise Invalid("policy acceptUntraceable must be a boolean, maxProducerSkewSeconds an integer >= 0")
-    if not isinstance(p["requiredKinds"], list) or not set(p["requiredKinds"]) <= RUN_KINDS | LOG_KINDS:
-        raise Invalid("policy requiredKinds must list record kinds")
-    return p
+    """A v1 or v2 policy document (SPEC.md 3.14, spec/policy.md 1), normalised."""
+    try:
+        return dossier_policy.parse_policy_doc(strict_json(data, MIB, "policy", 8), RUN_KINDS | LOG_KINDS)
+    except dossier_policy.PolicyError as err:
+        raise Invalid(str(err))
 
 
 def tighten(default, proposal):
-    d, p = default["time"], proposal["time"]
-    return {"mediaType": default["mediaType"],
-            "time": {"accept": [v for v in d["accept"] if v in p["accept"]],
-                     "acceptUntraceable": d["acceptUntraceable"] and p["acceptUntraceable"],
-                     "maxProducerSkewSeconds": min(d["maxProducerSkewSeconds"], p["maxProducerSkewSeconds"])},
-            "requiredKinds": sorted(set(default["requiredKinds"]) | set(proposal["requiredKinds"]))}
+    return dossier_policy.tighten(default, proposal)
 
 
 def apply_policy(ctx):
@@ -2166,9 +2237,14 @@ def apply_policy(ctx):
         return
     ctx.policy, ctx.policy_source = DEFAULT_POLICY, "package"
     try:
-        data = ctx.layer("application/vnd.dossier.policy.v1+json", required=False)
-        if data is not None:
-            ctx.policy = tighten(DEFAULT_POLICY, parse_policy(data))
+        for media_type in POLICY_LAYERS:
+            data = ctx.layer(media_type, required=False)
+            if data is not None:
+                proposal = parse_policy(data)
+                if proposal["mediaType"] != media_type:
+                    raise Invalid("the policy.json layer's media type %s is not its document's %s"
+                                  % (media_type, proposal["mediaType"]))
+                ctx.policy = tighten(DEFAULT_POLICY, proposal)
     except (Invalid, CannotCheck) as err:
         ctx.report(11, "policy", "fail", "policy.json", "the package's policy proposal is malformed: %s" % err)
 
@@ -2200,6 +2276,7 @@ def run_steps(ctx, data):
         return ctx.skip(range(5, 13), "step 4 (keyring) did not pass")
     step_5_package_signature(ctx)
     step_6_records(ctx)
+    check_review_documents(ctx)
     log_ok = step_7_log(ctx)
     apply_policy(ctx)
     if log_ok:
