@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,9 +17,11 @@ import (
 
 	"github.com/dossier-audit/dossier/cmd/internal/cli"
 	"github.com/dossier-audit/dossier/pkg/anchor/anchorer"
+	"github.com/dossier-audit/dossier/pkg/keyring"
 	"github.com/dossier-audit/dossier/pkg/tlog"
 	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
 	"github.com/dossier-audit/dossier/pkg/tsa"
+	"github.com/dossier-audit/dossier/pkg/tsa/tsaverify"
 	"github.com/dossier-audit/dossier/pkg/witness"
 )
 
@@ -55,15 +59,18 @@ func anchorSetup(env *cli.Env, name, synopsis string, args []string, extra func(
 	if f.logDir == "" || f.vkey == "" || f.store == "" {
 		return nil, nil, nil, cli.Usage("%s needs --log, --log-vkey and --store", name)
 	}
-	a, err := newAnchorer(f)
+	v, err := readVerifier(f.vkey)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	a, err := newAnchorer(f, v, nil)
 	return a, f, fs, err
 }
 
-func newAnchorer(f *anchorFlags) (*anchorer.Anchorer, error) {
-	v, err := readVerifier(f.vkey)
-	if err != nil {
-		return nil, err
-	}
+// newAnchorer configures an anchorer from the anchor flags. chainOf, when
+// set, supplies the chain of a TSA without --tsa-chain (export reads them
+// from the keyring's trust root).
+func newAnchorer(f *anchorFlags, v noteVerifier, chainOf func(name string) (tsaverify.Options, bool)) (*anchorer.Anchorer, error) {
 	hc := &http.Client{Timeout: f.timeout}
 	a := &anchorer.Anchorer{Log: v, Store: anchorer.Store{Dir: f.store}, Prove: witness.TileProver(f.logDir)}
 	chains, err := anchorPairs(f.chains, "--tsa-chain")
@@ -75,10 +82,7 @@ func newAnchorer(f *anchorFlags) (*anchorer.Anchorer, error) {
 		return nil, err
 	}
 	for _, name := range anchorSortedKeys(tsas) {
-		if chains[name] == "" {
-			return nil, cli.Usage("--tsa %s needs --tsa-chain %s=PEM", name, name)
-		}
-		opts, err := readTSAChain(chains[name])
+		opts, err := tsaOptions(name, chains[name], chainOf)
 		if err != nil {
 			return nil, err
 		}
@@ -95,6 +99,18 @@ func newAnchorer(f *anchorFlags) (*anchorer.Anchorer, error) {
 		return nil, cli.Usage("%v", err)
 	}
 	return a, nil
+}
+
+func tsaOptions(name, chainFile string, chainOf func(string) (tsaverify.Options, bool)) (tsaverify.Options, error) {
+	if chainFile != "" {
+		return readTSAChain(chainFile)
+	}
+	if chainOf != nil {
+		if opts, ok := chainOf(name); ok {
+			return opts, nil
+		}
+	}
+	return tsaverify.Options{}, cli.Usage("--tsa %s needs --tsa-chain %s=PEM", name, name)
 }
 
 func runAnchorRun(env *cli.Env, args []string) error {
@@ -202,4 +218,240 @@ func anchorNonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// exportAnchorFlags adds the anchor flags of 'dossier export' to fs.
+func exportAnchorFlags(fs *flag.FlagSet, f *anchorFlags) {
+	fs.StringVar(&f.store, "anchor-store", "", "anchor store directory ('dossier anchor run --store'); the package carries anchors.json from it")
+	fs.Var(&f.tsas, "tsa", "NAME=URL of a TSA that stamps the package checkpoint (repeatable; needs --anchor-store)")
+	fs.Var(&f.chains, "tsa-chain", "NAME=PEM chain of that TSA (default: the keyring's timestampAuthorities entry NAME)")
+	fs.Var(&f.wits, "witness", "NAME=URL of a witness that cosigns the package checkpoint (repeatable; needs --anchor-store)")
+	fs.DurationVar(&f.timeout, "anchor-timeout", 10*time.Second, "timeout of each TSA or witness request")
+}
+
+// exportAnchorSource configures the anchor source of an export from its
+// flags and the newest keyring version (its log key opens checkpoints, its
+// timestampAuthorities supply TSA chains). Nil without --anchor-store.
+func exportAnchorSource(env *cli.Env, f *anchorFlags, newest []byte) (*anchorer.Export, error) {
+	if f.store == "" && len(f.tsas)+len(f.wits)+len(f.chains) > 0 {
+		return nil, cli.Usage("--tsa and --witness need --anchor-store (where tokens and cosignatures are kept)")
+	}
+	v, err := keyring.Parse(newest)
+	if err != nil {
+		return nil, cli.Failed(fmt.Errorf("newest --keyring: %w", err), "")
+	}
+	if f.store == "" {
+		if len(v.Document.TimestampAuthorities) > 0 || v.Document.WitnessPolicy != "" {
+			env.Warnf("anchors: the keyring names TSAs or witnesses but there is no --anchor-store: the package carries no anchors.json and the time of every record is asserted by the operator")
+		}
+		return nil, nil
+	}
+	logs := v.Document.KeysWithRole(keyring.RoleLog)
+	if len(logs) != 1 {
+		return nil, cli.Failed(fmt.Errorf("newest --keyring lists %d log keys, want 1", len(logs)), "")
+	}
+	lv, err := tlog.NewVerifier(logs[0].NoteVerifierKey)
+	if err != nil {
+		return nil, cli.Failed(fmt.Errorf("keyring log key: %w", err), "")
+	}
+	known := map[string]*keyring.TimestampAuthority{}
+	for i := range v.Document.TimestampAuthorities {
+		known[v.Document.TimestampAuthorities[i].Name] = &v.Document.TimestampAuthorities[i]
+	}
+	a, err := newAnchorer(f, lv, func(name string) (tsaverify.Options, bool) { return keyringTSAOptions(known[name]) })
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range a.TSAs {
+		if known[t.Name] == nil {
+			env.Warnf("TSA %s is not in the keyring's timestampAuthorities: a verifier ignores its tokens", t.Name)
+		}
+	}
+	return &anchorer.Export{Anchorer: a}, nil
+}
+
+func keyringTSAOptions(a *keyring.TimestampAuthority) (tsaverify.Options, bool) {
+	if a == nil {
+		return tsaverify.Options{}, false
+	}
+	roots, inter, err := a.Chain()
+	if err != nil {
+		return tsaverify.Options{}, false
+	}
+	from, until, err := a.Validity()
+	if err != nil {
+		return tsaverify.Options{}, false
+	}
+	oid, err := a.PolicyOID()
+	return tsaverify.Options{Roots: roots, Intermediates: inter, ValidFrom: from, ValidUntil: until, Policy: oid}, err == nil
+}
+
+// reportExportAnchors says on stderr what the export's anchors cover: the
+// anchors the package checkpoint did not get, and the records whose time
+// is only asserted by the operator.
+func reportExportAnchors(env *cli.Env, src *anchorer.Export) {
+	if src.Fresh != nil {
+		for _, k := range anchorSortedKeys(anchorFailures(src.Fresh)) {
+			env.Warnf("anchor %s of the package checkpoint (size %d) not obtained: %v", k, src.Size, src.Fresh.Failed[k])
+		}
+	}
+	switch {
+	case src.Proved == 0:
+	case src.Asserted == 0:
+		env.Infof("anchors: all %d proved leaves are anchored (package checkpoint size %d)", src.Proved, src.Size)
+	case src.AnchoredSize == 0:
+		env.Warnf("anchors: nothing in the store anchors this package: the time of all %d proved leaves is asserted by the operator (anchor with 'dossier anchor run', or pass --tsa/--witness to anchor the package checkpoint)", src.Proved)
+	default:
+		env.Warnf("anchors: %d of %d proved leaves were logged after the last anchored checkpoint (size %d of %d): their time is asserted by the operator (pass --tsa/--witness to anchor the package checkpoint at export)",
+			src.Asserted, src.Proved, src.AnchoredSize, src.Size)
+	}
+}
+
+func anchorFailures(r *anchorer.Report) map[string]string {
+	out := map[string]string{}
+	for k, err := range r.Failed {
+		out[k] = err.Error()
+	}
+	return out
+}
+
+// keyringAnchorFlags are the anchor trust root flags of 'keyring create'.
+type keyringAnchorFlags struct {
+	tsas, validity, policies, witnesses multiFlag
+	witnessPolicy, quorum               string
+}
+
+func (k *keyringAnchorFlags) register(fs *flag.FlagSet) {
+	fs.Var(&k.tsas, "tsa", "NAME=CHAIN.pem: a TSA whose RFC 3161 tokens anchor checkpoints (PEM chain, signer first, root last; repeatable)")
+	fs.Var(&k.validity, "tsa-validity", "NAME=FROM,UNTIL: the TSA's validity in the trust root, RFC 3339 (default: its signing certificate's validity)")
+	fs.Var(&k.policies, "tsa-policy", "NAME=OID: the TSA policy its tokens must carry (optional)")
+	fs.StringVar(&k.witnessPolicy, "witness-policy", "", "C2SP tlog-policy file: the log line(s), witnesses and quorum that count")
+	fs.Var(&k.witnesses, "witness", "NAME=VKEYFILE: a witness whose cosignatures count (repeatable; writes the tlog-policy)")
+	fs.StringVar(&k.quorum, "witness-quorum", "all", "with --witness: how many must cosign (a number, all or any)")
+}
+
+// apply adds the anchor trust root to doc (spec/anchors.md §4) and
+// validates the result.
+func (k *keyringAnchorFlags) apply(doc *keyring.Document) error {
+	tsas, err := k.timestampAuthorities()
+	if err != nil {
+		return err
+	}
+	doc.TimestampAuthorities = tsas
+	if doc.WitnessPolicy, err = k.policy(doc); err != nil {
+		return err
+	}
+	if err := doc.Validate(); err != nil {
+		return cli.Usage("%v", err)
+	}
+	return nil
+}
+
+func (k *keyringAnchorFlags) timestampAuthorities() ([]keyring.TimestampAuthority, error) {
+	tsas, err := anchorPairs(k.tsas, "--tsa")
+	if err != nil {
+		return nil, err
+	}
+	validity, err := anchorPairs(k.validity, "--tsa-validity")
+	if err != nil {
+		return nil, err
+	}
+	policies, err := anchorPairs(k.policies, "--tsa-policy")
+	if err != nil {
+		return nil, err
+	}
+	for name := range mergeKeys(validity, policies) {
+		if tsas[name] == "" {
+			return nil, cli.Usage("--tsa-validity/--tsa-policy %s: no --tsa %s=CHAIN.pem", name, name)
+		}
+	}
+	var out []keyring.TimestampAuthority
+	for _, name := range anchorSortedKeys(tsas) {
+		a, err := keyringTSA(name, tsas[name], validity[name], policies[name])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func mergeKeys(ms ...map[string]string) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range ms {
+		for k := range m {
+			out[k] = true
+		}
+	}
+	return out
+}
+
+func keyringTSA(name, chainFile, validity, policy string) (keyring.TimestampAuthority, error) {
+	b, err := os.ReadFile(chainFile)
+	if err != nil {
+		return keyring.TimestampAuthority{}, cli.Inconclusive(err, "")
+	}
+	certs, err := tsaParsePEM(b)
+	if err != nil || len(certs) == 0 {
+		return keyring.TimestampAuthority{}, cli.Usage("--tsa %s: %s: not a PEM certificate chain (%v)", name, chainFile, err)
+	}
+	from, until := certs[0].NotBefore.UTC().Format(time.RFC3339), certs[0].NotAfter.UTC().Format(time.RFC3339)
+	if validity != "" {
+		var ok bool
+		if from, until, ok = strings.Cut(validity, ","); !ok {
+			return keyring.TimestampAuthority{}, cli.Usage("--tsa-validity %s=%s: want NAME=FROM,UNTIL", name, validity)
+		}
+	}
+	return keyring.TimestampAuthority{Name: name, ChainPEM: string(pemChain(certs)), ValidFrom: from, ValidUntil: until, Policy: policy}, nil
+}
+
+// pemChain re-encodes certificates as PEM (drops comments and text
+// around the blocks).
+func pemChain(certs []*x509.Certificate) []byte {
+	var out []byte
+	for _, c := range certs {
+		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	return out
+}
+
+// policy returns the witness policy text: --witness-policy verbatim, or
+// one built from --witness and --witness-quorum with the keyring's log key.
+func (k *keyringAnchorFlags) policy(doc *keyring.Document) (string, error) {
+	switch {
+	case k.witnessPolicy != "" && len(k.witnesses) > 0:
+		return "", cli.Usage("use --witness-policy or --witness, not both")
+	case k.witnessPolicy != "":
+		b, err := os.ReadFile(k.witnessPolicy)
+		if err != nil {
+			return "", cli.Inconclusive(err, "")
+		}
+		return string(b), nil
+	case len(k.witnesses) == 0:
+		return "", nil
+	}
+	wits, err := anchorPairs(k.witnesses, "--witness")
+	if err != nil {
+		return "", err
+	}
+	logs := doc.KeysWithRole(keyring.RoleLog)
+	if len(logs) != 1 {
+		return "", cli.Usage("--witness needs exactly one log key in the keyring (--add log:LOG.vkey:...); found %d", len(logs))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "log %s\n", logs[0].NoteVerifierKey)
+	names := anchorSortedKeys(wits)
+	for _, name := range names {
+		vkey, err := os.ReadFile(wits[name])
+		if err != nil {
+			return "", cli.Inconclusive(err, "")
+		}
+		fmt.Fprintf(&b, "witness %s %s\n", name, strings.TrimSpace(string(vkey)))
+	}
+	quorum := k.quorum
+	if n, err := strconv.Atoi(quorum); err == nil && (n < 1 || n > len(names)) {
+		return "", cli.Usage("--witness-quorum %d: want 1..%d, all or any", n, len(names))
+	}
+	fmt.Fprintf(&b, "group keyring-witnesses %s %s\nquorum keyring-witnesses\n", quorum, strings.Join(names, " "))
+	return b.String(), nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dossier-audit/dossier/cmd/internal/cli"
 	"github.com/dossier-audit/dossier/cmd/internal/progress"
+	"github.com/dossier-audit/dossier/pkg/anchor/anchorer"
 	"github.com/dossier-audit/dossier/pkg/dossier"
 	"github.com/dossier-audit/dossier/pkg/keys"
 	"github.com/dossier-audit/dossier/pkg/record"
@@ -28,10 +29,11 @@ type exportFlags struct {
 	purpose, requestedBy, recipient, producer, at    string
 	policy, packageID, out                           string
 	json                                             bool
+	anchors                                          anchorFlags
 }
 
 func runExport(env *cli.Env, args []string) error {
-	fs := cli.FlagSet(env, "export", "--log DIR --log-key F --exporter-key K --keyring FILE... --run RUNFILE... --purpose TEXT --requested-by ID:NAME --recipient ORG[:CONTACT] [--at RFC3339] -o PACKAGE.tar")
+	fs := cli.FlagSet(env, "export", "--log DIR --log-key F --exporter-key K --keyring FILE... --run RUNFILE... --purpose TEXT --requested-by ID:NAME --recipient ORG[:CONTACT] [--at RFC3339] [--anchor-store DIR [--tsa N=URL]... [--witness N=URL]...] -o PACKAGE.tar")
 	var f exportFlags
 	fs.StringVar(&f.logDir, "log", "", "log directory")
 	fs.StringVar(&f.logKey, "log-key", "", "log signer key file (the export and sealed records are appended)")
@@ -49,6 +51,7 @@ func runExport(env *cli.Env, args []string) error {
 	fs.StringVar(&f.packageID, "package-id", "", "package id (default derived from the record list and time)")
 	fs.StringVar(&f.out, "o", "", "package file to create (never overwritten)")
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON")
+	exportAnchorFlags(fs, &f.anchors)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -64,9 +67,17 @@ func runExport(env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := exportWithLog(env, &f, req, signer)
+	f.anchors.logDir = f.logDir
+	src, err := exportAnchorSource(env, &f.anchors, req.Keyring[len(req.Keyring)-1])
 	if err != nil {
 		return err
+	}
+	res, err := exportWithLog(env, &f, req, signer, src)
+	if err != nil {
+		return err
+	}
+	if src != nil {
+		reportExportAnchors(env, src)
 	}
 	return printExport(env, res, f.json)
 }
@@ -156,7 +167,7 @@ func exporterSigner(env *cli.Env, ref, passFile string) (signature.Signer, error
 	return s, nil
 }
 
-func exportWithLog(env *cli.Env, f *exportFlags, req dossier.ExportRequest, signer signature.Signer) (*dossier.Result, error) {
+func exportWithLog(env *cli.Env, f *exportFlags, req dossier.ExportRequest, signer signature.Signer, anchors *anchorer.Export) (*dossier.Result, error) {
 	quietTessera()
 	logSigner, err := readSigner(f.logKey)
 	if err != nil {
@@ -176,6 +187,9 @@ func exportWithLog(env *cli.Env, f *exportFlags, req dossier.ExportRequest, sign
 			last = done
 		}
 	}}
+	if anchors != nil {
+		deps.Anchors = anchors
+	}
 	res, err := dossier.Export(ctx, req, deps)
 	bar.Done()
 	if cerr := l.Close(ctx); err == nil && cerr != nil {
@@ -196,6 +210,8 @@ func exportError(err error) error {
 		return cli.Failed(err, "the exporter key needs the exporter role in the newest keyring version; the keyring needs exactly one log key")
 	case errors.Is(err, dossier.ErrRecord):
 		return cli.Failed(err, "")
+	case errors.Is(err, anchorer.ErrFork):
+		return cli.Failed(err, "the log signed two trees of one size: keep both checkpoints (the anchor store and the log) as evidence")
 	case errors.Is(err, os.ErrExist):
 		return cli.Inconclusive(err, "choose another -o file; packages are never overwritten")
 	}

@@ -33,7 +33,7 @@ func init() {
 }
 
 func runKeyringCreate(env *cli.Env, args []string) error {
-	fs := cli.FlagSet(env, "keyring create", "--root-key K [--root-key K2] [--threshold N] --add ROLE[,ROLE]:PUBFILE:NAME:PERSONID:TEAM ... [--previous FILE] [--issued-at T] -o FILE")
+	fs := cli.FlagSet(env, "keyring create", "--root-key K [--root-key K2] [--threshold N] --add ROLE[,ROLE]:PUBFILE:NAME:PERSONID:TEAM ... [--previous FILE] [--issued-at T] [--tsa NAME=CHAIN.pem]... [--witness NAME=VKEY]... [--witness-policy FILE] -o FILE")
 	var rootKeys, adds multiFlag
 	fs.Var(&rootKeys, "root-key", "private key file or KMS URI of a root key that signs this version (repeat)")
 	fs.Var(&adds, "add", "a key entry ROLES:PUBFILE:NAME:PERSONID:TEAM; roles comma-separated; PUBFILE a PEM public key, or the log's .vkey for role log (repeat)")
@@ -42,6 +42,8 @@ func runKeyringCreate(env *cli.Env, args []string) error {
 	issuedAt := fs.String("issued-at", "", "issue time, RFC 3339 UTC (default now); also every new key's validFrom")
 	passFile := fs.String("password-file", "", "file whose first line is the root keys' password")
 	out := fs.String("o", "", "output file (never overwritten)")
+	var anchors keyringAnchorFlags // anchor trust root (issue 7): --tsa, --witness...
+	anchors.register(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -54,6 +56,9 @@ func runKeyringCreate(env *cli.Env, args []string) error {
 	}
 	doc, prev, err := newKeyringDoc(adds, *threshold, at, *previous)
 	if err != nil {
+		return err
+	}
+	if err := anchors.apply(doc); err != nil {
 		return err
 	}
 	env.Infof("keyring version %d: %d keys, root threshold %d", doc.Version, len(doc.Keys), doc.RootThreshold)

@@ -213,7 +213,8 @@ func (a *Anchorer) Build(ctx context.Context, pkg *tlogproof.Checkpoint, indices
 	return f, nil
 }
 
-// anchoredSizes lists stored sizes ≤ max with a token or a cosignature.
+// anchoredSizes lists stored sizes ≤ max with a token (from any TSA, also
+// one no longer configured) or a cosignature.
 func (a *Anchorer) anchoredSizes(max uint64) ([]uint64, error) {
 	sizes, err := a.Store.Sizes()
 	if err != nil {
@@ -240,12 +241,8 @@ func (a *Anchorer) hasAnchor(size uint64) (bool, error) {
 	if err != nil || len(cos) > 0 {
 		return len(cos) > 0, err
 	}
-	for _, t := range a.TSAs {
-		if tok, err := a.Store.Token(size, t.Name); err != nil || tok != nil {
-			return tok != nil, err
-		}
-	}
-	return false, nil
+	toks, err := a.Store.Tokens(size)
+	return len(toks) > 0, err
 }
 
 func (a *Anchorer) entry(ctx context.Context, size uint64, pkg *tlogproof.Checkpoint) (anchor.Entry, error) {
@@ -263,14 +260,12 @@ func (a *Anchorer) entry(ctx context.Context, size uint64, pkg *tlogproof.Checkp
 			e.Consistency = append(e.Consistency, h[:])
 		}
 	}
-	for _, t := range a.TSAs {
-		tok, err := a.Store.Token(size, t.Name)
-		if err != nil {
-			return anchor.Entry{}, err
-		}
-		if tok != nil {
-			e.Timestamps = append(e.Timestamps, anchor.Timestamp{TSA: t.Name, Response: tok})
-		}
+	toks, err := a.Store.Tokens(size)
+	if err != nil {
+		return anchor.Entry{}, err
+	}
+	for _, t := range toks {
+		e.Timestamps = append(e.Timestamps, anchor.Timestamp{TSA: t.TSA, Response: t.Response})
 	}
 	cos, err := a.Store.Cosignatures(size)
 	e.Cosignatures = string(cos)

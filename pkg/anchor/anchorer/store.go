@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/dossier-audit/dossier/internal/atomicfile"
 	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
@@ -67,6 +68,37 @@ func (s Store) Token(size uint64, tsa string) ([]byte, error) {
 // PutToken stores a token.
 func (s Store) PutToken(size uint64, tsa string, tsr []byte) error {
 	return atomicfile.WriteFile(filepath.Join(s.sizeDir(size), "tsa-"+tsa+".tsr"), tsr, 0o644)
+}
+
+// Tokens returns every token stored for size, whichever TSA it came from
+// (a store outlives a configuration), sorted by TSA name.
+func (s Store) Tokens(size uint64) ([]NamedToken, error) {
+	ents, err := os.ReadDir(s.sizeDir(size))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []NamedToken
+	for _, e := range ents { // ReadDir sorts by name
+		name, ok := strings.CutPrefix(e.Name(), "tsa-")
+		if name, ok2 := strings.CutSuffix(name, ".tsr"); ok && ok2 && !e.IsDir() && name != "" {
+			b, err := os.ReadFile(filepath.Join(s.sizeDir(size), e.Name()))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, NamedToken{TSA: name, Response: b})
+		}
+	}
+	return out, nil
+}
+
+// NamedToken is a stored RFC 3161 response and the TSA name it is kept
+// under.
+type NamedToken struct {
+	TSA      string
+	Response []byte
 }
 
 // Cosignatures returns the cosignature lines stored for size.
