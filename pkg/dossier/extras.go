@@ -54,7 +54,7 @@ func (p *plan) policyMediaType() string {
 // keyring as logged); failures make the package a "for review" export.
 // The verifier decides; this only labels the package.
 func (p *plan) evaluateProposal() {
-	if p.proposal.Runs == nil && p.proposal.Releases == nil {
+	if !p.req.Release && p.proposal.Runs == nil && p.proposal.Releases == nil {
 		return
 	}
 	indices := make([]uint64, len(p.sel.keyring))
@@ -70,7 +70,7 @@ func (p *plan) evaluateProposal() {
 					Signer: keyHint(it.bytes), Predicate: it.stmt.Parsed()})
 			}
 		}
-		rep := policy.Evaluate(policy.Input{Policy: p.proposal, RunID: root.Registration.RunID, Records: recs, Keys: keys, At: p.req.At})
+		rep := policy.Evaluate(policy.Input{Policy: p.proposal, RunID: root.Registration.RunID, Records: recs, Keys: keys, At: p.req.At, Release: p.req.Release})
 		for _, rule := range rep.Failed() {
 			p.forReview = append(p.forReview, root.Registration.RunID+": "+rule)
 		}

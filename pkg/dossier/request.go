@@ -3,7 +3,9 @@ package dossier
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -25,6 +27,9 @@ var (
 	ErrKeyring = errors.New("keyring")
 	// ErrRecord: a logged record could not be read or packed.
 	ErrRecord = errors.New("record")
+	// ErrPolicy: a release export whose records do not satisfy the
+	// proposed policy (*PolicyError names the failed rules).
+	ErrPolicy = errors.New("release policy not satisfied")
 )
 
 // Log is what Export needs of the log: appending (the export and
@@ -62,6 +67,11 @@ type ExportRequest struct {
 	// release rules the exported records do not meet makes a "for review"
 	// package (Result.ForReview), never a refusal.
 	Policy []byte
+	// Release makes this a release export: the proposal's run and release
+	// rules are evaluated as for a release (policy.Input.Release) on the
+	// exact records selected, and any failure refuses the export with a
+	// *PolicyError before anything is logged.
+	Release bool
 	// Reviews are review documents (pkg/review) available to the writer;
 	// those an exported approval names by renderedViewDigest are packed,
 	// the others ignored.
@@ -123,3 +133,16 @@ func (d *Deps) progress(stage string, done, total int) {
 		d.Progress(stage, done, total)
 	}
 }
+
+// PolicyError refuses a release export: Failed lists "<runId>: <rule>" for
+// every rule of the policy the exported records do not meet. It wraps
+// ErrPolicy.
+type PolicyError struct {
+	Failed []string
+}
+
+func (e *PolicyError) Error() string {
+	return fmt.Sprintf("%v: %s", ErrPolicy, strings.Join(e.Failed, ", "))
+}
+
+func (e *PolicyError) Unwrap() error { return ErrPolicy }
