@@ -14,12 +14,18 @@
 // there: `oras discover --oci-layout` lists a run's records), and cosign
 // --local-image finds records by their subject in blobs/sha256.
 //
-// Crash safety: blobs are written to ingest/, fsynced and renamed into
-// place; index.json is replaced atomically after the blobs directory is
-// fsynced. index.json is the commit point: a crash leaves the previous
-// index.json and, at worst, unreferenced blobs, which the layout format
-// allows and a retried append reuses. Writers in several processes are
-// serialised by an flock on ingest/lock; readers never lock.
+// Crash safety: blobs are written to ingest/ and stay there (staged) until
+// the next Commit, which makes every staged blob durable with one sync of
+// the file system (syncfs on Linux, an fsync per blob elsewhere), renames
+// them into blobs/sha256/, fsyncs that directory and only then replaces
+// index.json atomically. A blob thus appears under its name only once its
+// bytes are durable, and is referenced only after that. index.json is the
+// commit point: a crash leaves the previous index.json and, at worst,
+// unreferenced blobs or temporary files in ingest/, which the layout
+// format allows and a retried append rewrites. A failed sync drops the
+// staged blobs (a sync is never retried and trusted): the caller's retry
+// writes them again. Writers in several processes are serialised by an
+// flock on ingest/lock; readers never lock.
 package layout
 
 import (
@@ -69,7 +75,14 @@ type Layout struct {
 	tags     []ocispec.Descriptor            // staged tagged entries
 	unsynced atomic.Bool                     // blobs renamed since the last directory fsync
 	cache    map[string]*members             // run root digest -> members at a tree top
+
+	bmu    sync.Mutex
+	staged map[digest.Digest]string        // blobs written to ingest/, not yet durable -> temp file
+	roots  map[digest.Digest]digest.Digest // manifest -> the run root at the end of its subject chain
 }
+
+// maxRootsCached bounds Layout.roots (it is emptied when full).
+const maxRootsCached = 4096
 
 type members struct {
 	top  digest.Digest
@@ -99,7 +112,8 @@ func Open(dir string) (*Layout, error) {
 		}
 	}
 	return &Layout{dir: dir, pending: map[string][]ocispec.Descriptor{},
-		maybeDup: map[digest.Digest]bool{}, cache: map[string]*members{}}, nil
+		maybeDup: map[digest.Digest]bool{}, cache: map[string]*members{},
+		staged: map[digest.Digest]string{}, roots: map[digest.Digest]digest.Digest{}}, nil
 }
 
 // Dir returns the layout's directory.
@@ -113,14 +127,14 @@ func (l *Layout) blobPath(d digest.Digest) (string, error) {
 }
 
 // Put stores content under desc after checking its digest and size. Storing
-// a blob that is already present is a no-op. The blob is durable after the
-// next Commit (or Tag).
+// a blob that is already present (or staged) is a no-op. The blob is
+// readable at once and durable after the next Commit (or Tag).
 func (l *Layout) Put(desc ocispec.Descriptor, content []byte) error {
 	_, err := l.put(desc, content)
 	return err
 }
 
-// put stores a blob and reports whether it was already present.
+// put stages a blob and reports whether it was already present.
 func (l *Layout) put(desc ocispec.Descriptor, content []byte) (existed bool, err error) {
 	if int64(len(content)) != desc.Size || digest.FromBytes(content) != desc.Digest {
 		return false, fmt.Errorf("storing %s: %w (got size %d, want %d)", desc.Digest, ErrDigestMismatch, len(content), desc.Size)
@@ -132,38 +146,104 @@ func (l *Layout) put(desc ocispec.Descriptor, content []byte) (existed bool, err
 	if _, err := os.Stat(p); err == nil {
 		return true, nil
 	}
-	if err := l.writeBlob(p, content); err != nil {
-		return false, err
+	if l.isStaged(desc.Digest) {
+		return false, nil
 	}
-	l.unsynced.Store(true)
+	tmp, err := l.writeBlob(content)
+	if err != nil {
+		return false, fmt.Errorf("storing blob %s: %w", desc.Digest, err)
+	}
+	l.bmu.Lock()
+	defer l.bmu.Unlock()
+	if _, dup := l.staged[desc.Digest]; dup {
+		os.Remove(tmp) // a concurrent put of the same blob won
+		return false, nil
+	}
+	l.staged[desc.Digest] = tmp
 	return false, nil
 }
 
-// writeBlob writes content to ingest/, fsyncs it and renames it to p.
-func (l *Layout) writeBlob(p string, content []byte) error {
+func (l *Layout) isStaged(d digest.Digest) bool {
+	l.bmu.Lock()
+	defer l.bmu.Unlock()
+	_, ok := l.staged[d]
+	return ok
+}
+
+// writeBlob writes content to a new read-only file in ingest/, unsynced
+// where Commit syncs every staged blob at once (Linux), and returns its
+// path.
+func (l *Layout) writeBlob(content []byte) (string, error) {
 	f, err := os.CreateTemp(filepath.Join(l.dir, ingestDir), "blob-*")
 	if err != nil {
-		return fmt.Errorf("storing blob: %w", err)
+		return "", err
 	}
 	tmp := f.Name()
 	_, err = f.Write(content)
 	if err == nil {
 		err = f.Chmod(0o444)
 	}
-	if err == nil {
+	if err == nil && syncEachBlob {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("storing blob %s: %w", filepath.Base(p), err)
+		return "", err
 	}
+	return tmp, nil
+}
+
+// publishStaged makes every staged blob durable (one sync) and renames it
+// into blobs/sha256/; the caller fsyncs that directory. On a failed sync
+// the staged blobs are dropped: their state on disk is unknown, and a
+// retried append writes them again.
+func (l *Layout) publishStaged() error {
+	l.bmu.Lock()
+	defer l.bmu.Unlock()
+	if len(l.staged) == 0 {
+		return nil
+	}
+	tmps := make([]string, 0, len(l.staged))
+	for _, tmp := range l.staged {
+		tmps = append(tmps, tmp)
+	}
+	if err := syncStaged(filepath.Join(l.dir, ingestDir), tmps); err != nil {
+		l.dropStagedLocked()
+		return fmt.Errorf("syncing %d staged blobs: %w", len(tmps), err)
+	}
+	for d, tmp := range l.staged {
+		p, _ := l.blobPath(d)
+		if err := os.Rename(tmp, p); err != nil {
+			l.dropStagedLocked()
+			return fmt.Errorf("storing blob %s: %w", d, err)
+		}
+		delete(l.staged, d)
+	}
+	l.unsynced.Store(true)
 	return nil
+}
+
+// dropStagedLocked forgets the staged blobs and removes their files; l.bmu is held.
+func (l *Layout) dropStagedLocked() {
+	for d, tmp := range l.staged {
+		os.Remove(tmp)
+		delete(l.staged, d)
+	}
+}
+
+// readStaged reads a blob that is not (or was not a moment ago) under
+// blobs/sha256/: from its staged file, or from its final place when
+// Commit renamed it meanwhile (renames happen under l.bmu).
+func (l *Layout) readStaged(d digest.Digest, p string) ([]byte, error) {
+	l.bmu.Lock()
+	defer l.bmu.Unlock()
+	if tmp, ok := l.staged[d]; ok {
+		return os.ReadFile(tmp)
+	}
+	return os.ReadFile(p)
 }
 
 // Get returns the blob named by desc, verified against its digest and size.
@@ -176,6 +256,9 @@ func (l *Layout) Get(desc ocispec.Descriptor) ([]byte, error) {
 		return nil, fmt.Errorf("reading blob %s: size %d out of range", desc.Digest, desc.Size)
 	}
 	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		b, err = l.readStaged(desc.Digest, p)
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("blob %s: %w", desc.Digest, ErrNotFound)
 	}
@@ -197,7 +280,7 @@ func (l *Layout) Exists(desc ocispec.Descriptor) (bool, error) {
 	}
 	_, err = os.Stat(p)
 	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
+		return l.isStaged(desc.Digest), nil
 	}
 	return err == nil, err
 }
@@ -288,3 +371,6 @@ func sortKey(d ocispec.Descriptor) string {
 	}
 	return "1" + d.Annotations[AnnotationTreeSubject] + d.Digest.String()
 }
+
+// syncStaged is syncFiles; tests inject failures.
+var syncStaged = syncFiles

@@ -8,12 +8,12 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"syscall"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/dossier-audit/dossier/internal/atomicfile"
+	"github.com/dossier-audit/dossier/internal/filelock"
 )
 
 // maxSubjectDepth bounds the subject chain walked to find a run root
@@ -66,6 +66,42 @@ func (l *Layout) rootOf(d ocispec.Descriptor, depth int) (string, error) {
 	if d.Size > MaxManifestSize {
 		return "", fmt.Errorf("%w: subject %s of %d bytes", ErrCorrupt, d.Digest, d.Size)
 	}
+	if r, ok := l.cachedRoot(d.Digest); ok {
+		return r.String(), nil
+	}
+	root, err := l.findRoot(d, depth)
+	if err == nil {
+		l.cacheRoot(d.Digest, digest.Digest(root))
+	}
+	return root, err
+}
+
+// cachedRoot and cacheRoot keep the root of manifests already followed
+// (content-addressed, so an entry never goes stale): a run's records all
+// name its run root, which is then read once, not once per record.
+func (l *Layout) cachedRoot(d digest.Digest) (digest.Digest, bool) {
+	l.bmu.Lock()
+	defer l.bmu.Unlock()
+	r, ok := l.roots[d]
+	return r, ok
+}
+
+func (l *Layout) cacheRoot(d, root digest.Digest) {
+	l.bmu.Lock()
+	defer l.bmu.Unlock()
+	if len(l.roots) >= maxRootsCached {
+		clear(l.roots)
+	}
+	l.roots[d] = root
+}
+
+func (l *Layout) anyStaged() bool {
+	l.bmu.Lock()
+	defer l.bmu.Unlock()
+	return len(l.staged) > 0
+}
+
+func (l *Layout) findRoot(d ocispec.Descriptor, depth int) (string, error) {
 	b, err := l.Get(d)
 	if err != nil {
 		return "", fmt.Errorf("subject %s must be stored before its referrers: %w", d.Digest, err)
@@ -85,7 +121,7 @@ func (l *Layout) rootOf(d ocispec.Descriptor, depth int) (string, error) {
 func (l *Layout) Commit() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.pending) == 0 && len(l.tags) == 0 && !l.unsynced.Load() {
+	if len(l.pending) == 0 && len(l.tags) == 0 && !l.unsynced.Load() && !l.anyStaged() {
 		return nil
 	}
 	unlock, err := l.lockFile()
@@ -111,6 +147,9 @@ func (l *Layout) Commit() error {
 		idx.Manifests = replaceEntry(idx.Manifests, t, func(m ocispec.Descriptor) bool {
 			return m.Annotations[ocispec.AnnotationRefName] == t.Annotations[ocispec.AnnotationRefName]
 		})
+	}
+	if err := l.publishStaged(); err != nil {
+		return err
 	}
 	if err := atomicfile.SyncDir(filepath.Join(l.dir, "blobs", "sha256")); err != nil {
 		return err
@@ -219,11 +258,11 @@ func (l *Layout) lockFile() (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("locking layout: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := filelock.Lock(f, true); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("locking layout: %w", err)
 	}
-	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+	return func() { _ = filelock.Unlock(f); f.Close() }, nil
 }
 
 // members walks the run's tree from top and returns every artifact entry in
