@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/dossier-audit/dossier/internal/atomicfile"
+	"github.com/dossier-audit/dossier/internal/filelock"
 )
 
 // The outbox is a directory shared by the Go client, dossier submit and the
@@ -169,25 +169,21 @@ func (o *outbox) bury(name string, problem []byte) error {
 	return o.remove(name)
 }
 
-// flock takes an exclusive flock(2) on path; wait=false returns
+// flock takes an exclusive lock (internal/filelock) on path; wait=false returns
 // errLocked when another process holds it.
 func flock(path string, wait bool) (func(), error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrOutbox, err)
 	}
-	how := syscall.LOCK_EX
-	if !wait {
-		how |= syscall.LOCK_NB
-	}
-	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+	if err := filelock.Lock(f, wait); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, filelock.ErrLocked) {
 			return nil, errLocked
 		}
 		return nil, fmt.Errorf("%w: lock %s: %v", ErrOutbox, path, err)
 	}
-	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+	return func() { _ = filelock.Unlock(f); f.Close() }, nil
 }
 
 var errLocked = errors.New("outbox is being flushed by another process")

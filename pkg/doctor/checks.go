@@ -226,9 +226,7 @@ func (d *doctor) dataDir() {
 		d.add("data directory", Fail, "not writable: "+err.Error(), "give the dossierd user write access to "+d.cfg.DataDir)
 		return
 	}
-	var st syscall.Statfs_t
-	if syscall.Statfs(d.cfg.DataDir, &st) == nil {
-		free := st.Bavail * uint64(st.Bsize)
+	if free, ok := freeBytes(d.cfg.DataDir); ok {
 		if free < 1<<30 {
 			d.add("data directory", Warn, fmt.Sprintf("writable, %d MiB free", free>>20), "free space: below the reserve the daemon refuses records (507/503 storage-full)")
 			return

@@ -12,10 +12,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/dossier-audit/dossier/internal/atomicfile"
+	"github.com/dossier-audit/dossier/internal/filelock"
 	"github.com/dossier-audit/dossier/pkg/internal/strictjson"
 	"github.com/dossier-audit/dossier/pkg/oci"
 	"github.com/dossier-audit/dossier/pkg/run"
@@ -184,11 +184,11 @@ func lockDir(dir string) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSpool, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := filelock.Lock(f, true); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%w: lock: %v", ErrSpool, err)
 	}
-	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+	return func() { _ = filelock.Unlock(f); f.Close() }, nil
 }
 
 func digestOf(b []byte) string {

@@ -7,13 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/transparency-dev/tessera"
-	"github.com/transparency-dev/tessera/storage/posix"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/dossier-audit/dossier/internal/filelock"
 	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
 )
 
@@ -187,7 +186,7 @@ func (l *Log) lockDir() error {
 	if err != nil {
 		return err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := filelock.Lock(f, false); err != nil {
 		f.Close()
 		return fmt.Errorf("%w: %s: %v", ErrLocked, l.dir, err)
 	}
@@ -209,7 +208,7 @@ func (l *Log) openStore() error {
 }
 
 func (l *Log) startTessera(ctx context.Context, signer note.Signer) error {
-	driver, err := posix.New(ctx, posix.Config{Path: l.dir})
+	driver, err := newDriver(ctx, l.dir)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,15 @@
+//go:build unix
+
+package tlog
+
+import (
+	"context"
+
+	"github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/storage/posix"
+)
+
+// newDriver returns Tessera's POSIX storage driver for the log directory.
+func newDriver(ctx context.Context, dir string) (tessera.Driver, error) {
+	return posix.New(ctx, posix.Config{Path: dir})
+}
