@@ -97,8 +97,8 @@ type TimeConfig struct {
 	OnDegraded       string   `json:"onDegraded"`
 	OnUntraceable    string   `json:"onUntraceable"`
 	OnBad            string   `json:"onBad"`
-	// OnUnknown applies before the first check completed and when no
-	// server is configured.
+	// OnUnknown applies when the evidence of the latest check could not
+	// be logged (no server configured is untraceable, not unknown).
 	OnUnknown string `json:"onUnknown"`
 }
 

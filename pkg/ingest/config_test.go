@@ -67,7 +67,7 @@ func TestMetricsExposition(t *testing.T) {
 		`dossierd_request_duration_seconds_bucket{route="submit",le="+Inf"} 1`,
 		"dossierd_records_acknowledged_total 1", "dossierd_queue_depth 0", "dossierd_push_backlog ",
 		"dossierd_journal_fsync_seconds_count ", "dossierd_clock_error_bound_seconds 0",
-		`dossierd_time_verdict{verdict="unknown"} 1`, "dossierd_checkpoint_size ", "dossierd_checkpoint_age_seconds ",
+		`dossierd_time_verdict{verdict="untraceable"} 1`, "dossierd_checkpoint_size ", "dossierd_checkpoint_age_seconds ",
 	} {
 		if !strings.Contains(string(r.body), want) {
 			t.Errorf("metrics lack %q", want)

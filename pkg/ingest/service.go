@@ -128,12 +128,24 @@ func New(ctx context.Context, cfg Config, deps Deps) (_ *Service, err error) {
 		return nil, err
 	}
 	s.exports = newExporter(s, expSigner)
+	if err := s.exports.loadPolicy(cfg.Policy); err != nil {
+		return nil, err
+	}
+	if s.anchors, err = newAnchorLoop(cfg, s); err != nil {
+		return nil, err
+	}
+	if s.anchors != nil {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.anchors.loop(bg) }()
+	}
 	s.wg.Add(3)
 	go func() { defer s.wg.Done(); s.gate.loop(bg) }()
 	go func() { defer s.wg.Done(); s.pusher.loop(bg) }()
 	go func() { defer s.wg.Done(); s.pruneLoop(bg) }()
+	ts := s.gate.state()
 	s.logger.Info("dossierd ready", "dataDir", cfg.DataDir, "logOrigin", s.log.Origin(), "ingestKey", s.keyID,
-		"timePolicy", s.gate.policyText(), "registry", cfg.Push.Registry)
+		"timePolicy", s.gate.policyText(), "timeVerdict", ts.Verdict, "timeDiagnosis", ts.Diagnosis,
+		"timeEvidence", ts.Evidence, "registry", cfg.Push.Registry)
 	return s, nil
 }
 

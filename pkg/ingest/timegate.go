@@ -13,8 +13,10 @@ import (
 	"github.com/dossier-audit/dossier/pkg/timecheck"
 )
 
-// VerdictUnknown is the gate's verdict before the first check completed
-// (and when no NTP server is configured).
+// VerdictUnknown is the gate's verdict before the first check completed,
+// and when the evidence of the latest check could not be logged. With no
+// NTP server configured the verdict is untraceable ("no NTP server
+// configured"), logged as time evidence like any other check.
 const VerdictUnknown = "unknown"
 
 // timeGate runs the time checker periodically, logs every check as a
@@ -114,7 +116,7 @@ func (g *timeGate) state() TimeState {
 }
 
 func (g *timeGate) loop(ctx context.Context) {
-	if len(g.cfg.Servers) == 0 || g.cfg.Interval <= 0 {
+	if g.cfg.Interval <= 0 {
 		return
 	}
 	t := time.NewTicker(g.cfg.Interval.D())
@@ -130,12 +132,11 @@ func (g *timeGate) loop(ctx context.Context) {
 }
 
 // checkOnce runs one check, logs its evidence and updates the verdict.
-// Evidence that cannot be logged leaves the verdict unknown: a verdict the
-// log cannot show is not relied on.
+// With no server configured the check is the honest untraceable result
+// ("no NTP server configured"), logged and signed like any other, so
+// receipts name it. Evidence that cannot be logged leaves the verdict
+// unknown: a verdict the log cannot show is not relied on.
 func (g *timeGate) checkOnce(ctx context.Context) {
-	if len(g.cfg.Servers) == 0 {
-		return
-	}
 	res := ntp.Check(ctx, g.cfg.Servers, g.policy, ntp.Options{})
 	digest, err := g.logEvidence(ctx, res)
 	g.mu.Lock()
