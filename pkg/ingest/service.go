@@ -128,16 +128,6 @@ func New(ctx context.Context, cfg Config, deps Deps) (_ *Service, err error) {
 		return nil, err
 	}
 	s.exports = newExporter(s, expSigner)
-	if err := s.exports.loadPolicy(cfg.Policy); err != nil {
-		return nil, err
-	}
-	if s.anchors, err = newAnchorLoop(cfg, s); err != nil {
-		return nil, err
-	}
-	if s.anchors != nil {
-		s.wg.Add(1)
-		go func() { defer s.wg.Done(); s.anchors.loop(bg) }()
-	}
 	s.wg.Add(3)
 	go func() { defer s.wg.Done(); s.gate.loop(bg) }()
 	go func() { defer s.wg.Done(); s.pusher.loop(bg) }()
