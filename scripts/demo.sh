@@ -3,23 +3,42 @@
 # servers. Everything it writes is under out/demo/ (names are stable: other
 # checks read them).
 #
-#  1. keys: root (signs the keyring), producer (ECDSA P-256), evaluator
-#     (Ed25519), time checker, exporter (Ed25519: deterministic packages);
-#     public keys to out/demo/trust/
-#  2. the log (out/demo/log/, verifier key out/demo/trust/log.vkey) and the
-#     keyring v1, appended to the log first; its root fingerprint, what an
-#     auditor pins, in out/demo/trust/root-fingerprint
+#  1. keys: root (signs the keyring), producer (ECDSA P-256, the pipeline),
+#     evaluator (Ed25519), time checker, exporter (Ed25519: deterministic
+#     packages), the trainer (signs the training run; also a reviewer, of the
+#     developers' team), a validator and two reviewers of the validation
+#     team; public keys to out/demo/trust/
+#  2. the log (out/demo/log/, verifier key out/demo/trust/log.vkey), the
+#     keyring v1 and its rotation to v2 (adds the validator and the
+#     reviewers), both appended to the log first; the root fingerprint, what
+#     an auditor pins, in out/demo/trust/root-fingerprint
 #  3. a synthetic dataset and a "model" in a Hugging Face cache layout
 #  4. the run is registered: run root in out/demo/layout/, run file out/demo/run.json
 #  5. dataset and model are hashed (out/demo/hashes/)
 #  6. time evidence from $NTP_SERVERS, or honestly untraceable without them
-#  7. records: dataset, training run, evaluation, model release, run closed
-#  8. records appended to the log, checkpoint printed, one proof per record
+#  7. records: dataset, training run, the validator's evaluation plan
+#     (logged before the evaluation it governs), evaluation, model release,
+#     run closed
+#  8. records appended to the log; dossier review renders what the reviewers
+#     approve (out/demo/review.html), two reviewers of the validation team sign
+#     approvals (logged after every record they cover); the release policy
+#     (out/demo/trust/policy.json: 2 approvals, separation of duties by
+#     person and team, the signed plan's thresholds) is checked; checkpoint,
+#     one proof per record
+#  8b. the SLSA verification summary about the weights (out/demo/vsa.json,
+#     signed by the validator) and the weights as an OCI artifact
+#     (out/demo/model-layout/, tag 1.0.0) with the summary attached as a
+#     referrer, the form stock cosign verify-attestation reads
 #  9. records stored as OCI artifacts in out/demo/layout/ (and pushed to
 #     $REGISTRY over plain HTTP when set, e.g. REGISTRY=127.0.0.1:5000/dossier/demo)
 # 10. records and proofs verified
 # 11. export of the compliance package out/demo/package.tar, verified by
-#     dossier-verify with the demo's policy (which accepts untraceable time)
+#     dossier-verify with the release policy (which accepts untraceable time
+#     and says so)
+# 11b. issue 8 acceptance on copies of the log (out/demo/tampered/): packages
+#     with one approval removed, one swapped for an approval of another run,
+#     one approval signed with the trainer's key; all validly signed, each
+#     must make dossier-verify exit 1 naming the policy rule it breaks
 # 12. dossierd on loopback (out/demo/dossierd/): a simulated training
 #     pipeline submits its records over HTTP through the Python client, the
 #     export is requested over the review API (out/demo/dossierd-package.tar),
@@ -44,9 +63,10 @@ step "1. keys (private keys encrypted with \$DOSSIER_KEY_PASSWORD)"
 "$D" key generate --algorithm ed25519 --output "$OUT/keys/evaluator"
 "$D" key generate --output "$OUT/keys/time"
 "$D" key generate --algorithm ed25519 --output "$OUT/keys/exporter"
-cp "$OUT"/keys/{root,producer,evaluator,time,exporter}.pub "$OUT/trust/"
+for k in trainer validator reviewer-a reviewer-b; do "$D" key generate --output "$OUT/keys/$k"; done
+cp "$OUT"/keys/{root,producer,evaluator,time,exporter,trainer,validator,reviewer-a,reviewer-b}.pub "$OUT/trust/"
 
-step "2. the log and the keyring v1 (logged first: key validity is judged by log position)"
+step "2. the log, the keyring v1 and its rotation to v2 (logged first: key validity is judged by log position)"
 "$D" log init --dir "$OUT/log" --origin dossier.demo/log/v1 --key-out "$OUT/keys/log"
 cp "$OUT/keys/log.vkey" "$OUT/trust/log.vkey"
 "$D" keyring create --root-key "$OUT/keys/root.key" --issued-at 2026-11-27T08:00:00Z \
@@ -58,7 +78,26 @@ cp "$OUT/keys/log.vkey" "$OUT/trust/log.vkey"
   --add "log:$OUT/keys/log.vkey:Audit log:workload:dossier-log:operations" \
   -o "$OUT/trust/keyring-v1.json" | tee "$OUT/trust/root-fingerprint.tmp"
 awk '{print $1}' "$OUT/trust/root-fingerprint.tmp" > "$OUT/trust/root-fingerprint" && rm "$OUT/trust/root-fingerprint.tmp"
+# v2: signed by v1's root, adds the trainer (a person of the developers'
+# team ml-platform who also holds the reviewer role: only separation of
+# duties keeps him from approving his own run), the validator (signs
+# evaluation plans) and two reviewers of the validation team.
+"$D" keyring create --root-key "$OUT/keys/root.key" --previous "$OUT/trust/keyring-v1.json" --issued-at 2026-11-27T08:30:00Z \
+  --add "root:$OUT/keys/root.pub:Dana Root:person:e10001:security" \
+  --add "producer:$OUT/keys/producer.pub:Training pipeline:workload:pipeline/train:ml-platform" \
+  --add "producer:$OUT/keys/evaluator.pub:Evaluation pipeline:workload:pipeline/eval:ml-platform" \
+  --add "time:$OUT/keys/time.pub:Time checker:workload:timecheck:operations" \
+  --add "exporter:$OUT/keys/exporter.pub:Erika Musterfrau:person:e30211:compliance" \
+  --add "log:$OUT/keys/log.vkey:Audit log:workload:dossier-log:operations" \
+  --add "producer,reviewer:$OUT/keys/trainer.pub:Tom Trainer:person:e20001:ml-platform" \
+  --add "producer,reviewer:$OUT/keys/validator.pub:Vera Validator:person:e40001:validation" \
+  --add "reviewer:$OUT/keys/reviewer-a.pub:Rita Reviewer:person:e40002:validation" \
+  --add "reviewer:$OUT/keys/reviewer-b.pub:Victor Reviewer:person:e40003:validation" \
+  -o "$OUT/trust/keyring-v2.json" >/dev/null
 "$D" log append --dir "$OUT/log" --key "$OUT/keys/log.key" --stream keyring "$OUT/trust/keyring-v1.json"
+"$D" log append --dir "$OUT/log" --key "$OUT/keys/log.key" --stream keyring "$OUT/trust/keyring-v2.json"
+KEYRINGS=(--keyring "$OUT/trust/keyring-v1.json" --keyring "$OUT/trust/keyring-v2.json")
+PIN=$(cat "$OUT/trust/root-fingerprint")
 
 step "3. synthetic dataset and model (Hugging Face cache layout)"
 python3 scripts/demo_data.py "$OUT/data"
@@ -84,22 +123,83 @@ TE=$("$D" record inspect --json "$OUT/time-evidence/01-time-evidence.json" | pyt
 
 step "7. records of the run"
 python3 scripts/demo_predicates.py "$OUT" "$RUN_ID" "$ROOT" "$TE"
-sign() { # sign NN KIND KEY
-  "$D" record create --run "$OUT/run.json" --type "$2" --predicate "$OUT/predicates/$1-$2.json" \
-    --key "$OUT/keys/$3.key" -o "$OUT/records/$1-$2.json"
+sign() { # sign RECORD PREDICATE KIND KEY
+  "$D" record create --run "$OUT/run.json" --type "$3" --predicate "$OUT/predicates/$2.json" \
+    --key "$OUT/keys/$4.key" -o "$OUT/records/$1.json"
 }
-sign 01 dataset producer
-sign 02 training-run producer
-sign 03 evaluation evaluator
-sign 04 model-release producer
-sign 05 run-closed producer
+sign 01-dataset 01-dataset dataset producer
+sign 02-training-run 02-training-run training-run trainer
+sign 03-evaluation-plan validator-evaluation-plan evaluation-plan validator
+sign 03-evaluation 03-evaluation evaluation evaluator
+sign 04-model-release 04-model-release model-release producer
+sign 05-run-closed 05-run-closed run-closed producer
 
-step "8. the log: append, checkpoint, one inclusion proof per record"
-"$D" log append --dir "$OUT/log" --key "$OUT/keys/log.key" "$OUT"/time-evidence/*.json "$OUT"/records/*.json
+step "8. the log, the review, two approvals, the release policy; checkpoint, one inclusion proof per record"
+# The plan is appended before the evaluation it governs (separate appends:
+# the log order inside one batch is not what orders them).
+"$D" log append --dir "$OUT/log" --key "$OUT/keys/log.key" "$OUT"/time-evidence/*.json \
+  "$OUT"/records/{01-dataset,02-training-run,03-evaluation-plan}.json
+"$D" log append --dir "$OUT/log" --key "$OUT/keys/log.key" "$OUT"/records/{03-evaluation,04-model-release,05-run-closed}.json
+"$D" review --run "$OUT/run.json" --log "$OUT/log" "${KEYRINGS[@]}" --root-fingerprint "$PIN" -o "$OUT/review.html"
+approve() { # approve KEY "PRINTED NAME" OUT.json: an approval over review.html, valid until 2036
+  "$D" approve --run "$OUT/run.json" --review "$OUT/review.html" --key "$OUT/keys/$1.key" --name "$2" "${KEYRINGS[@]}" \
+    --meaning approval --decision approve --at 2026-11-27T14:30:00Z --expires 2036-11-27T00:00:00Z -o "$3"
+}
+approve reviewer-a "Rita Reviewer" "$OUT/records/06-approval-reviewer-a.json"
+"$D" log append --dir "$OUT/log" --key "$OUT/keys/log.key" "$OUT/records/06-approval-reviewer-a.json"
+mkdir -p "$OUT/tampered"
+cp -r "$OUT/log" "$OUT/tampered/log-one-approval" # the state with one approval, for step 11b
+approve reviewer-b "Victor Reviewer" "$OUT/records/06-approval-reviewer-b.json"
+"$D" log append --dir "$OUT/log" --key "$OUT/keys/log.key" "$OUT/records/06-approval-reviewer-b.json"
+# The release policy (spec/policy.md): the kinds every run holds; for a
+# release, the validator's plan, 2 approvals by distinct reviewers covering
+# every record, separation of duties by person and team. It accepts
+# untraceable time (no NTP server in the demo) and the verifier says so.
+cat > "$OUT/trust/policy.json" <<'JSON'
+{"mediaType":"application/vnd.dossier.policy.v2+json","name":"support-assistant release policy (demo)",
+ "time":{"accept":["good"],"acceptUntraceable":true,"maxProducerSkewSeconds":300},
+ "requiredKinds":["dataset","training-run","evaluation","run-closed"],
+ "releases":{"requiredKinds":["evaluation-plan","model-release","approval"],
+  "evaluationPlan":{"role":"reviewer"},
+  "approvals":{"min":2,"role":"reviewer","meanings":["approval"],
+   "cover":["dataset","training-run","evaluation-plan","evaluation","model-release","run-closed"]},
+  "separationOfDuties":{"byPerson":true,"byTeam":true,"developerKinds":["dataset","training-run"]}}}
+JSON
+# The run policy (v1, no release rules): what the daemon's run below is held to.
+cat > "$OUT/trust/run-policy.json" <<'JSON'
+{"mediaType":"application/vnd.dossier.policy.v1+json",
+ "time":{"accept":["good"],"acceptUntraceable":true,"maxProducerSkewSeconds":300},
+ "requiredKinds":["dataset","training-run","evaluation","run-closed"]}
+JSON
+"$D" policy lint "$OUT/trust/policy.json"
+"$D" policy check --policy "$OUT/trust/policy.json" --run "$OUT/run.json" --log "$OUT/log" "${KEYRINGS[@]}" \
+  --root-fingerprint "$PIN" --at 2026-11-27T15:00:00Z | tail -n 1
 "$D" log checkpoint --dir "$OUT/log" --vkey "$OUT/trust/log.vkey"
 for f in "$OUT"/time-evidence/*.json "$OUT"/records/*.json; do
   "$D" log prove --dir "$OUT/log" --bundle "$f" -o "$OUT/proofs/$(basename "$f" .json).proof"
 done
+
+step "8b. the verification summary about the weights, attached to the model's OCI artifact"
+# The weights as an OCI artifact, as the ML team's registry would hold them
+# (a stand-in: Dossier never moves weights), tagged 1.0.0 in its own layout
+# (cosign --local-image checks the first image a layout marks).
+python3 scripts/demo_model_oci.py "$OUT/model-layout" 1.0.0 \
+  "$OUT/data/hub/models--acme--support-assistant-de/snapshots/rev-1/adapter_model.safetensors"
+# Issued only because the release satisfies the policy; its subjects are the
+# weights file and the artifact's manifest, so both cosign verify-blob-attestation
+# (--digest <weights>) and verify-attestation (on the artifact) accept it.
+"$D" vsa --policy "$OUT/trust/policy.json" --run "$OUT/run.json" --log "$OUT/log" "${KEYRINGS[@]}" \
+  --root-fingerprint "$PIN" --at 2026-11-27T15:00:00Z --key "$OUT/keys/validator.key" \
+  --verifier-id https://dossier.demo/gate --resource-uri "oci://registry.demo/acme/support-assistant-de:1.0.0" \
+  --policy-uri https://dossier.demo/policies/release.json \
+  --artifact "layout:$OUT/model-layout" --artifact-tag 1.0.0 -o "$OUT/vsa.json"
+"$D" vsa attach --tag 1.0.0 "layout:$OUT/model-layout" "$OUT/vsa.json"
+: "${COSIGN:=$(command -v cosign || echo "$HOME/.cache/dossier-tools/bin/cosign")}"
+if [ -x "$COSIGN" ]; then
+  "$COSIGN" verify-attestation --local-image --key "$OUT/trust/validator.pub" --insecure-ignore-tlog \
+    --type https://slsa.dev/verification_summary/v1 "$OUT/model-layout" >/dev/null
+  echo "stock cosign verify-attestation --local-image accepts the summary attached to $OUT/model-layout:1.0.0"
+fi
 
 step "9. the store: records as OCI artifacts in $OUT/layout (referrers of the run root)"
 "$D" store put --layout "$OUT/layout" --run "$OUT/run.json" --log "$OUT/log" --log-vkey "$OUT/trust/log.vkey" \
@@ -113,8 +213,12 @@ if [ -n "${REGISTRY:-}" ]; then
 fi
 
 step "10. verify records and proofs"
-"$D" record verify --key "$OUT/trust/producer.pub" --run "$OUT/run.json" "$OUT"/records/0{1,2,4,5}-*.json
-"$D" record verify --key "$OUT/trust/evaluator.pub" --run "$OUT/run.json" "$OUT"/records/03-*.json
+"$D" record verify --key "$OUT/trust/producer.pub" --run "$OUT/run.json" "$OUT"/records/0{1,4,5}-*.json
+"$D" record verify --key "$OUT/trust/trainer.pub" --run "$OUT/run.json" "$OUT"/records/02-*.json
+"$D" record verify --key "$OUT/trust/evaluator.pub" --run "$OUT/run.json" "$OUT"/records/03-evaluation.json
+"$D" record verify --key "$OUT/trust/validator.pub" --run "$OUT/run.json" "$OUT"/records/03-evaluation-plan.json
+"$D" record verify --key "$OUT/trust/reviewer-a.pub" --run "$OUT/run.json" "$OUT"/records/06-approval-reviewer-a.json
+"$D" record verify --key "$OUT/trust/reviewer-b.pub" --run "$OUT/run.json" "$OUT"/records/06-approval-reviewer-b.json
 "$D" record verify --key "$OUT/trust/time.pub" "$OUT"/time-evidence/*.json
 for f in "$OUT"/time-evidence/*.json "$OUT"/records/*.json; do
   "$D" log verify --vkey "$OUT/trust/log.vkey" --proof "$OUT/proofs/$(basename "$f" .json).proof" --bundle "$f" >/dev/null
@@ -122,19 +226,22 @@ done
 echo "every inclusion proof in $OUT/proofs verifies against the log key"
 
 step "11. export the compliance package and verify it as an auditor would"
-# The demo's policy accepts untraceable time (no NTP server in the demo) and says so.
-cat > "$OUT/trust/policy.json" <<'JSON'
-{"mediaType":"application/vnd.dossier.policy.v1+json",
- "time":{"accept":["good"],"acceptUntraceable":true,"maxProducerSkewSeconds":300},
- "requiredKinds":["dataset","training-run","evaluation","run-closed"]}
-JSON
-"$D" export --log "$OUT/log" --log-key "$OUT/keys/log.key" --exporter-key "$OUT/keys/exporter.key" \
-  --keyring "$OUT/trust/keyring-v1.json" --run "$OUT/run.json" --policy "$OUT/trust/policy.json" \
-  --purpose "Technical documentation for the notified body (demo)" \
-  --requested-by "person:e30211:Erika Musterfrau" --recipient "Notified Body 0123:assessor@nb0123.example" \
-  --at 2026-11-27T15:00:00Z -o "$OUT/package.tar"
+# The release policy (step 8) accepts untraceable time (no NTP server in the demo) and says so.
+export_pkg() { # export_pkg LOG OUT.tar RUNFILE...
+  local log=$1 out=$2; shift 2
+  local runs=(); for r in "$@"; do runs+=(--run "$r"); done
+  "$D" export --log "$log" --log-key "$OUT/keys/log.key" --exporter-key "$OUT/keys/exporter.key" \
+    "${KEYRINGS[@]}" "${runs[@]}" --policy "$OUT/trust/policy.json" \
+    --purpose "Technical documentation for the notified body (demo)" \
+    --requested-by "person:e30211:Erika Musterfrau" --recipient "Notified Body 0123:assessor@nb0123.example" \
+    --at 2026-11-27T15:00:00Z -o "$out"
+}
+export_pkg "$OUT/log" "$OUT/package.tar" "$OUT/run.json"
 "$BIN/dossier-verify" --policy "$OUT/trust/policy.json" \
   --root-fingerprint "$(cat "$OUT/trust/root-fingerprint")" "$OUT/package.tar"
+
+step "11b. issue 8 acceptance: validly signed packages that break the release policy are rejected, naming the rule"
+BIN="$BIN" bash scripts/demo_tamper.sh
 
 step "12. dossierd: a training pipeline (Python client) submits over HTTP, export over the API, verified"
 BIN="$BIN" bash scripts/demo_daemon.sh

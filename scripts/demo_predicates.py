@@ -1,6 +1,7 @@
 """Fills the demo's predicates from `dossier predicate init` templates with
 the demo run's real values: run id, digests from the hash manifests, the
-time-evidence record. Usage: demo_predicates.py OUT RUN_ID ROOT TIME_EVIDENCE"""
+time-evidence record; the validator's evaluation plan goes to
+predicates/validator-evaluation-plan.json. Usage: demo_predicates.py OUT RUN_ID ROOT TIME_EVIDENCE"""
 import json
 import os
 import subprocess
@@ -48,7 +49,8 @@ ds["manifest"] = {"name": "hashes/dataset.json", "mediaType": "application/vnd.d
                   "digest": {"sha256": data["treeDigest"].split(":")[1]}}
 ds.pop("dataUseAgreement", None)
 
-tr = common(template("training-run"), "2026-11-27T12:40:00Z", "workload:pipeline/train", "training pipeline")
+tr = common(template("training-run"), "2026-11-27T12:40:00Z", "person:e20001", "Tom Trainer")
+tr["producer"]["kind"] = "person"
 tr["datasets"] = [{"descriptor": {"name": "support-tickets-de",
                                   "digest": {"sha256": data["treeDigest"].split(":")[1]}}, "role": "train"}]
 tr["outputs"] = weights
@@ -67,8 +69,20 @@ mr["weights"] = weights
 
 rc = common(template("run-closed"), "2026-11-27T14:05:00Z", "workload:pipeline/train", "training pipeline")
 
+# The validator's evaluation plan (issue 8): signed and logged before the
+# evaluation it governs; the verifier judges the evaluation's metrics against
+# these thresholds, never against the ones the pipeline wrote for itself.
+# Not named 0N-*: the daemon demo's pipeline submits predicates/0[1-4]-*.json.
+plan = common(template("evaluation-plan"), "2026-11-27T12:50:00Z", "person:e40001", "Vera Validator")
+plan["producer"]["kind"] = "person"
+plan.pop("externalRefs", None)
+plan["scope"] = {"modelId": "support-assistant-de", "model": {"name": weights[0]["name"], "digest": weights[0]["digest"]}}
+plan["benchmarks"] = [{"name": "support-qa-de", "version": "3", "dataset": ev["dataset"]}]
+plan["metrics"] = [{"benchmark": "support-qa-de", "metric": "exact_match", "op": ">=", "threshold": "0.85"},
+                   {"benchmark": "support-qa-de", "metric": "latency_p95", "op": "<=", "threshold": "500"}]
+
 for n, kind, p in (("01", "dataset", ds), ("02", "training-run", tr), ("03", "evaluation", ev),
-                   ("04", "model-release", mr), ("05", "run-closed", rc)):
+                   ("04", "model-release", mr), ("05", "run-closed", rc), ("validator", "evaluation-plan", plan)):
     with open(f"{out}/predicates/{n}-{kind}.json", "w") as f:
         json.dump(p, f, indent=2, ensure_ascii=False)
         f.write("\n")

@@ -34,6 +34,10 @@ type VSARequest struct {
 	Policy         []byte // the policy document bytes (digested)
 	VerifiedLevels []string
 	At             time.Time
+	// Artifacts are extra subjects: the OCI manifests of the weights
+	// (ModelSubject), so that cosign verify-attestation accepts the summary
+	// attached to the model's artifact.
+	Artifacts []record.ResourceDescriptor
 }
 
 // VSA is the SLSA VSA v1 predicate, members in the specification's order.
@@ -74,12 +78,9 @@ func NewVSA(f *Facts, rep policy.Report, req VSARequest) ([]byte, error) {
 	if !rep.OK() || !rep.Release {
 		return nil, fmt.Errorf("%w: failed rules %s (release rules applied: %v)", ErrNotApproved, strings.Join(rep.Failed(), ", "), rep.Release)
 	}
-	var rel *record.ModelRelease
+	rel := f.release()
 	var inputs []VSARef
 	for _, r := range f.Records {
-		if mr, ok := r.Predicate.(*record.ModelRelease); ok {
-			rel = mr
-		}
 		inputs = append(inputs, VSARef{Digest: map[string]string{"sha256": strings.TrimPrefix(r.Digest, "sha256:")}})
 	}
 	if rel == nil {
@@ -94,6 +95,7 @@ func NewVSA(f *Facts, rep policy.Report, req VSARequest) ([]byte, error) {
 	for _, w := range rel.Weights {
 		subjects = append(subjects, record.ResourceDescriptor{Name: w.Name, Digest: map[string]string{"sha256": w.SHA256()}})
 	}
+	subjects = append(subjects, req.Artifacts...)
 	st := statement{Type: "https://in-toto.io/Statement/v1", Subject: subjects, PredicateType: VSAPredicateType,
 		Predicate: VSA{Verifier: VSAVerifier{ID: req.VerifierID}, TimeVerified: req.At.UTC().Format(time.RFC3339),
 			ResourceURI: req.ResourceURI, Policy: VSARef{URI: req.PolicyURI, Digest: map[string]string{"sha256": sha256Hex(req.Policy)}},
