@@ -35,6 +35,7 @@ from fractions import Fraction
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dossier_policy  # noqa: E402  (policy v1/v2 and step 11 rules, spec/policy.md)
+import dossier_anchors  # noqa: E402  (anchors.json: RFC 3161 tokens, witnesses, forks; spec/anchors.md)
 
 MIB = 1 << 20
 RESULT_MEDIA_TYPE = "application/vnd.dossier.verify-result.v1+json"
@@ -454,6 +455,31 @@ class OpenSSL(object):
         if b"verification failure" in out.lower():
             return False
         raise CannotCheck("openssl could not check a signature: %s" % out.decode("utf-8", "replace").strip())
+
+
+def _ts_verify(self, tsr, data, root_pem, untrusted_pem, at):
+    """`openssl ts -verify` of a TimeStampResp over data, chained to root_pem
+    only (no system store), with certificates checked at Unix time `at`."""
+    cmd = ["openssl", "ts", "-verify", "-data", self._write("ts-data", data), "-in", self._write("ts.tsr", tsr),
+           "-CAfile", self._write("ts-root.pem", root_pem.encode()), "-attime", str(at)]
+    if untrusted_pem:
+        cmd += ["-untrusted", self._write("ts-untrusted.pem", untrusted_pem.encode())]
+    self.count += 1
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as err:
+        raise CannotCheck("cannot run openssl: %s" % err)
+    out = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+    if proc.returncode == 0 and "Verification: OK" in out:
+        return
+    if "Verification: FAILED" in out:
+        reasons = [l.split(":", 5)[-1] for l in out.splitlines() if ":error:" in l]
+        raise dossier_anchors.AnchorError("tsa", "openssl ts -verify (certificates at %s) fails: %s" % (
+            dossier_anchors.ns_rfc3339(at * dossier_anchors.NS), "; ".join(reasons) or "verification failed"))
+    raise CannotCheck("openssl could not check an RFC 3161 token: %s" % out.strip()[-300:])
+
+
+OpenSSL.ts_verify = _ts_verify
 
 
 def pae(payload_type, body):
@@ -1381,6 +1407,7 @@ class Context(object):
         self.leaves = {}             # digest -> (index, leaf) for proven entries
         self.proof_entries = {}      # digest -> proofs.json entry
         self.policy, self.policy_source = None, ""
+        self.anchors = []            # verified dossier_anchors.Entry objects (step 7.5)
 
     def report(self, step, cls, status, subject=None, message=None):
         check = {"step": str(step), "class": cls, "status": status}
@@ -1876,12 +1903,11 @@ def step_7_log(ctx):
     proof; coverage. Returns False when later steps cannot run."""
     if not ctx.run(7, "checkpoint", lambda: open_package_checkpoint(ctx), "checkpoint"):
         return False  # failed or not checked: later steps cannot run
+    check_anchors(ctx)
     entries = {}
     if not ctx.run(7, "inclusion", lambda: parse_proofs(ctx, entries), "proofs.json"):
         return False
     ctx.proof_entries = entries
-    if ctx.layers.get(ANCHORS_LAYER):
-        ctx.report(7, "tsa", "not-checked", "anchors.json", "anchors are not verified by this version")
     items = [(r.digest, expected_stream(r), None) for r in ctx.records]
     items += [(v["digest"], "keyring", v["version"] - 1) for v in ctx.keyring]
     for digest, stream, seq in items:
@@ -1890,6 +1916,89 @@ def step_7_log(ctx):
     if extra:
         ctx.report(7, "inclusion", "fail", "proofs.json", "entries for things not in the package: %s" % ", ".join(extra))
     return True
+
+
+class AnchorTools(object):
+    """The primitives dossier_anchors needs, bound to this package's log key."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def open_note(self, note):
+        if len(note) > 64 * 1024:
+            raise Invalid("checkpoint larger than 64 KiB")
+        return open_checkpoint(note, self.ctx.log_key, self.ctx.ssl)
+
+    def consistency(self, size1, root1, size2, root2, path):
+        verify_consistency(size1, root1, size2, root2, path)
+
+    def ed25519(self, public, sig, message):
+        return len(sig) == 64 and self.ctx.ssl.verify(PublicKey(ED25519_SPKI + public), sig, message)
+
+    def ts_verify(self, tsr, data, root_pem, untrusted_pem, at):
+        """openssl ts -verify: signature, imprint, chain to root_pem at `at` (Unix seconds)."""
+        self.ctx.ssl.ts_verify(tsr, data, root_pem, untrusted_pem, at)
+
+
+class AnchorReport(object):
+    """Reports dossier_anchors' checks as step 7 checks of the result."""
+
+    def __init__(self, ctx):
+        self.ctx, self.value, self.passed = ctx, None, False
+
+    def run(self, subject, cls, fn):
+        self.passed, self.value = False, None
+        try:
+            self.value = fn()
+            self.passed = True
+            self.ctx.report(7, cls, "pass", subject)
+        except dossier_anchors.AnchorError as err:
+            self.fail(subject, err.cls, str(err), err.evidence)
+        except (dossier_anchors.CannotRun, CannotCheck) as err:
+            self.ctx.report(7, cls, "not-checked", subject, str(err))
+        except Invalid as err:
+            self.fail(subject, cls, str(err))
+        return self.passed
+
+    def last_passed(self):
+        return self.passed
+
+    def note(self, subject, cls, message):
+        self.ctx.report(7, cls, "pass", subject, message)
+
+    def fail(self, subject, cls, message, evidence=None):
+        self.ctx.report(7, cls, "fail", subject, message)
+        if evidence is not None:  # SPEC.md 5 step 7.5: the fork evidence is printed
+            self.ctx.failures[-1]["evidence"] = evidence
+            self.ctx.checks[-1]["evidence"] = evidence
+
+
+def check_anchors(ctx):
+    """Step 7.5: anchors.json with the newest keyring version's anchor trust root."""
+    data = ctx.layer(ANCHORS_LAYER, required=False)
+    if data is None:
+        return
+    report, doc = AnchorReport(ctx), ctx.keyring[-1]["doc"]
+    trust = {"logVKey": ctx.log_key.text, "witnesses": None,
+             "tsas": dict((t["name"], t) for t in doc.get("timestampAuthorities", [])),
+             "requireWitness": ctx.policy["anchors"] in ("witness", "both")}
+    if "witnessPolicy" in doc and not report.run("witnessPolicy", "witness",
+                                                 lambda: dossier_anchors.WitnessPolicy(doc["witnessPolicy"])):
+        return
+    trust["witnesses"] = report.value
+    if not report.run("anchors.json", "checkpoint",
+                      lambda: dossier_anchors.parse_anchors(strict_json(data, 64 * MIB, "anchors.json"))):
+        return
+    raw, entries = report.value, []
+    package = (ctx.layer("application/vnd.dossier.checkpoint.v1"), ctx.checkpoint[1], ctx.checkpoint[2])
+    for e in raw:
+        if report.run("anchors.json", "checkpoint",
+                      lambda: dossier_anchors.verify_entry(e, package, trust, AnchorTools(ctx), report)):
+            entries.append(report.value)
+    if [e.size for e in entries] != sorted(e.size for e in entries):
+        report.fail("anchors.json", "checkpoint", "anchors.json entries are not sorted by size")
+    report.run("anchors.json", "fork", lambda: dossier_anchors.check_pairs(entries, trust["logVKey"]))
+    ctx.anchors = entries
 
 
 def open_package_checkpoint(ctx):
@@ -2005,11 +2114,26 @@ def step_9_time(ctx):
         ref = rec.predicate.get("timeEvidence")
         if isinstance(ref, dict):
             ctx.run(9, "time", lambda r=rec, d=ref["digest"]: check_time_ref(ctx, r, d, evidence, unsure), rec.digest)
+    require = ctx.policy["anchors"]
+    for rec in [r for r in ok if r.kind in RUN_KINDS or r.kind == "time-evidence"] if require != "none" else []:
+        ctx.run(9, "time", lambda r=rec: check_anchored(ctx, r, require), rec.digest)
     if ctx.args.get("at"):
         def created():
             if parse_time(ctx.descriptor["created"]) > parse_time(ctx.args["at"]):
                 raise Invalid("the package was created %s, after --at %s" % (ctx.descriptor["created"], ctx.args["at"]))
         ctx.run(9, "time", created, "created")
+
+
+def check_anchored(ctx, rec, require):
+    """Step 9.6: the record is anchored (step 7.5) as anchors.require demands."""
+    if rec.digest not in ctx.leaves:
+        raise CannotCheck("the record's log position is not proven")
+    anchor = dossier_anchors.anchor_of(ctx.anchors, ctx.leaves[rec.digest][0])
+    if not dossier_anchors.meets(anchor, require):
+        raise Invalid("the record (log index %d) is not anchored as the policy's anchors.require %r demands (%s): "
+                      "its time is only asserted by the operator" % (
+                          ctx.leaves[rec.digest][0], require, ", ".join(anchor["by"]) or "no anchor"))
+    return "anchored no later than %s by %s" % (dossier_anchors.ns_rfc3339(anchor["notAfter"]), ", ".join(anchor["by"]))
 
 
 def check_time_verdict(rec, policy):
@@ -2277,8 +2401,8 @@ def run_steps(ctx, data):
     step_5_package_signature(ctx)
     step_6_records(ctx)
     check_review_documents(ctx)
-    log_ok = step_7_log(ctx)
     apply_policy(ctx)
+    log_ok = step_7_log(ctx)
     if log_ok:
         step_8_sequence(ctx)
         step_9_time(ctx)
