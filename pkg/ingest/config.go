@@ -55,6 +55,8 @@ type Config struct {
 	Limits Limits     `json:"limits"`
 	Time   TimeConfig `json:"time"`
 	Push   PushConfig `json:"push"`
+	// Anchors is the background anchorer (pkg/ingest/anchors.go).
+	Anchors AnchorConfig `json:"anchors"`
 
 	// LogBatchMaxAge bounds how long the log waits to fill a sequencing
 	// batch (default 1ms, tlog.DefaultBatchMaxAge: the longest gather while
@@ -171,6 +173,7 @@ func DefaultConfig() Config {
 		Time: TimeConfig{Interval: Duration(time.Minute), OnDegraded: PolicyFlag, OnUntraceable: PolicyFlag,
 			OnBad: PolicyRefuse, OnUnknown: PolicyFlag},
 		Push:           PushConfig{Interval: Duration(2 * time.Second), MaxBackoff: Duration(5 * time.Minute)},
+		Anchors:        defaultAnchorConfig(),
 		IdempotencyTTL: Duration(24 * time.Hour),
 	}
 }
@@ -218,6 +221,9 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxBodyBytes <= 0 || c.Limits.MaxInFlight <= 0 {
 		bad("limits.maxBodyBytes and limits.maxInFlight must be positive")
 	}
+	if err := c.Anchors.validate(c); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -230,7 +236,7 @@ type option struct {
 // Options lists every option as (flag, environment variable, usage);
 // BindFlags and ApplyEnv use it.
 func (c *Config) options() []option {
-	return []option{
+	return append([]option{
 		{"data-dir", "DOSSIERD_DATA_DIR", "data directory (log, runs, journal, layout, exports)", (*strValue)(&c.DataDir)},
 		{"log-key", "DOSSIERD_LOG_KEY", "log note signer key file", (*strValue)(&c.LogKey)},
 		{"watermark", "DOSSIERD_WATERMARK", "log rollback watermark file (keep outside data-dir)", (*strValue)(&c.Watermark)},
@@ -285,7 +291,7 @@ func (c *Config) options() []option {
 		{"registry-ca", "DOSSIERD_REGISTRY_CA", "registry CA bundle", (*strValue)(&c.Push.CAFile)},
 		{"log-batch-max-age", "DOSSIERD_LOG_BATCH_MAX_AGE", "longest wait to fill a log sequencing batch", &c.LogBatchMaxAge},
 		{"idempotency-ttl", "DOSSIERD_IDEMPOTENCY_TTL", "how long Idempotency-Key answers are kept", &c.IdempotencyTTL},
-	}
+	}, c.anchorOptions()...)
 }
 
 // BindFlags registers every option on fs; a flag set on the command line

@@ -108,7 +108,7 @@ func (e *exporter) export(ctx context.Context, req ExportRequest, roots []*run.R
 	res, err := dossier.Export(ctx, dossier.ExportRequest{Runs: roots, Keyring: e.s.keyringEnvs,
 		Producer: record.Producer{ID: id.Subject, Name: name, Kind: "person"}, RequestedBy: record.Party{ID: id.Subject, Name: name},
 		Recipient: req.Recipient, Purpose: req.Purpose, At: e.s.stamp(), PackageID: req.PackageID, Output: tmp},
-		dossier.Deps{Log: e.s.log, Exporter: e.signer})
+		dossier.Deps{Log: e.s.log, Exporter: e.signer, Anchors: e.s.anchors.source()})
 	if err != nil {
 		os.Remove(tmp)
 		if errors.Is(err, dossier.ErrRequest) || errors.Is(err, dossier.ErrKeyring) || errors.Is(err, dossier.ErrNotLogged) {

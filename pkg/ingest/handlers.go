@@ -249,6 +249,7 @@ func (s *Service) handleCheckpoint(w http.ResponseWriter, r *http.Request, _ *au
 func (s *Service) handleMetrics(w http.ResponseWriter, r *http.Request, _ *auth.Identity) *Problem {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	s.metrics.write(w, s.gauges(r.Context()))
+	s.anchors.writeMetrics(w)
 	return nil
 }
 

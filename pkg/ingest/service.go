@@ -50,6 +50,7 @@ type Service struct {
 	journal     *journal
 	gate        *timeGate
 	pusher      *pusher
+	anchors     *anchorLoop // nil: no TSA or witness configured (anchors.go)
 	exports     *exporter
 	metrics     *metrics
 	logger      *slog.Logger
@@ -128,6 +129,13 @@ func New(ctx context.Context, cfg Config, deps Deps) (_ *Service, err error) {
 		return nil, err
 	}
 	s.exports = newExporter(s, expSigner)
+	if s.anchors, err = newAnchorLoop(cfg, s); err != nil {
+		return nil, err
+	}
+	if s.anchors != nil {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.anchors.loop(bg) }()
+	}
 	s.wg.Add(3)
 	go func() { defer s.wg.Done(); s.gate.loop(bg) }()
 	go func() { defer s.wg.Done(); s.pusher.loop(bg) }()
