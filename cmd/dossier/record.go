@@ -2,20 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-
-	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/dossier-audit/dossier/cmd/internal/cli"
 	"github.com/dossier-audit/dossier/internal/atomicfile"
 	"github.com/dossier-audit/dossier/pkg/bundle"
 	"github.com/dossier-audit/dossier/pkg/keys"
 	"github.com/dossier-audit/dossier/pkg/record"
-	"github.com/dossier-audit/dossier/pkg/verify"
 )
 
 func init() {
@@ -148,103 +144,4 @@ func lintFailure(name string, err error) error {
 		msg += fmt.Sprintf("\n  %s: %s", f.Path, f.Message)
 	}
 	return cli.Failed(errors.New(msg), "check it with 'dossier predicate lint'")
-}
-
-type verifyLine struct {
-	File          string         `json:"file"`
-	Verified      bool           `json:"verified"`
-	Digest        string         `json:"digest,omitempty"`
-	PredicateType string         `json:"predicateType,omitempty"`
-	RunID         string         `json:"runId,omitempty"`
-	KeyID         string         `json:"keyId,omitempty"`
-	Failure       verify.Failure `json:"failure,omitempty"`
-	Step          string         `json:"step,omitempty"`
-	Error         string         `json:"error,omitempty"`
-}
-
-func recordVerify(env *cli.Env, args []string) error {
-	fs := cli.FlagSet(env, "record verify", "--key PUBKEY [--run RUNFILE] [--type KIND] BUNDLE...")
-	keyRef := fs.String("key", "", "public key PEM file or KMS URI")
-	runFile := fs.String("run", "", "require records of this run (run file)")
-	kindFlag := fs.String("type", "", "require this record kind or predicate type")
-	asJSON := fs.Bool("json", false, "print one JSON result per bundle")
-	if err := cli.Parse(fs, args); err != nil {
-		return err
-	}
-	if *keyRef == "" || fs.NArg() == 0 {
-		return cli.Usage("record verify needs --key and at least one bundle")
-	}
-	opts, err := verifyOptions(*runFile, *kindFlag)
-	if err != nil {
-		return err
-	}
-	v, err := keys.LoadVerifier(context.Background(), *keyRef)
-	if err != nil {
-		return cli.Inconclusive(err, "pass a PEM public key written by 'dossier key generate'")
-	}
-	failed, unreadable := 0, 0
-	enc := json.NewEncoder(env.Stdout)
-	for _, path := range fs.Args() {
-		line := verifyOne(env, path, v, opts)
-		if !line.Verified {
-			failed++
-		}
-		if !line.Verified && line.Failure == "" {
-			unreadable++
-		}
-		if *asJSON {
-			_ = enc.Encode(line)
-		} else if line.Verified {
-			fmt.Fprintf(env.Stdout, "verified %s %s %s\n", line.File, line.Digest, line.PredicateType)
-		} else {
-			fmt.Fprintf(env.Stdout, "REJECTED %s: %s\n", line.File, line.Error)
-		}
-	}
-	switch {
-	case failed > unreadable:
-		return cli.Failed(fmt.Errorf("%d of %d records rejected", failed-unreadable, fs.NArg()), "")
-	case unreadable > 0:
-		return cli.Inconclusive(fmt.Errorf("%d of %d records could not be read", unreadable, fs.NArg()), "")
-	}
-	return nil
-}
-
-func verifyOptions(runFile, kindFlag string) (verify.RecordOptions, error) {
-	var opts verify.RecordOptions
-	if kindFlag != "" {
-		k, ok := record.LookupKind(kindFlag)
-		if !ok {
-			return opts, cli.Usage("unknown record kind %q", kindFlag)
-		}
-		opts.PredicateType = k.PredicateType
-	}
-	if runFile != "" {
-		root, err := loadRunFile(runFile)
-		if err != nil {
-			return opts, err
-		}
-		opts.RunID, opts.RunRoot = root.Registration.RunID, root.Digest()
-	}
-	return opts, nil
-}
-
-func verifyOne(env *cli.Env, path string, v signature.Verifier, opts verify.RecordOptions) verifyLine {
-	line := verifyLine{File: path}
-	b, err := readInput(env, path)
-	if err != nil {
-		line.Error = err.Error()
-		return line
-	}
-	rec, err := verify.VerifyRecord(b, v, opts)
-	if err != nil {
-		var ve *verify.Error
-		if errors.As(err, &ve) {
-			line.Failure, line.Step = ve.Class, ve.Step
-		}
-		line.Error = err.Error()
-		return line
-	}
-	line.Verified, line.Digest, line.KeyID = true, rec.Digest, rec.KeyID
-	line.PredicateType, line.RunID = rec.Statement.PredicateType, rec.Common.RunID
-	return line
 }
