@@ -117,7 +117,9 @@ def parse_tsr(tsr):
         signed_data = der_items(der_items(content_info[1][1])[0][1])
         encap = der_items(signed_data[2][1])                 # encapContentInfo
         tst = der_items(der_read(der_items(encap[1][1])[0][1])[1])
-        return tst_fields(tst, status)
+        fields = tst_fields(tst, status)
+        fields["signerIsCA"] = signer_is_ca(signed_data)
+        return fields
     except (ValueError, IndexError) as err:
         raise AnchorError("tsa", "the token is not a well-formed RFC 3161 TimeStampResp: %s" % err)
 
@@ -141,6 +143,31 @@ def tst_fields(tst, status):
     return {"status": status, "policy": der_oid(tst[1][1]), "genTime": gen_ns, "accuracy": accuracy}
 
 
+def signer_is_ca(signed_data):
+    """Whether the token's signer certificate (the one its SignerInfo names by
+    issuer and serial) carries basicConstraints cA TRUE (spec/anchors.md 1 step 5)."""
+    certs = [v for t, v in signed_data if t == 0xA0]
+    signer = der_items(der_items(signed_data[-1][1])[0][1])       # signerInfos[0]
+    if not certs or signer[1][0] != 0x30:
+        raise ValueError("the token carries no signer certificate (certReq) or names its signer by key id")
+    issuer, serial = der_items(signer[1][1])
+    for _, cert in der_items(certs[0]):
+        tbs = der_items(der_items(cert)[0][1])
+        off = 1 if tbs[0][0] == 0xA0 else 0
+        if tbs[off] != serial or tbs[off + 2] != issuer:
+            continue
+        for tag, value in tbs[off + 6:]:
+            if tag != 0xA3:
+                continue
+            for _, ext in der_items(der_items(value)[0][1]):
+                e = der_items(ext)
+                if der_oid(e[0][1]) == "2.5.29.19":
+                    bc = der_items(der_items(e[-1][1])[0][1])
+                    return bool(bc) and bc[0][0] == 0x01 and bc[0][1] != b"\x00"
+        return False
+    raise ValueError("the token carries no certificate matching its SignerInfo")
+
+
 def split_pem(chain):
     blocks = re.findall(r"-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?", chain)
     if not blocks:
@@ -155,6 +182,8 @@ def verify_token(tsa, response, checkpoint, tools):
     if len(tsr) > MAX_TSR:
         raise AnchorError("tsa", "token larger than 64 KiB")
     info = parse_tsr(tsr)
+    if info["signerIsCA"]:
+        raise AnchorError("tsa", "the token's signer certificate is a CA (basicConstraints cA TRUE)")
     if "policy" in tsa and info["policy"] != tsa["policy"]:
         raise AnchorError("tsa", "token policy %s is not the trust root's %s" % (info["policy"], tsa["policy"]))
     low, high = info["genTime"] - info["accuracy"], info["genTime"] + info["accuracy"]

@@ -2249,7 +2249,8 @@ def step_11_policy(ctx):
 def report_policy(ctx, run, run_id, results):
     for r in results:
         if r["status"] == "fail":
-            ctx.report(11, "policy", "fail", r["subject"] or run, "run %s: %s" % (run_id, r["message"]))
+            subject = r["subject"] if DIGEST_RE.match(str(r["subject"])) else run
+            ctx.report(11, "policy", "fail", subject, "run %s: %s" % (run_id, r["message"]))
             ctx.failures[-1]["rule"] = r["rule"]
             ctx.checks[-1]["rule"] = r["rule"]
     passed = [r for r in results if r["status"] != "fail"]
@@ -2510,12 +2511,26 @@ def summary(ctx):
     if ctx.checkpoint is not None:
         s["checkpoint"] = {"origin": ctx.checkpoint[0], "size": ctx.checkpoint[1],
                            "rootHash": base64.b64encode(ctx.checkpoint[2]).decode()}
+    if ctx.checkpoint is not None and ctx.leaves:
+        s["anchors"] = record_anchors(ctx)
     if ctx.policy is not None and ctx.policy["time"]["acceptUntraceable"]:
         s["asserted"].append("untraceable time is accepted: such times are the operator's clock only")
     if ctx.outcome()[0] == "verified":
         s["verified"].append("every record was signed by a key the pinned keyring authorised for its kind at its "
                              "log position, is included in the signed checkpoint, and no run record was withheld")
     return s
+
+
+def record_anchors(ctx):
+    """SPEC.md 5 step 7.5: per record, anchored (no later than, by what) or asserted."""
+    out = {}
+    for rec in ctx.records:
+        if rec.digest not in ctx.leaves:
+            continue
+        a = dossier_anchors.anchor_of(ctx.anchors, ctx.leaves[rec.digest][0])
+        out[rec.digest] = {"status": "asserted"} if a["notAfter"] is None else {
+            "status": "anchored", "notAfter": dossier_anchors.ns_rfc3339(a["notAfter"]), "by": a["by"]}
+    return out
 
 
 def emit(doc, as_json):
