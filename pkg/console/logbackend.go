@@ -16,7 +16,6 @@ import (
 	"github.com/dossier-audit/dossier/pkg/dossier"
 	"github.com/dossier-audit/dossier/pkg/gate"
 	"github.com/dossier-audit/dossier/pkg/ingest/auth"
-	"github.com/dossier-audit/dossier/pkg/keyring"
 	"github.com/dossier-audit/dossier/pkg/policy"
 	"github.com/dossier-audit/dossier/pkg/record"
 	"github.com/dossier-audit/dossier/pkg/review"
@@ -239,28 +238,10 @@ func (b *LogBackend) detail(f *gate.Facts, prev *gate.Facts, label string) (*Run
 	return d, nil
 }
 
-// SubmitApproval implements Backend: verified with the newest keyring
-// version that lists the key, appended to the run's stream.
+// SubmitApproval implements Backend: CheckApproval, then appended to the
+// run's stream.
 func (b *LogBackend) SubmitApproval(ctx context.Context, runID string, bun []byte, by auth.Identity) (ApprovalResult, error) {
-	d, err := b.Run(ctx, runID)
-	if err != nil {
-		return ApprovalResult{}, err
-	}
-	b.mu.Lock()
-	e := b.entries[runID]
-	b.mu.Unlock()
-	if e == nil {
-		return ApprovalResult{}, fmt.Errorf("run %s: facts not loaded", runID)
-	}
-	facts := e.facts
-	lookup := func(fp string) (*keyring.Key, bool) {
-		states := facts.Chain.Lookup(fp)
-		if len(states) == 0 {
-			return nil, false
-		}
-		return states[len(states)-1].Key, true
-	}
-	a, digest, err := VerifyApproval(bun, d, lookup)
+	a, digest, d, err := b.CheckApproval(ctx, runID, bun)
 	if err != nil {
 		return ApprovalResult{}, err
 	}
@@ -269,4 +250,40 @@ func (b *LogBackend) SubmitApproval(ctx context.Context, runID string, bun []byt
 		return ApprovalResult{}, fmt.Errorf("logging the approval: %w", err)
 	}
 	return ApprovalResult{Digest: digest, LogIndex: rc.Index, Signer: a.Signer.PrintedName, Decision: a.Decision}, nil
+}
+
+// CheckApproval is the one check of an approval signed elsewhere (the
+// console's upload, dossierd's POST /v1/runs/{runId}/approvals): the run
+// is read from the log now (not from the cache, so the review the
+// approval must name is the current one), and VerifyApproval checks the
+// bundle against it with the keys of the newest keyring version (the one
+// in force for a record appended now). It returns the approval, its
+// record digest and the run as checked; errors that are the approval's
+// fault wrap ErrApproval, an unknown run ErrNotFound.
+func (b *LogBackend) CheckApproval(ctx context.Context, runID string, bun []byte) (*record.Approval, string, *RunDetail, error) {
+	size, err := b.size()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	roots, err := b.roots()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	i := slices.IndexFunc(roots, func(r *run.Root) bool { return r.Registration.RunID == runID })
+	if i < 0 {
+		return nil, "", nil, fmt.Errorf("%w: run %q", ErrNotFound, runID)
+	}
+	e, err := b.build(ctx, roots[i], size, true)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	b.store(runID, e)
+	d := *e.detail
+	d.AsOf = e.size
+	latest := e.facts.Chain.Latest()
+	a, digest, err := VerifyApproval(bun, &d, latest.Key)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return a, digest, &d, nil
 }

@@ -46,6 +46,11 @@ type Config struct {
 	// pins the root fingerprint the chain must start from.
 	Keyring     []string `json:"keyring,omitempty"`
 	KeyringRoot string   `json:"keyringRoot,omitempty"`
+	// Policy is the release policy file (spec/policy.md, v1 or v2): every
+	// export carries it as its proposal, a release export must satisfy it
+	// (POST /v1/exports kind "release"), a review export says what it
+	// lacks; the review console evaluates runs against it.
+	Policy string `json:"policy,omitempty"`
 	// Name identifies this daemon in receipts (producer.id "workload:dossierd/<Name>").
 	Name string `json:"name"`
 
@@ -247,6 +252,7 @@ func (c *Config) options() []option {
 		{"exporter-key-password-file", "DOSSIERD_EXPORTER_KEY_PASSWORD_FILE", "file holding the exporter key password", (*strValue)(&c.ExporterKeyPassword)},
 		{"keyring", "DOSSIERD_KEYRING", "keyring version envelope files, comma separated, oldest first", (*listValue)(&c.Keyring)},
 		{"keyring-root", "DOSSIERD_KEYRING_ROOT", "pinned keyring root fingerprint", (*strValue)(&c.KeyringRoot)},
+		{"policy", "DOSSIERD_POLICY", "release policy file (spec/policy.md): release exports must satisfy it", (*strValue)(&c.Policy)},
 		{"name", "DOSSIERD_NAME", "daemon name recorded in receipts", (*strValue)(&c.Name)},
 		{"ingest-addr", "DOSSIERD_INGEST_ADDR", "ingest listener address", (*strValue)(&c.Ingest.Addr)},
 		{"ingest-tls-cert", "DOSSIERD_INGEST_TLS_CERT", "ingest listener TLS certificate", (*strValue)(&c.Ingest.TLSCert)},

@@ -1,10 +1,6 @@
 package ingest
 
-import (
-	"path/filepath"
-
-	"github.com/dossier-audit/dossier/pkg/console"
-)
+import "github.com/dossier-audit/dossier/pkg/console"
 
 // consoleExportsDir (under the data directory) holds the packages the review
 // console lists: its own exports, and hard links to the API's.
@@ -19,9 +15,7 @@ func (s *Service) mountConsole(rev *methodMux) {
 		s.logger.Info("review console not mounted: no keyring configured")
 		return
 	}
-	b, err := console.NewLogBackend(console.LogConfig{Log: s.log, RunsDir: filepath.Join(s.cfg.DataDir, "runs"),
-		Keyrings: s.keyringEnvs, Pin: s.cfg.KeyringRoot, Exporter: s.exports.signer,
-		ExportsDir: filepath.Join(s.cfg.DataDir, consoleExportsDir), Now: s.now})
+	b, err := s.reviewBackend()
 	if err != nil {
 		s.logger.Error("review console not mounted", "err", err)
 		return

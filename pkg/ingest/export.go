@@ -20,6 +20,7 @@ import (
 	"github.com/dossier-audit/dossier/pkg/dossier"
 	"github.com/dossier-audit/dossier/pkg/ingest/auth"
 	"github.com/dossier-audit/dossier/pkg/internal/strictjson"
+	"github.com/dossier-audit/dossier/pkg/policy"
 	"github.com/dossier-audit/dossier/pkg/record"
 	"github.com/dossier-audit/dossier/pkg/run"
 	"github.com/dossier-audit/dossier/pkg/tlog"
@@ -35,6 +36,10 @@ type exporter struct {
 	dir    string
 	signer signature.Signer // nil: exports disabled (no exporterKey)
 	mu     sync.Mutex
+	// policy is the release policy file's bytes (nil: none), parsed its
+	// parsed form (gate.go).
+	policy []byte
+	parsed *policy.Policy
 }
 
 func newExporter(s *Service, signer signature.Signer) *exporter {
@@ -47,6 +52,8 @@ type ExportRequest struct {
 	Purpose   string           `json:"purpose"`
 	Recipient record.Recipient `json:"recipient"`
 	PackageID string           `json:"packageId,omitempty"`
+	// Kind is "review" (default) or "release" (gate.go).
+	Kind string `json:"kind,omitempty"`
 }
 
 // ExportResult answers POST /v1/exports and is kept beside the package.
@@ -54,6 +61,9 @@ type ExportResult struct {
 	ID       string          `json:"id"`
 	Download string          `json:"download"`
 	Result   *dossier.Result `json:"result"`
+	// Kind is the export's kind; a review export that does not meet the
+	// policy lists the failed rules in result.forReview.
+	Kind string `json:"kind"`
 }
 
 var hexID = regexp.MustCompile(`^[a-f0-9]{64}$`)
@@ -105,19 +115,26 @@ func (e *exporter) export(ctx context.Context, req ExportRequest, roots []*run.R
 	if name == "" {
 		name = id.Subject
 	}
-	res, err := dossier.Export(ctx, dossier.ExportRequest{Runs: roots, Keyring: e.s.keyringEnvs,
+	kind, p := e.exportKind(req.Kind)
+	if p != nil {
+		return nil, p
+	}
+	res, err := dossier.Export(ctx, dossier.ExportRequest{Runs: roots, Keyring: e.s.keyringEnvs, Policy: e.policy, Release: e.policy != nil, RequirePolicy: kind == ExportRelease,
 		Producer: record.Producer{ID: id.Subject, Name: name, Kind: "person"}, RequestedBy: record.Party{ID: id.Subject, Name: name},
 		Recipient: req.Recipient, Purpose: req.Purpose, At: e.s.stamp(), PackageID: req.PackageID, Output: tmp},
 		dossier.Deps{Log: e.s.log, Exporter: e.signer, Anchors: e.s.anchors.source()})
 	if err != nil {
 		os.Remove(tmp)
+		if p := policyRefusal(err); p != nil {
+			return nil, p
+		}
 		if errors.Is(err, dossier.ErrRequest) || errors.Is(err, dossier.ErrKeyring) || errors.Is(err, dossier.ErrNotLogged) {
 			return nil, problem(http.StatusUnprocessableEntity, CodeExportFailed, err.Error())
 		}
 		return nil, problem(http.StatusServiceUnavailable, CodeExportFailed, err.Error())
 	}
 	hex := strings.TrimPrefix(res.Package, "sha256:")
-	out := &ExportResult{ID: hex, Download: "/v1/exports/" + hex, Result: res}
+	out := &ExportResult{ID: hex, Download: "/v1/exports/" + hex, Result: res, Kind: kind}
 	res.Path = ""
 	meta, _ := json.Marshal(out)
 	if err := os.Rename(tmp, filepath.Join(e.dir, hex+".tar")); err != nil {

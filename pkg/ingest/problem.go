@@ -35,6 +35,8 @@ const (
 	CodeInternal             = "internal-error"
 	CodeNotImplemented       = "not-implemented"
 	CodeInvalidSpool         = "invalid-spool"
+	CodeReleasePolicy        = "release-policy-unmet"
+	CodeApprovalRefused      = "approval-refused"
 )
 
 // ErrorTypeBase prefixes every problem type URI.
@@ -47,6 +49,9 @@ type Problem struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail,omitempty"`
 	Code   string `json:"code"`
+	// Rules names the failed policy rules ("<runId>: <rule>") of a
+	// release-policy-unmet problem (an RFC 9457 extension member).
+	Rules []string `json:"rules,omitempty"`
 	// RetryAfter, in seconds, is sent as the Retry-After header.
 	RetryAfter int `json:"-"`
 }
@@ -81,6 +86,8 @@ var titles = map[string]string{
 	CodeInternal:             "Internal error",
 	CodeNotImplemented:       "Not implemented",
 	CodeInvalidSpool:         "The spool tar does not verify",
+	CodeReleasePolicy:        "The run does not satisfy the release policy",
+	CodeApprovalRefused:      "The approval does not verify against the run",
 }
 
 func problem(status int, code, detail string) *Problem {

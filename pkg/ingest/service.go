@@ -14,6 +14,7 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/signature"
 
+	"github.com/dossier-audit/dossier/pkg/console"
 	"github.com/dossier-audit/dossier/pkg/dossier"
 	"github.com/dossier-audit/dossier/pkg/ingest/auth"
 	"github.com/dossier-audit/dossier/pkg/keyring"
@@ -57,6 +58,12 @@ type Service struct {
 	now         func() time.Time
 	authIn      auth.Authenticator
 	authRev     auth.Authenticator
+
+	// review is the review console's backend, shared with the approval
+	// import (approvals.go); built once.
+	review     *console.LogBackend
+	reviewErr  error
+	reviewOnce sync.Once
 
 	producer record.Producer
 	sem      chan struct{}
@@ -129,6 +136,9 @@ func New(ctx context.Context, cfg Config, deps Deps) (_ *Service, err error) {
 		return nil, err
 	}
 	s.exports = newExporter(s, expSigner)
+	if err := s.exports.loadPolicy(cfg.Policy); err != nil {
+		return nil, err
+	}
 	if s.anchors, err = newAnchorLoop(cfg, s); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,146 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/dossier-audit/dossier/pkg/gate"
+	"github.com/dossier-audit/dossier/pkg/keyring"
+	"github.com/dossier-audit/dossier/pkg/keys"
+	"github.com/dossier-audit/dossier/pkg/record"
+	"github.com/dossier-audit/dossier/pkg/review"
+	"github.com/dossier-audit/dossier/pkg/verify"
+)
+
+// withReviewer re-issues the keyring version 1 withKeyring wrote with a
+// root of its own and one more key: a reviewer (person:rita, team
+// validation). It returns the reviewer's signer.
+func withReviewer(t *testing.T, cfg *Config) signature.Signer {
+	t.Helper()
+	b, err := os.ReadFile(cfg.Keyring[0])
+	must(t, err)
+	v, err := keyring.Parse(b)
+	must(t, err)
+	doc := v.Document
+	root, err := keys.Generate(keys.ECDSAP256)
+	must(t, err)
+	rev, err := keys.Generate(keys.ECDSAP256)
+	must(t, err)
+	rk, err := keyring.NewKey(root.Public(), []string{keyring.RoleRoot}, keyring.Owner{Name: "Root", PersonID: "person:root", Team: "security"}, doc.IssuedAt, "")
+	must(t, err)
+	vk, err := keyring.NewKey(rev.Public(), []string{keyring.RoleReviewer}, keyring.Owner{Name: "Rita Reviewer", PersonID: "person:rita", Team: "validation"}, doc.IssuedAt, "")
+	must(t, err)
+	doc.Keys[0] = rk
+	must(t, doc.AddKeys(vk))
+	payload, err := doc.Marshal()
+	must(t, err)
+	rs, _ := signature.LoadSigner(root, crypto.SHA256)
+	rds, err := keyring.NewSigner(context.Background(), rs)
+	must(t, err)
+	env, err := keyring.Sign(payload, rds)
+	must(t, err)
+	must(t, os.WriteFile(cfg.Keyring[0], env, 0o600))
+	cfg.KeyringRoot = keyring.RootFingerprint(payload)
+	s, err := signature.LoadSigner(rev, crypto.SHA256)
+	must(t, err)
+	return s
+}
+
+// approveDoc signs an approval of the review document doc with signer as
+// Rita.
+func approveDoc(t *testing.T, signer signature.Signer, doc []byte) []byte {
+	t.Helper()
+	a, err := gate.NewApproval(gate.ApprovalRequest{Review: doc, PrintedName: "Rita Reviewer", SignerID: "person:rita",
+		Function: "model validation", Meaning: "approval", Decision: "approve", At: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)})
+	must(t, err)
+	m, err := review.ParseManifest(doc)
+	must(t, err)
+	b, err := gate.SignApproval(context.Background(), signer, m.RunRoot, a)
+	must(t, err)
+	return b
+}
+
+// TestApprovalImport is the offline review round trip of issue 8 item 3:
+// a "for review" export is downloaded, the reviewer renders its review
+// document from the package alone and signs an approval; the approval is
+// imported through POST /v1/runs/{runId}/approvals (checked, logged with a
+// receipt naming the uploader), after which the release export passes the
+// release policy. Refusals: the trainer's key, a stale review, the wrong
+// role, an unknown run.
+func TestApprovalImport(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := testConfigIn(t, dir)
+	pk := withKeyring(t, &cfg, dir)
+	rita := withReviewer(t, &cfg)
+	cfg.Policy = filepath.Join(dir, "policy.json")
+	must(t, os.WriteFile(cfg.Policy, []byte(releasePolicyJSON), 0o600))
+	d := startDaemon(t, cfg)
+	registerRun(t, d, testRunID)
+	for i := range 2 {
+		if r := submit(t, d, testRunID, datasetBody(t, testRunID, i), ""); r.status != http.StatusCreated {
+			t.Fatalf("submit: %d %s", r.status, r.body)
+		}
+	}
+	// The controlled export, and the review rendered offline from it.
+	r := do(t, "POST", d.url+"/v1/exports", tokExporter, exportBody(ExportReview))
+	var res ExportResult
+	must(t, json.Unmarshal(r.body, &res))
+	pkg := do(t, "GET", d.url+res.Download, tokExporter, nil)
+	facts, _, err := gate.LoadPackage(bytes.NewReader(pkg.body), int64(len(pkg.body)), testRunID, cfg.KeyringRoot)
+	must(t, err)
+	doc, _, err := review.Render(facts.ReviewInput(nil, ""))
+	must(t, err)
+	approval := approveDoc(t, rita, doc)
+	url := d.url + "/v1/runs/" + testRunID + "/approvals"
+
+	if r := do(t, "POST", url, tokProducer, approval); r.status != http.StatusForbidden {
+		t.Fatalf("producer uploads an approval: %d, want 403", r.status)
+	}
+	if r := do(t, "POST", url, tokReviewer, approveDoc(t, pk.s, doc)); r.status != http.StatusUnprocessableEntity || r.problem(t).Code != CodeApprovalRefused {
+		t.Fatalf("approval signed with the trainer's key: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", d.url+"/v1/runs/no-such-run/approvals", tokReviewer, approval); r.status != http.StatusNotFound {
+		t.Fatalf("unknown run: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", d.url+"/v1/exports", tokExporter, exportBody(ExportRelease)); r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("release before the approval: %d %s", r.status, r.body)
+	}
+	r = do(t, "POST", url, tokReviewer, approval)
+	if r.status != http.StatusCreated {
+		t.Fatalf("import: %d %s", r.status, r.body)
+	}
+	ans := decodeResult(t, r)
+	if ans.Record != "sha256:"+hexSum(approval) || !contains(ans.Flags, flagApprovalImported) {
+		t.Fatalf("answer %+v", ans)
+	}
+	rc := do(t, "GET", d.url+"/v1/records/"+ans.Record+"/receipt", tokReviewer, nil)
+	vr, err := verify.VerifyRecord(rc.body, ingestVerifier(t, cfg), verify.RecordOptions{PredicateType: receiptType})
+	must(t, err)
+	if p := vr.Statement.Parsed().(*record.Receipt); p.Submitter.Subject != "erika" || !contains(p.Flags, flagApprovalImported) {
+		t.Fatalf("receipt %+v", p)
+	}
+	if again := do(t, "POST", url, tokReviewer, approval); again.status != http.StatusOK || decodeResult(t, again).Record != ans.Record {
+		t.Fatalf("the same upload again: %d %s", again.status, again.body)
+	}
+	if r := do(t, "POST", d.url+"/v1/exports", tokExporter, exportBody(ExportRelease)); r.status != http.StatusCreated {
+		t.Fatalf("release export after the approval: %d %s", r.status, r.body)
+	}
+	// A record logged after the review makes it stale.
+	if r := submit(t, d, testRunID, datasetBody(t, testRunID, 9), ""); r.status != http.StatusCreated {
+		t.Fatalf("submit: %d %s", r.status, r.body)
+	}
+	stale := approveDoc(t, rita, doc)
+	if r := do(t, "POST", url, tokReviewer, stale); r.status != http.StatusUnprocessableEntity || r.problem(t).Code != CodeApprovalRefused {
+		t.Fatalf("approval over a stale review: %d %s", r.status, r.body)
+	}
+}
