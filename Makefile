@@ -75,7 +75,7 @@ dist-check:
 	@bash scripts/dist-reproducible.sh
 
 dist-attest: build
-	@BIN="$(BIN)" COSIGN="$(TOOLS)/bin/cosign" bash scripts/dist-attest.sh
+	@BIN="$(BIN)" TOOLS="$(TOOLS)" COSIGN_VERSION="$(COSIGN_VERSION)" bash scripts/dist-attest.sh
 
 archival-kit:
 	@bash scripts/dist.sh kit

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # dist-attest.sh: sign the SLSA provenance v1 of dist/dossier-<version>-offline.tar
 # as a Sigstore bundle beside it (dist/dossier-<version>-offline.tar.sigstore.json),
-# then verify it with stock cosign and with `dossier record verify-foreign`.
+# then CHECK it two independent ways, failing unless both verify:
+#   1. `dossier record verify --type https://slsa.dev/provenance/v1 --subject TAR`
+#   2. stock `cosign verify-blob-attestation` on the tar (cosign $COSIGN_VERSION,
+#      installed into $TOOLS/bin on first use like make interop does)
+# plus two negative controls: both must refuse the attestation for another file.
 # Env: TAR (default: the newest dist/dossier-*-offline.tar), RELEASE_KEY
 # (private key from `dossier key generate`, password in $DOSSIER_KEY_PASSWORD;
 # default: dist/release.key, generated unencrypted on first use — for tests only),
-# RELEASE_PUB (default: RELEASE_KEY with .pub), BIN (dossier binaries), COSIGN.
+# RELEASE_PUB (default: RELEASE_KEY with .pub), BIN (dossier binaries),
+# TOOLS, COSIGN_VERSION (as for make interop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GOTOOLCHAIN=local
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 BIN="${BIN:-$PWD/bin}"
-COSIGN="${COSIGN:-$HOME/.cache/dossier-tools/bin/cosign}"
+TOOLS="${TOOLS:-$HOME/.cache/dossier-tools}"
+COSIGN_VERSION="${COSIGN_VERSION:-v3.1.3}"
+PTYPE=https://slsa.dev/provenance/v1
 
 TAR="${TAR:-$(ls -t dist/dossier-*-offline.tar 2>/dev/null | head -1)}"
 [ -f "$TAR" ] || { echo "dist-attest: no bundle tar; run 'make dist' first" >&2; exit 1; }
@@ -34,12 +42,24 @@ go run ./internal/release/cmd/dossier-release attest --tar "$TAR" --key "$RELEAS
   --repo "$REPO" --commit "$COMMIT" --version "$VERSION" --target dist --gosum "$TAR.go.sum" \
   --started "$STARTED" --finished "$FINISHED" --go-sha256 "$GO_SHA256"
 echo "dist-attest: wrote $OUT (key $("$BIN/dossier" key fingerprint "$RELEASE_PUB" 2>/dev/null | head -1))"
+OTHER="$(printf 'not the release' | sha256sum | cut -d' ' -f1)"
 
-"$BIN/dossier" record verify-foreign --key "$RELEASE_PUB" --type https://slsa.dev/provenance/v1 --subject "$TAR" "$OUT"
-if [ -x "$COSIGN" ]; then
-  # cosign reads at most 128 MiB of a blob unless told otherwise
-  COSIGN_MAX_ATTACHMENT_SIZE=2GiB "$COSIGN" verify-blob-attestation --bundle "$OUT" --key "$RELEASE_PUB" --insecure-ignore-tlog \
-    --type https://slsa.dev/provenance/v1 "$TAR"
-else
-  echo "dist-attest: cosign not found at $COSIGN; skipped the cosign check (make interop installs it)" >&2
+# 1. dossier record verify
+"$BIN/dossier" record verify --key "$RELEASE_PUB" --type "$PTYPE" --subject "$TAR" "$OUT"
+if "$BIN/dossier" record verify --key "$RELEASE_PUB" --type "$PTYPE" --digest "sha256:$OTHER" "$OUT" >/dev/null 2>&1; then
+  echo "dist-attest: FAIL dossier record verify accepted the attestation for another digest" >&2; exit 1
 fi
+echo "dist-attest: dossier record verify: verified; refuses another digest (negative control)"
+
+# 2. stock cosign
+ensure_cosign
+cosign_verify() { # BLOB | --digest HEX --digestAlg sha256
+  "$COSIGN" verify-blob-attestation --bundle "$OUT" --key "$RELEASE_PUB" --insecure-ignore-tlog --type "$PTYPE" "$@"
+}
+# cosign hashes the tar itself (it reads at most 128 MiB of a blob unless told otherwise)
+COSIGN_MAX_ATTACHMENT_SIZE=4GiB cosign_verify "$TAR"
+if cosign_verify --digest "$OTHER" --digestAlg sha256 >/dev/null 2>&1; then
+  echo "dist-attest: FAIL cosign accepted the attestation for another digest" >&2; exit 1
+fi
+echo "dist-attest: cosign $COSIGN_VERSION verify-blob-attestation: verified; refuses another digest (negative control)"
+echo "dist-attest: OK $(basename "$OUT") verifies with dossier record verify and with stock cosign"
