@@ -67,7 +67,9 @@ type fixture struct {
 	plan                                       string
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture builds the fixture; opts may change the key holders before the
+// keyring is signed.
+func newFixture(t *testing.T, opts ...func(*fixture)) *fixture {
 	t.Helper()
 	f := &fixture{dir: t.TempDir()}
 	skey, vkey, err := tlog.GenerateKey("example.test/dossier-log")
@@ -87,6 +89,9 @@ func newFixture(t *testing.T) *fixture {
 	f.rita = newHolder(t, "person:rita", "validation", "reviewer")
 	f.victor = newHolder(t, "person:victor", "validation", "reviewer")
 	f.exporter = newHolder(t, "person:erika", "compliance", "exporter")
+	for _, o := range opts {
+		o(f)
+	}
 	f.keyring = f.signKeyring(t, vkey, f.root0, f.pipeline, f.alice, f.vera, f.rita, f.victor, f.exporter)
 	l := f.open(t)
 	defer f.close(t, l)
@@ -158,10 +163,20 @@ func (f *fixture) signKeyring(t *testing.T, vkey string, hs ...holder) []byte {
 
 func (f *fixture) sign(t *testing.T, h holder, kind string, pred []byte, runScoped bool) []byte {
 	t.Helper()
+	var root *run.Root
+	if runScoped {
+		root = f.root
+	}
+	return f.signFor(t, root, h, kind, pred)
+}
+
+// signFor signs a record of the run root (nil: not run-scoped).
+func (f *fixture) signFor(t *testing.T, root *run.Root, h holder, kind string, pred []byte) []byte {
+	t.Helper()
 	pt := record.PredicateTypePrefix + kind + "/v1"
 	var rs *record.ResourceDescriptor
-	if runScoped {
-		r := record.RunSubject(runID, f.root.Digest())
+	if root != nil {
+		r := record.RunSubject(root.Registration.RunID, root.Digest())
 		rs = &r
 	}
 	subjects, err := record.Subjects(pt, pred, rs)
