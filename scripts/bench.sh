@@ -2,7 +2,9 @@
 # make bench: runs the benchmarks that carry the issues' budgets and prints
 # each figure beside its physical bound, measured in the same run.
 # Environment: BENCHTIME (default 1x for the long ones), DOSSIER_BENCH_HASH_BYTES,
-# DOSSIER_BENCH_LARGE=1 for the 1,000,000-leaf log.
+# DOSSIER_BENCH_LARGE=1 for the 1,000,000-leaf log and the daemon's RSS after
+# 1,000,000 records (BenchmarkIngestLargeRSS: about 10 minutes on 2 cores,
+# hence opt-in), DOSSIER_BENCH_LOAD_SECONDS (default 60) for the ingest load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
@@ -24,6 +26,9 @@ run ./pkg/oci     'LayoutAppend'                  500x
 run ./pkg/verify  'VerifyPackage10k'              2x
 run ./pkg/dossier 'Export10k'                     1x
 DOSSIER_BENCH_LOAD_SECONDS=${DOSSIER_BENCH_LOAD_SECONDS:-60} run ./pkg/ingest 'IngestLoad' 1x
+if [ "${DOSSIER_BENCH_LARGE:-}" = 1 ]; then
+  run ./pkg/ingest 'IngestLargeRSS' 1x
+fi
 
 echo
 echo "Figures beside their bounds (same run):"
