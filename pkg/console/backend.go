@@ -98,6 +98,11 @@ type RunDetail struct {
 	// bytes a reviewer signs with 'dossier approve'; ViewDigest its digest.
 	Review     []byte
 	ViewDigest string
+	// EarlierViews are the digests of the review as it stood before each
+	// approval of the run was logged (same reviewed records, fewer
+	// approvals shown): an approval naming one of them is not stale, it
+	// was signed alongside another reviewer's. Set by CheckApproval.
+	EarlierViews []string
 	// Reviewed are the record digests an approval must list, sorted.
 	Reviewed []string
 	Records  []RecordRow // by log index

@@ -280,10 +280,40 @@ func (b *LogBackend) CheckApproval(ctx context.Context, runID string, bun []byte
 	b.store(runID, e)
 	d := *e.detail
 	d.AsOf = e.size
+	if d.EarlierViews, err = b.earlierViews(ctx, e.facts, roots, roots[i], size); err != nil {
+		return nil, "", nil, err
+	}
 	latest := e.facts.Chain.Latest()
 	a, digest, err := VerifyApproval(bun, &d, latest.Key)
 	if err != nil {
 		return nil, "", nil, err
 	}
 	return a, digest, &d, nil
+}
+
+// earlierViews renders the run's review as it stood just before each of
+// its approvals was logged (the records logged before it), so that two
+// reviewers who rendered the same review can both have their approvals
+// logged, in either order. Views that leave out a record the run holds
+// now differ in their reviewed records, which VerifyApproval refuses.
+func (b *LogBackend) earlierViews(ctx context.Context, f *gate.Facts, roots []*run.Root, root *run.Root, size uint64) ([]string, error) {
+	var prev *gate.Facts
+	var label string
+	var out []string
+	for _, r := range f.Records {
+		if r.Kind != "approval" {
+			continue
+		}
+		if out == nil {
+			prev, label = b.previous(ctx, roots, root, size)
+		}
+		g := *f
+		g.Records = slices.DeleteFunc(slices.Clone(f.Records), func(x policy.Record) bool { return x.LogIndex >= r.LogIndex })
+		_, digest, err := review.Render(g.ReviewInput(prev, label))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, digest)
+	}
+	return out, nil
 }

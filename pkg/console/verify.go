@@ -77,7 +77,7 @@ func approvalOf(bun *bundle.Bundle, d *RunDetail) (*record.Approval, error) {
 		return nil, &ApprovalError{Reason: "subject is another run root", Got: "sha256:" + st.Subject[0].SHA256(), Want: d.RunRoot}
 	case a.RunID != d.Summary.RunID:
 		return nil, &ApprovalError{Reason: "approval of another run", Got: a.RunID, Want: d.Summary.RunID}
-	case a.RenderedViewDigest != d.ViewDigest:
+	case a.RenderedViewDigest != d.ViewDigest && !slices.Contains(d.EarlierViews, a.RenderedViewDigest):
 		return nil, &ApprovalError{Reason: "signed another review document", Got: a.RenderedViewDigest, Want: d.ViewDigest}
 	case !slices.Equal(a.ReviewedRecords, d.Reviewed):
 		return nil, &ApprovalError{Reason: "lists other records than the review", Got: fmt.Sprintf("%d digests", len(a.ReviewedRecords)), Want: fmt.Sprintf("the %d digests of the review", len(d.Reviewed))}

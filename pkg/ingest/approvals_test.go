@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/signature"
 
+	"github.com/dossier-audit/dossier/pkg/client"
 	"github.com/dossier-audit/dossier/pkg/gate"
 	"github.com/dossier-audit/dossier/pkg/keyring"
 	"github.com/dossier-audit/dossier/pkg/keys"
@@ -21,10 +23,10 @@ import (
 	"github.com/dossier-audit/dossier/pkg/verify"
 )
 
-// withReviewer re-issues the keyring version 1 withKeyring wrote with a
-// root of its own and one more key: a reviewer (person:rita, team
-// validation). It returns the reviewer's signer.
-func withReviewer(t *testing.T, cfg *Config) signature.Signer {
+// withReviewers re-issues the keyring version 1 withKeyring wrote with a
+// root of its own and two more keys: reviewers person:rita and
+// person:omar, team validation. It returns their signers.
+func withReviewers(t *testing.T, cfg *Config) (rita, omar signature.Signer) {
 	t.Helper()
 	b, err := os.ReadFile(cfg.Keyring[0])
 	must(t, err)
@@ -33,14 +35,20 @@ func withReviewer(t *testing.T, cfg *Config) signature.Signer {
 	doc := v.Document
 	root, err := keys.Generate(keys.ECDSAP256)
 	must(t, err)
-	rev, err := keys.Generate(keys.ECDSAP256)
-	must(t, err)
 	rk, err := keyring.NewKey(root.Public(), []string{keyring.RoleRoot}, keyring.Owner{Name: "Root", PersonID: "person:root", Team: "security"}, doc.IssuedAt, "")
 	must(t, err)
-	vk, err := keyring.NewKey(rev.Public(), []string{keyring.RoleReviewer}, keyring.Owner{Name: "Rita Reviewer", PersonID: "person:rita", Team: "validation"}, doc.IssuedAt, "")
-	must(t, err)
 	doc.Keys[0] = rk
-	must(t, doc.AddKeys(vk))
+	var signers []signature.Signer
+	for _, id := range []string{"person:rita", "person:omar"} {
+		rev, err := keys.Generate(keys.ECDSAP256)
+		must(t, err)
+		vk, err := keyring.NewKey(rev.Public(), []string{keyring.RoleReviewer}, keyring.Owner{Name: id, PersonID: id, Team: "validation"}, doc.IssuedAt, "")
+		must(t, err)
+		must(t, doc.AddKeys(vk))
+		s, err := signature.LoadSigner(rev, crypto.SHA256)
+		must(t, err)
+		signers = append(signers, s)
+	}
 	payload, err := doc.Marshal()
 	must(t, err)
 	rs, _ := signature.LoadSigner(root, crypto.SHA256)
@@ -50,16 +58,14 @@ func withReviewer(t *testing.T, cfg *Config) signature.Signer {
 	must(t, err)
 	must(t, os.WriteFile(cfg.Keyring[0], env, 0o600))
 	cfg.KeyringRoot = keyring.RootFingerprint(payload)
-	s, err := signature.LoadSigner(rev, crypto.SHA256)
-	must(t, err)
-	return s
+	return signers[0], signers[1]
 }
 
 // approveDoc signs an approval of the review document doc with signer as
-// Rita.
-func approveDoc(t *testing.T, signer signature.Signer, doc []byte) []byte {
+// the person id.
+func approveDoc(t *testing.T, signer signature.Signer, id string, doc []byte) []byte {
 	t.Helper()
-	a, err := gate.NewApproval(gate.ApprovalRequest{Review: doc, PrintedName: "Rita Reviewer", SignerID: "person:rita",
+	a, err := gate.NewApproval(gate.ApprovalRequest{Review: doc, PrintedName: id, SignerID: id,
 		Function: "model validation", Meaning: "approval", Decision: "approve", At: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)})
 	must(t, err)
 	m, err := review.ParseManifest(doc)
@@ -81,7 +87,7 @@ func TestApprovalImport(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfigIn(t, dir)
 	pk := withKeyring(t, &cfg, dir)
-	rita := withReviewer(t, &cfg)
+	rita, omar := withReviewers(t, &cfg)
 	cfg.Policy = filepath.Join(dir, "policy.json")
 	must(t, os.WriteFile(cfg.Policy, []byte(releasePolicyJSON), 0o600))
 	d := startDaemon(t, cfg)
@@ -100,13 +106,13 @@ func TestApprovalImport(t *testing.T) {
 	must(t, err)
 	doc, _, err := review.Render(facts.ReviewInput(nil, ""))
 	must(t, err)
-	approval := approveDoc(t, rita, doc)
+	approval := approveDoc(t, rita, "person:rita", doc)
 	url := d.url + "/v1/runs/" + testRunID + "/approvals"
 
 	if r := do(t, "POST", url, tokProducer, approval); r.status != http.StatusForbidden {
 		t.Fatalf("producer uploads an approval: %d, want 403", r.status)
 	}
-	if r := do(t, "POST", url, tokReviewer, approveDoc(t, pk.s, doc)); r.status != http.StatusUnprocessableEntity || r.problem(t).Code != CodeApprovalRefused {
+	if r := do(t, "POST", url, tokReviewer, approveDoc(t, pk.s, "person:rita", doc)); r.status != http.StatusUnprocessableEntity || r.problem(t).Code != CodeApprovalRefused {
 		t.Fatalf("approval signed with the trainer's key: %d %s", r.status, r.body)
 	}
 	if r := do(t, "POST", d.url+"/v1/runs/no-such-run/approvals", tokReviewer, approval); r.status != http.StatusNotFound {
@@ -129,18 +135,28 @@ func TestApprovalImport(t *testing.T) {
 	if p := vr.Statement.Parsed().(*record.Receipt); p.Submitter.Subject != "erika" || !contains(p.Flags, flagApprovalImported) {
 		t.Fatalf("receipt %+v", p)
 	}
-	if again := do(t, "POST", url, tokReviewer, approval); again.status != http.StatusOK || decodeResult(t, again).Record != ans.Record {
-		t.Fatalf("the same upload again: %d %s", again.status, again.body)
+	// The same approval again, through the Go client: the first answer.
+	c, err := client.New(d.url, client.Options{Token: tokReviewer})
+	must(t, err)
+	again, err := c.SubmitApproval(context.Background(), testRunID, approval)
+	if err != nil || again.Record != ans.Record || again.Receipt != ans.Receipt {
+		t.Fatalf("the same upload again: %+v, %v", again, err)
 	}
 	if r := do(t, "POST", d.url+"/v1/exports", tokExporter, exportBody(ExportRelease)); r.status != http.StatusCreated {
 		t.Fatalf("release export after the approval: %d %s", r.status, r.body)
+	}
+	// A second reviewer who rendered the same review before Rita's
+	// approval was logged.
+	if _, err := c.SubmitApproval(context.Background(), testRunID, approveDoc(t, omar, "person:omar", doc)); err != nil {
+		t.Fatalf("second approval over the same review: %v", err)
 	}
 	// A record logged after the review makes it stale.
 	if r := submit(t, d, testRunID, datasetBody(t, testRunID, 9), ""); r.status != http.StatusCreated {
 		t.Fatalf("submit: %d %s", r.status, r.body)
 	}
-	stale := approveDoc(t, rita, doc)
-	if r := do(t, "POST", url, tokReviewer, stale); r.status != http.StatusUnprocessableEntity || r.problem(t).Code != CodeApprovalRefused {
-		t.Fatalf("approval over a stale review: %d %s", r.status, r.body)
+	stale := approveDoc(t, omar, "person:omar", doc)
+	var pe *client.ProblemError
+	if _, err := c.SubmitApproval(context.Background(), testRunID, stale); !errors.As(err, &pe) || pe.Code != CodeApprovalRefused {
+		t.Fatalf("approval over a stale review: got %v, want %s", err, CodeApprovalRefused)
 	}
 }
