@@ -10,8 +10,14 @@
 #     passes when one of several verifies, so the count is the check);
 #  4. oras cp -r of the run to another repository preserves every digest;
 #  5. cosign verify-attestation --local-image out/demo/layout verifies every
-#     record the same way (issue 5 acceptance, same mechanism).
-# Needs: out/demo/{run.json,layout/,records/*.json,trust/*.pub} (bash scripts/demo.sh).
+#     record the same way (issue 5 acceptance, same mechanism);
+#  6. the deployment gate (issue 8 acceptance): the release's SLSA
+#     verification summary (out/demo/vsa.json) attached to the weights' OCI
+#     artifact is accepted by stock cosign verify-attestation, --local-image
+#     on out/demo/model-layout and on the registry after `oras cp` of the
+#     weights and `dossier vsa attach`; refused with another key, and when
+#     the same summary is attached (by stock oras) to other weights.
+# Needs: out/demo/{run.json,layout/,model-layout/,vsa.json,records/*.json,trust/*.pub} (bash scripts/demo.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -187,4 +193,45 @@ if [ -f "$foreign.pub" ]; then
   [ "$got" = 0 ] || fail "cosign verified $got records with a foreign key"
   say "cosign refuses the run's records with a foreign key (negative control)"
 fi
+# --- 6. the deployment gate: the summary attached to the weights -------------
+VSA_TYPE=https://slsa.dev/verification_summary/v1
+[ -s "$demo/vsa.json" ] && [ -e "$demo/model-layout/index.json" ] || fail "$demo/vsa.json or $demo/model-layout missing: run 'bash scripts/demo.sh'"
+gate_count() { # gate_count KEY.pub TARGET-ARGS...: verified summaries
+  local key=$1; shift
+  "$COSIGN" verify-attestation --key "$key" --insecure-ignore-tlog --type "$VSA_TYPE" "$@" 2>"$work/cosign.err" | grep -c '^{' || true
+}
+got=$(gate_count "$demo/trust/validator.pub" --local-image "$demo/model-layout")
+[ "$got" = 1 ] || { cat "$work/cosign.err" >&2; fail "cosign verify-attestation --local-image $demo/model-layout: $got summaries verified, want 1"; }
+say "cosign verify-attestation --local-image accepts the verification summary attached to $demo/model-layout:1.0.0"
+model="$host/acme/support-assistant-de"
+cp -r "$demo/model-layout" "$work/model-copy"
+"$ORAS" cp --to-plain-http --from-oci-layout "$work/model-copy:1.0.0" "$model:1.0.0" >/dev/null
+"$D" vsa attach --plain-http --tag 1.0.0 "$model" "$demo/vsa.json" >/dev/null
+got=$(gate_count "$demo/trust/validator.pub" --allow-http-registry "$model:1.0.0")
+[ "$got" = 1 ] || { cat "$work/cosign.err" >&2; fail "cosign verify-attestation $model:1.0.0: $got summaries verified, want 1"; }
+say "oras cp of the weights to $model:1.0.0, dossier vsa attach: cosign verify-attestation accepts the summary"
+# Negative controls: another key; the genuine summary attached to other
+# weights (oras attach, which checks nothing) — the summary does not name them.
+for target in "--local-image $demo/model-layout" "--allow-http-registry $model:1.0.0"; do
+  # shellcheck disable=SC2086
+  got=$(gate_count "$demo/trust/reviewer-a.pub" $target)
+  [ "$got" = 0 ] || fail "cosign accepted the summary with another key ($target)"
+done
+mkdir -p "$work/other-weights"
+head -c 4096 /dev/urandom > "$work/other-weights/adapter_model.safetensors"
+python3 scripts/demo_model_oci.py "$work/other-layout" 1.0.0 "$work/other-weights/adapter_model.safetensors" >/dev/null
+"$ORAS" cp --to-plain-http --from-oci-layout "$work/other-layout:1.0.0" "$model:other" >/dev/null
+cp "$demo/vsa.json" "$work/vsa.sigstore.json"
+(cd "$work" && "$ORAS" attach --oci-layout --artifact-type application/vnd.dev.sigstore.bundle.v0.3+json \
+  "other-layout:1.0.0" vsa.sigstore.json:application/vnd.dev.sigstore.bundle.v0.3+json >/dev/null)
+(cd "$work" && "$ORAS" attach --plain-http --artifact-type application/vnd.dev.sigstore.bundle.v0.3+json \
+  "$model:other" vsa.sigstore.json:application/vnd.dev.sigstore.bundle.v0.3+json >/dev/null)
+for target in "--local-image $work/other-layout" "--allow-http-registry $model:other"; do
+  # shellcheck disable=SC2086
+  got=$(gate_count "$demo/trust/validator.pub" $target)
+  [ "$got" = 0 ] || fail "cosign accepted the summary attached to other weights ($target)"
+  grep -q "does not match any digest in statement" "$work/cosign.err" ||
+    { cat "$work/cosign.err" >&2; fail "cosign refused the summary on other weights for another reason than its subjects ($target)"; }
+done
+say "cosign refuses the summary with another key, and attached to other weights (negative controls)"
 say "OK"

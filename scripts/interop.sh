@@ -48,6 +48,17 @@ if "$COSIGN" verify-blob-attestation --bundle "$first" --key "${pub_for[$(json_g
 fi
 echo "interop: cosign refuses a record checked against another run root (negative control)"
 
+# The release's verification summary (issue 8): about the weights file, blob form.
+weights_hex=$("$D" record inspect --json $demo/records/04-model-release.json | python3 -c 'import json,sys; print(json.load(sys.stdin)["predicate"]["weights"][0]["digest"]["sha256"])')
+"$COSIGN" verify-blob-attestation --bundle $demo/vsa.json --key $demo/trust/validator.pub --insecure-ignore-tlog \
+  --type https://slsa.dev/verification_summary/v1 --digest "$weights_hex" --digestAlg sha256 >/dev/null 2>&1 ||
+  { echo "interop: FAIL cosign verify-blob-attestation of $demo/vsa.json about the released weights"; exit 1; }
+if "$COSIGN" verify-blob-attestation --bundle $demo/vsa.json --key $demo/trust/validator.pub --insecure-ignore-tlog \
+    --type https://slsa.dev/verification_summary/v1 --digest "$root_hex" --digestAlg sha256 >/dev/null 2>&1; then
+  echo "interop: FAIL cosign accepted the verification summary for other bytes"; exit 1
+fi
+echo "interop: cosign verify-blob-attestation accepts $demo/vsa.json for the released weights, refuses it for other bytes"
+
 echo "interop: independent RFC 6962 check of the demo log (python3 + openssl, written from SPEC.md)"
 python3 scripts/interop_log.py $demo/log $demo/trust/log.vkey $demo/proofs $demo/time-evidence/*.json $demo/records/*.json
 # Negative control: a proof whose first hash is altered must be refused.
