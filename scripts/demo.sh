@@ -46,6 +46,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+. scripts/demo_anchors.sh # issue 7: a TSA and a witness on loopback (stopped on exit)
+trap anchors_stop EXIT
 : "${BIN:=$PWD/bin}"
 D="$BIN/dossier"
 OUT=out/demo
@@ -69,6 +71,10 @@ cp "$OUT"/keys/{root,producer,evaluator,time,exporter,trainer,validator,reviewer
 step "2. the log, the keyring v1 and its rotation to v2 (logged first: key validity is judged by log position)"
 "$D" log init --dir "$OUT/log" --origin dossier.demo/log/v1 --key-out "$OUT/keys/log"
 cp "$OUT/keys/log.vkey" "$OUT/trust/log.vkey"
+# issue 7 (scripts/demo_anchors.sh): start the TSA and the log's witness; the
+# TSA chain and the witness key go into the keyring's anchor trust root.
+anchors_start "$OUT"
+anchors_witness "$OUT/trust/log.vkey" "$OUT/anchors-run/witness-state"
 "$D" keyring create --root-key "$OUT/keys/root.key" --issued-at 2026-11-27T08:00:00Z \
   --add "root:$OUT/keys/root.pub:Dana Root:person:e10001:security" \
   --add "producer:$OUT/keys/producer.pub:Training pipeline:workload:pipeline/train:ml-platform" \
@@ -76,6 +82,7 @@ cp "$OUT/keys/log.vkey" "$OUT/trust/log.vkey"
   --add "time:$OUT/keys/time.pub:Time checker:workload:timecheck:operations" \
   --add "exporter:$OUT/keys/exporter.pub:Erika Musterfrau:person:e30211:compliance" \
   --add "log:$OUT/keys/log.vkey:Audit log:workload:dossier-log:operations" \
+  "${ANCHOR_KEYRING_FLAGS[@]}" \
   -o "$OUT/trust/keyring-v1.json" | tee "$OUT/trust/root-fingerprint.tmp"
 awk '{print $1}' "$OUT/trust/root-fingerprint.tmp" > "$OUT/trust/root-fingerprint" && rm "$OUT/trust/root-fingerprint.tmp"
 # v2: signed by v1's root, adds the trainer (a person of the developers'
@@ -93,6 +100,7 @@ awk '{print $1}' "$OUT/trust/root-fingerprint.tmp" > "$OUT/trust/root-fingerprin
   --add "producer,reviewer:$OUT/keys/validator.pub:Vera Validator:person:e40001:validation" \
   --add "reviewer:$OUT/keys/reviewer-a.pub:Rita Reviewer:person:e40002:validation" \
   --add "reviewer:$OUT/keys/reviewer-b.pub:Victor Reviewer:person:e40003:validation" \
+  "${ANCHOR_KEYRING_FLAGS[@]}" \
   -o "$OUT/trust/keyring-v2.json" >/dev/null
 "$D" log append --dir "$OUT/log" --key "$OUT/keys/log.key" --stream keyring "$OUT/trust/keyring-v1.json"
 "$D" log append --dir "$OUT/log" --key "$OUT/keys/log.key" --stream keyring "$OUT/trust/keyring-v2.json"
@@ -175,6 +183,8 @@ JSON
 "$D" policy check --policy "$OUT/trust/policy.json" --run "$OUT/run.json" --log "$OUT/log" "${KEYRINGS[@]}" \
   --root-fingerprint "$PIN" --at 2026-11-27T15:00:00Z | tail -n 1
 "$D" log checkpoint --dir "$OUT/log" --vkey "$OUT/trust/log.vkey"
+# issue 7: anchor this checkpoint (RFC 3161 token + witness cosignature, kept in $OUT/anchors/)
+"$D" anchor run --log "$OUT/log" --log-vkey "$OUT/trust/log.vkey" --store "$OUT/anchors" "${ANCHOR_FLAGS[@]}" >/dev/null
 for f in "$OUT"/time-evidence/*.json "$OUT"/records/*.json; do
   "$D" log prove --dir "$OUT/log" --bundle "$f" -o "$OUT/proofs/$(basename "$f" .json).proof"
 done
@@ -232,6 +242,7 @@ export_pkg() { # export_pkg LOG OUT.tar RUNFILE...
   local runs=(); for r in "$@"; do runs+=(--run "$r"); done
   "$D" export --log "$log" --log-key "$OUT/keys/log.key" --exporter-key "$OUT/keys/exporter.key" \
     "${KEYRINGS[@]}" "${runs[@]}" --policy "$OUT/trust/policy.json" \
+    --anchor-store "$OUT/anchors" "${ANCHOR_FLAGS[@]}" \
     --purpose "Technical documentation for the notified body (demo)" \
     --requested-by "person:e30211:Erika Musterfrau" --recipient "Notified Body 0123:assessor@nb0123.example" \
     --at 2026-11-27T15:00:00Z -o "$out"
