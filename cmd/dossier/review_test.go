@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/dossier-audit/dossier/pkg/oci"
 	"github.com/dossier-audit/dossier/pkg/record"
 )
 
@@ -136,6 +142,21 @@ func TestReviewApprovePolicyVSACommands(t *testing.T) {
 	if out := must("vsa", 0, vsa...); !strings.Contains(out, "verification-summary") {
 		t.Fatalf("vsa output:\n%s", out)
 	}
+	// The summary on the weights' OCI artifact (a layout here).
+	modelLayout(t, p("model"), "1.0.0", "18ac3e7343f016890c510e93f935261169d9e3f565436429830faf0934f4f8e4")
+	modelLayout(t, p("model"), "other", "00ac3e7343f016890c510e93f935261169d9e3f565436429830faf0934f4f8e4")
+	vsaArt := append(vsa[:len(vsa):len(vsa)], "--artifact", "layout:"+p("model"))
+	must("vsa: --artifact without --artifact-tag", 2, vsaArt...)
+	must("vsa: an artifact without the weights", 1, append(vsaArt[:len(vsaArt):len(vsaArt)], "--artifact-tag", "other")...)
+	vsaArt = append(vsaArt, "--artifact-tag", "1.0.0")
+	vsaArt[slices.Index(vsaArt, p("vsa.json"))] = p("vsa-art.json")
+	must("vsa about the artifact", 0, vsaArt...)
+	must("vsa attach: a summary not about the artifact", 1, "vsa attach", "--tag", "1.0.0", "layout:"+p("model"), p("vsa.json"))
+	must("vsa attach: to other weights", 1, "vsa attach", "--tag", "other", "layout:"+p("model"), p("vsa-art.json"))
+	must("vsa attach: usage", 2, "vsa attach", "layout:"+p("model"), p("vsa-art.json"))
+	if out := must("vsa attach", 0, "vsa attach", "--tag", "1.0.0", "layout:"+p("model"), p("vsa-art.json")); !strings.Contains(out, "cosign verify-attestation") {
+		t.Fatalf("vsa attach output:\n%s", out)
+	}
 	must("usage", 2, "policy check", "--policy", p("policy.json"))
 	must("export approved", 0, "export", "--log", p("log"), "--log-key", p("logkey.key"), "--exporter-key", p("exporter.key"),
 		"--keyring", p("keyring-v1.json"), "--run", p("run.json"), "--purpose", "release", "--requested-by", "person:erika:Erika",
@@ -147,4 +168,27 @@ func TestReviewApprovePolicyVSACommands(t *testing.T) {
 		"--resource-uri", "oci://registry.example/acme/m", "--at", "2026-12-01T00:00:00Z", "-o", p("vsa-pkg.json")}, pkgArgs...)...)
 	must("vsa from the for-review package", 1, "vsa", "--policy", p("policy.json"), "--key", p("vera.key"), "--verifier-id", "v",
 		"--resource-uri", "u", "--package", p("for-review.tar"), "--root-fingerprint", pin, "-o", p("vsa-x.json"))
+}
+
+// modelLayout stores, in the layout dir, an image manifest whose layers
+// have the digests layerHex, tagged tag.
+func modelLayout(t *testing.T, dir, tag string, layerHex ...string) {
+	t.Helper()
+	s, err := oci.OpenLayout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: oci.EmptyConfig.Descriptor}
+	m.SchemaVersion = 2
+	for _, h := range layerHex {
+		m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: "application/octet-stream", Digest: digest.NewDigestFromEncoded(digest.SHA256, h), Size: 1})
+	}
+	b, _ := json.Marshal(m)
+	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(b), Size: int64(len(b))}
+	if err := s.PushManifest(context.Background(), desc, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tag(context.Background(), desc, tag); err != nil {
+		t.Fatal(err)
+	}
 }
