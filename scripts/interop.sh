@@ -2,7 +2,8 @@
 # make interop: checks our outputs with independent tools.
 #  1. stock cosign verify-blob-attestation on every record bundle of the demo;
 #  2. sigstore-go v1.3.0 verifying our bundles (a Go test, test-only dependency);
-#  3. the DSSE project's published vectors through our envelope code.
+#  3. the DSSE project's published vectors through our envelope code;
+#  4. openssl ts -verify on the demo checkpoints' RFC 3161 tokens (issue 7).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -109,5 +110,73 @@ elif [ $? -ne 1 ]; then
   echo "interop: FAIL dossier-verify with a wrong fingerprint did not exit 1"; exit 1
 fi
 echo "interop: dossier-verify rejects the package under a wrong pinned fingerprint (exit 1)"
+
+# Issue 7: the demo's checkpoints are anchored. openssl ts -verify (an
+# independent RFC 3161 implementation) must accept every token, in the
+# package's anchors.json and in the anchor store, over the exact checkpoint
+# bytes with the demo TSA's chain (root as -CAfile, the rest -untrusted),
+# and refuse it over other bytes; dossier-verify must mark every record
+# anchored.
+echo "interop: RFC 3161 tokens of the demo checkpoints with openssl ts -verify and the demo TSA chain"
+ts=$(mktemp -d)
+python3 - $demo/trust/tsa-chain.pem "$ts" <<'PY'
+import re, sys
+certs = re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?", open(sys.argv[1]).read(), re.S)
+assert len(certs) >= 1, "no certificate in the TSA chain"
+open(sys.argv[2] + "/root.pem", "w").write(certs[-1])
+open(sys.argv[2] + "/untrusted.pem", "w").write("".join(certs[:-1]) or certs[-1])
+PY
+python3 - $demo/package.tar "$ts/pkg" <<'PY'
+import base64, json, os, sys, tarfile
+out = sys.argv[2]; os.makedirs(out)
+n = 0
+with tarfile.open(sys.argv[1]) as t:
+    for m in t.getmembers():
+        if not (m.isfile() and m.name.startswith("blobs/sha256/")):
+            continue
+        b = t.extractfile(m).read()
+        try:
+            doc = json.loads(b)
+        except ValueError:
+            continue
+        if not (isinstance(doc, dict) and list(doc) == ["anchors"]):
+            continue
+        for i, e in enumerate(doc["anchors"]):
+            for tok in e["timestamps"]:
+                open(f"{out}/{i}.checkpoint", "wb").write(base64.b64decode(e["checkpoint"]))
+                open(f"{out}/{i}-{tok['tsa']}.tsr", "wb").write(base64.b64decode(tok["response"]))
+                n += 1
+if n == 0:
+    sys.exit("interop: FAIL no RFC 3161 token in the anchors.json of " + sys.argv[1])
+PY
+tokens=0
+ts_verify() { # ts_verify DATA TSR
+  openssl ts -verify -data "$1" -in "$2" -CAfile "$ts/root.pem" -untrusted "$ts/untrusted.pem" 2>&1
+}
+for tsr in "$ts"/pkg/*.tsr $demo/anchors/*/tsa-*.tsr; do
+  case $tsr in "$ts"/pkg/*) cp=${tsr%-*}.checkpoint ;; *) cp=$(dirname "$tsr")/checkpoint ;; esac
+  if ! out=$(ts_verify "$cp" "$tsr") || ! grep -q '^Verification: OK' <<<"$out"; then
+    echo "interop: FAIL openssl ts -verify refused $tsr over $cp"; echo "$out"; exit 1
+  fi
+  { cat "$cp"; printf 'x'; } > "$ts/other"
+  if ts_verify "$ts/other" "$tsr" | grep -q '^Verification: OK'; then
+    echo "interop: FAIL openssl ts -verify accepted $tsr over other bytes"; exit 1
+  fi
+  tokens=$((tokens+1))
+done
+rm -rf "$ts"
+echo "interop: openssl ts -verify accepts all $tokens demo checkpoint tokens (package anchors.json and anchor store) and refuses each over other bytes"
+"$BIN/dossier-verify" --json --policy $demo/trust/policy.json --root-fingerprint "$(cat $demo/trust/root-fingerprint)" \
+  $demo/package.tar > /tmp/dossier-interop-verify.json
+python3 - /tmp/dossier-interop-verify.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+a = (r.get("summary") or {}).get("anchors") or {}
+recs = a.get("records") or []
+bad = [x["digest"] for x in recs if x["status"] != "anchored"]
+if r["outcome"] != "verified" or not recs or bad or a.get("asserted") != 0:
+    sys.exit(f"interop: FAIL dossier-verify --json: outcome {r['outcome']}, {len(recs)} records, not anchored: {bad}")
+print(f"interop: dossier-verify --json marks all {len(recs)} demo records anchored")
+PY
 
 echo "interop: OK ($n records verified by stock cosign; registry, oras and cosign checks passed)"
