@@ -40,6 +40,8 @@ func rolesFor(kind string) []string {
 		return []string{keyring.RoleExporter}
 	case "approval":
 		return []string{keyring.RoleReviewer}
+	case "evaluation-plan": // validators hold the reviewer role (SPEC.md §2)
+		return []string{keyring.RoleProducer, keyring.RoleIngest, keyring.RoleReviewer}
 	}
 	return []string{keyring.RoleProducer, keyring.RoleIngest}
 }

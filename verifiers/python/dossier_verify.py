@@ -68,7 +68,8 @@ LOG_KINDS = {"time-evidence", "export", "export-sealed", "package", "deployment"
 # SPEC.md 2: the key roles allowed per record kind.
 ROLE_FOR_KIND = {"time-evidence": {"time"}, "export": {"exporter"},
                  "export-sealed": {"exporter"}, "package": {"exporter"},
-                 "approval": {"reviewer"}}
+                 "approval": {"reviewer"},
+                 "evaluation-plan": {"producer", "ingest", "reviewer"}}  # validators hold reviewer (SPEC.md 2)
 DEFAULT_RUN_ROLES = {"producer", "ingest"}
 
 

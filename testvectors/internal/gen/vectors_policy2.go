@@ -188,5 +188,15 @@ func policyV2Vectors() []vector {
 			Scenario{Setup: withPlan("0.90"), TrustPolicy: policyV2(planRules)}),
 		rej("policy-v2-plan-after-evaluation", "policy", "11", "the evaluation plan is logged after the evaluation it would govern (evaluation-plan.before-evaluations)",
 			Scenario{Setup: withPlan("0.85"), Order: moveAfter("plan", "eval"), TrustPolicy: policyV2(planRules)}),
+		ok("policy-v2-plan-by-validator", "Vera holds only the reviewer role (validation) and signs the evaluation plan: reviewer keys may sign evaluation plans (SPEC.md §2), and the policy wants the plan signed by a reviewer",
+			Scenario{Setup: then(withPlan("0.85"), func(b *B) { keyEntryOf(&b.KeyringDocs[0], b.Keys["vera"]).Roles = []string{"reviewer"} }),
+				TrustPolicy: policyV2(planRules)}),
+		rej("policy-v2-plan-by-pipeline", "policy", "11", "the training pipeline's producer key signs the evaluation plan for itself (signedByRole producer); the policy wants it signed by a reviewer (evaluation-plan.signer-role)",
+			Scenario{Setup: then(withPlan("0.85"), func(b *B) {
+				r := b.rec("plan")
+				r.Spec.Signer = b.Keys["producer"]
+				r.Pred["producer"] = obj{"id": "workload:producer", "name": "producer", "kind": "workload"}
+				r.Pred["signedByRole"] = "producer"
+			}), TrustPolicy: policyV2(planRules)}),
 	}
 }
