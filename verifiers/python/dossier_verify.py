@@ -2523,14 +2523,23 @@ def summary(ctx):
 
 
 def record_anchors(ctx):
-    """SPEC.md 5 step 7.5: per record, anchored (no later than, by what) or asserted."""
-    out = {}
-    for rec in ctx.records:
+    """SPEC.md 5 step 7.5, result schema summary.anchors: per record, anchored
+    (no later than, by what) or asserted by the operator; fork evidence."""
+    records = []
+    for rec in sorted(ctx.records, key=lambda r: ctx.leaves.get(r.digest, (-1,))[0]):
         if rec.digest not in ctx.leaves:
             continue
-        a = dossier_anchors.anchor_of(ctx.anchors, ctx.leaves[rec.digest][0])
-        out[rec.digest] = {"status": "asserted"} if a["notAfter"] is None else {
-            "status": "anchored", "notAfter": dossier_anchors.ns_rfc3339(a["notAfter"]), "by": a["by"]}
+        index = ctx.leaves[rec.digest][0]
+        a = dossier_anchors.anchor_of(ctx.anchors, index)
+        entry = {"digest": rec.digest, "index": index, "status": "asserted"}
+        if a["notAfter"] is not None:
+            entry.update(status="anchored", notAfter=dossier_anchors.ns_rfc3339(a["notAfter"]), by=a["by"])
+        records.append(entry)
+    out = {"entries": len(ctx.anchors), "anchored": sum(1 for r in records if r["status"] == "anchored"),
+           "asserted": sum(1 for r in records if r["status"] == "asserted"), "records": records}
+    forks = [f["evidence"] for f in ctx.failures if "evidence" in f]
+    if forks:
+        out["forkEvidence"] = forks[0]
     return out
 
 

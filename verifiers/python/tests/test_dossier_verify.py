@@ -285,11 +285,16 @@ class TarTest(unittest.TestCase):
         self.assertEqual(data[:512], dv.go_ustar_header(entries[0][0], len(entries[0][1])))
 
 
+def _read(path):
+    with open(path) as f:
+        return f.read()
+
+
 def run_vector(name, extra_env=None, **overrides):
     """Run the verifier as the conformance runner does; return (exit, document)."""
     v = os.path.join(VECTORS, name)
     args = [sys.executable, SCRIPT, "--json", "--root-fingerprint",
-            overrides.get("pin") or open(os.path.join(v, "trust", "root-fingerprint")).read().strip()]
+            overrides.get("pin") or _read(os.path.join(v, "trust", "root-fingerprint")).strip()]
     for flag, file in (("--policy", "policy.json"), ("--trusted-head", "trusted-head")):
         path = overrides.get(flag) or os.path.join(v, "trust", file)
         if os.path.exists(path):
@@ -342,8 +347,9 @@ class EndToEndTest(unittest.TestCase):
         unsigned annotations in index.json: a flipped bit elsewhere rejects."""
         import random
         v = os.path.join(VECTORS, "valid-baseline")
-        data = open(os.path.join(v, "package.tar"), "rb").read()
-        pin = open(os.path.join(v, "trust", "root-fingerprint")).read().strip()
+        with open(os.path.join(v, "package.tar"), "rb") as f:
+            data = f.read()
+        pin = _read(os.path.join(v, "trust", "root-fingerprint")).strip()
         entries, _ = dv.read_tar(data)
         index_json = data.index(dict(entries)["index.json"])
         rng = random.Random(7)
