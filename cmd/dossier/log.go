@@ -391,6 +391,8 @@ func logHint(err error) string {
 		return "restore the newest copy of the log directory; never sign over history that was already published"
 	case errors.Is(err, tlog.ErrLocked):
 		return "another dossier process has the log open"
+	case errors.Is(err, errors.ErrUnsupported):
+		return "write the log on its Linux or macOS host; here, work from packages or a copy of the log directory"
 	}
 	return ""
 }

@@ -10,10 +10,16 @@ import (
 	"github.com/transparency-dev/tessera"
 )
 
-// newDriver refuses: Tessera's POSIX storage (rename-over-directory, fcntl
-// locks, O_DIRECTORY fsyncs) is Unix-only, so a log is written on Linux or
-// macOS. Reading a log's tiles, proofs and checkpoints (pkg/tlog/tlogproof,
-// pkg/verify) works everywhere.
+// canWrite refuses, before anything is created: Tessera's POSIX storage
+// (rename over directories, fcntl locks, O_DIRECTORY fsyncs) is Unix-only,
+// so a log is written on Linux or macOS. Reading a log directory's
+// checkpoint, tiles, proofs and bundles (ReadCheckpoint, ProveInclusion,
+// FindBundle, OpenDirStore, tlogproof) works everywhere.
+func canWrite(dir string) error {
+	return fmt.Errorf("%w: opening log %s for appending: the transparency log writer (Tessera POSIX storage) runs on Linux and macOS only", errors.ErrUnsupported, dir)
+}
+
+// newDriver is never reached on Windows (canWrite refuses first).
 func newDriver(_ context.Context, dir string) (tessera.Driver, error) {
-	return nil, fmt.Errorf("%w: opening log %s: the transparency log writer (Tessera POSIX storage) runs on Linux and macOS only", errors.ErrUnsupported, dir)
+	return nil, canWrite(dir)
 }

@@ -147,6 +147,9 @@ func Init(ctx context.Context, dir string, opts Options) error {
 // entries of the log itself, so a crash at any point loses nothing that was
 // acknowledged and duplicates nothing.
 func Open(ctx context.Context, dir string, opts Options) (_ *Log, err error) {
+	if err := canWrite(dir); err != nil {
+		return nil, err
+	}
 	if err := opts.fill(dir); err != nil {
 		return nil, err
 	}
