@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dossier-audit/dossier/pkg/keyring"
 	"github.com/dossier-audit/dossier/pkg/tsa/tsatest"
 	"github.com/dossier-audit/dossier/pkg/verify"
 )
@@ -163,4 +165,63 @@ func hasClass(res *verify.Result, class verify.Failure) bool {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// TestKeyringCreateAnchorFlags: keyring create writes the anchor trust
+// root from --tsa/--witness and refuses inconsistent flags (exit 2).
+func TestKeyringCreateAnchorFlags(t *testing.T) {
+	t.Parallel()
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	now := time.Now()
+	ca := tsatest.NewCA(t, "Root", now.Add(-time.Hour))
+	leaf := ca.Issue(t, "TSA", now.Add(-time.Hour), now.Add(time.Hour))
+	if err := os.WriteFile(p("chain.pem"), tsatest.PEM(leaf.Chain...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"key generate", "--output", p("root")}, {"log init", "--dir", p("log"), "--origin", "example.test/k", "--key-out", p("log")},
+		{"witness keygen", "--name", "w.example/1", "--key-out", p("w1")}, {"witness keygen", "--name", "w.example/2", "--key-out", p("w2")}} {
+		if code, out, errOut := runCmd(t, args...); code != 0 {
+			t.Fatalf("%v: %d %s%s", args, code, out, errOut)
+		}
+	}
+	base := []string{"keyring create", "--root-key", p("root.key"), "--add", "root:" + p("root.pub") + ":R:person:r:sec",
+		"--add", "log:" + p("log.vkey") + ":Log:workload:log:ops"}
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"tsa and 1-of-2 witnesses", []string{"--tsa", "tsa.internal=" + p("chain.pem"), "--tsa-validity", "tsa.internal=2026-01-01T00:00:00Z,2031-01-01T00:00:00Z",
+			"--witness", "w1=" + p("w1.vkey"), "--witness", "w2=" + p("w2.vkey"), "--witness-quorum", "1"}, 0},
+		{"validity without --tsa", []string{"--tsa-validity", "x=2026-01-01T00:00:00Z,2031-01-01T00:00:00Z"}, 2},
+		{"validity not FROM,UNTIL", []string{"--tsa", "t=" + p("chain.pem"), "--tsa-validity", "t=2026-01-01T00:00:00Z"}, 2},
+		{"quorum above the witnesses", []string{"--witness", "w1=" + p("w1.vkey"), "--witness-quorum", "2"}, 2},
+		{"policy and witness", []string{"--witness", "w1=" + p("w1.vkey"), "--witness-policy", p("w1.vkey")}, 2},
+		{"not a chain", []string{"--tsa", "t=" + p("w1.vkey")}, 2},
+		{"name twice", []string{"--tsa", "t=" + p("chain.pem"), "--tsa", "t=" + p("chain.pem")}, 2},
+	}
+	for i, tt := range tests {
+		out := p(fmt.Sprintf("keyring-%d.json", i))
+		code, stdout, stderr := runCmd(t, append(append(base, tt.args...), "-o", out)...)
+		if code != tt.code {
+			t.Fatalf("%s: exit %d, want %d\n%s%s", tt.name, code, tt.code, stdout, stderr)
+		}
+		if code != 0 {
+			continue
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := keyring.Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pol, err := v.Document.Witnesses()
+		if err != nil || len(v.Document.TimestampAuthorities) != 1 || v.Document.TimestampAuthorities[0].ValidUntil != "2031-01-01T00:00:00Z" ||
+			pol == nil || len(pol.Witnesses) != 2 || !pol.Satisfied(map[string]bool{"w2": true}) {
+			t.Fatalf("%s: trust root %+v, policy %+v, %v", tt.name, v.Document.TimestampAuthorities, pol, err)
+		}
+	}
 }
