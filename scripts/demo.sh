@@ -266,10 +266,16 @@ run $RUN_ID, run root $ROOT
   time evidence   $OUT/time-evidence/
   log             $OUT/log/ (checkpoint verified with $OUT/trust/log.vkey)
   proofs          $OUT/proofs/
-  trust           $OUT/trust/ (public keys, keyring, root fingerprint, policy)
+  trust           $OUT/trust/ (public keys, keyring v1 and v2, root fingerprint, release policy)
+  approvals       $OUT/records/06-approval-*.json over $OUT/review.html (release policy passed)
+  summary         $OUT/vsa.json (SLSA VSA, validator) attached to $OUT/model-layout:1.0.0
+  tampered        $OUT/tampered/*.tar (rejected naming the policy rule, as they must be)
 Verify the package yourself:
   bin/dossier-verify --policy $OUT/trust/policy.json --root-fingerprint "\$(cat $OUT/trust/root-fingerprint)" $OUT/package.tar
 Check a record with stock cosign:
   cosign verify-blob-attestation --bundle $OUT/records/01-dataset.json --key $OUT/trust/producer.pub \\
     --insecure-ignore-tlog --type https://dossier.dev/predicates/dataset/v1 --digest ${ROOT#sha256:} --digestAlg sha256
+Gate a deployment on the summary with stock cosign:
+  cosign verify-attestation --local-image --key $OUT/trust/validator.pub --insecure-ignore-tlog \\
+    --type https://slsa.dev/verification_summary/v1 $OUT/model-layout
 MSG
