@@ -219,7 +219,7 @@ func (p *plan) read(ctx context.Context) error {
 		p.packageID = "dossier-" + strings.TrimPrefix(p.listDigest, "sha256:")[:16] + "-" + p.req.At.UTC().Format("20060102T150405Z")
 	}
 	p.evaluateProposal()
-	if p.req.Release && len(p.forReview) > 0 {
+	if p.req.RequirePolicy && len(p.forReview) > 0 {
 		return &PolicyError{Failed: p.forReview}
 	}
 	p.reviewDocs = p.reviews()

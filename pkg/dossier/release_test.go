@@ -21,7 +21,7 @@ func TestReleaseExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := f.request(filepath.Join(t.TempDir(), "refused.tar"))
-	req.Policy, req.Release = []byte(forReviewPolicy), true
+	req.Policy, req.Release, req.RequirePolicy = []byte(forReviewPolicy), true, true
 	_, err = Export(context.Background(), req, Deps{Log: l, Exporter: f.exporter, PollInterval: 10 * time.Millisecond})
 	var pe *PolicyError
 	if !errors.Is(err, ErrPolicy) || !errors.As(err, &pe) || !slices.Contains(pe.Failed, fixtureRunID+": approvals.distinct-people") {
@@ -36,12 +36,12 @@ func TestReleaseExport(t *testing.T) {
 		t.Fatalf("a refused release export logged %d leaves", after-before)
 	}
 	v1 := []byte(`{"mediaType":"application/vnd.dossier.policy.v1+json","time":{"accept":["good"],"acceptUntraceable":false,"maxProducerSkewSeconds":300},"requiredKinds":["dataset"]}`)
-	res, _, err := exportWith(t, f, func(r *ExportRequest, _ *Deps) { r.Policy, r.Release = v1, true })
+	res, _, err := exportWith(t, f, func(r *ExportRequest, _ *Deps) { r.Policy, r.Release, r.RequirePolicy = v1, true, true })
 	if err != nil || res.ForReview != nil {
 		t.Fatalf("release export meeting the policy: %v, forReview %q", err, res.ForReview)
 	}
 	missing := []byte(`{"mediaType":"application/vnd.dossier.policy.v1+json","time":{"accept":["good"],"acceptUntraceable":false,"maxProducerSkewSeconds":300},"requiredKinds":["model-release"]}`)
-	_, _, err = exportWith(t, f, func(r *ExportRequest, _ *Deps) { r.Policy, r.Release = missing, true })
+	_, _, err = exportWith(t, f, func(r *ExportRequest, _ *Deps) { r.Policy, r.Release, r.RequirePolicy = missing, true, true })
 	if !errors.As(err, &pe) || !slices.Contains(pe.Failed, fixtureRunID+": kinds.required") {
 		t.Fatalf("release export lacking a required kind (v1 policy): got %v", err)
 	}

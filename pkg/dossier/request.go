@@ -67,11 +67,14 @@ type ExportRequest struct {
 	// release rules the exported records do not meet makes a "for review"
 	// package (Result.ForReview), never a refusal.
 	Policy []byte
-	// Release makes this a release export: the proposal's run and release
-	// rules are evaluated as for a release (policy.Input.Release) on the
-	// exact records selected, and any failure refuses the export with a
-	// *PolicyError before anything is logged.
-	Release bool
+	// Release evaluates the proposal's rules as for a release
+	// (policy.Input.Release: the release rules apply even to a run without
+	// a model-release record), on the exact records selected; failures
+	// make a "for review" package. With RequirePolicy any failure instead
+	// refuses the export with a *PolicyError before anything is logged (a
+	// release export).
+	Release       bool
+	RequirePolicy bool
 	// Reviews are review documents (pkg/review) available to the writer;
 	// those an exported approval names by renderedViewDigest are packed,
 	// the others ignored.
