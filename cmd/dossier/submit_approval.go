@@ -15,33 +15,43 @@ import (
 func init() {
 	commands.Register(&cli.Command{Name: "submit approval",
 		Summary: "send an approval signed with 'dossier approve' (e.g. offline) to dossierd's review API, which checks and logs it",
-		Run:     runSubmitApproval})
+		Run:     func(env *cli.Env, args []string) error { return runSubmitReviewed(env, "approval", args) }})
+	commands.Register(&cli.Command{Name: "submit plan",
+		Summary: "send an evaluation plan signed by a validator's reviewer key to dossierd's review API",
+		Run:     func(env *cli.Env, args []string) error { return runSubmitReviewed(env, "evaluation-plan", args) }})
 }
 
-func runSubmitApproval(env *cli.Env, args []string) error {
-	fs := cli.FlagSet(env, "submit approval", "[--url URL] [--json] APPROVAL.json\n"+submitEnvHelp)
+// runSubmitReviewed sends a record signed by a reviewer key (an approval
+// or an evaluation plan) to the daemon's review API.
+func runSubmitReviewed(env *cli.Env, kind string, args []string) error {
+	name := map[string]string{"approval": "submit approval", "evaluation-plan": "submit plan"}[kind]
+	fs := cli.FlagSet(env, name, "[--url URL] [--json] FILE\n"+submitEnvHelp)
 	cf := addClientFlags(env, fs)
 	asJSON := fs.Bool("json", false, "print the daemon's answer as JSON")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return cli.Usage("submit approval takes one approval file (from 'dossier approve')")
+		return cli.Usage("%s takes one %s record file", name, kind)
 	}
 	b, err := readInput(env, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	runID, err := approvalRun(b)
+	runID, err := reviewedRun(b, kind)
 	if err != nil {
 		return cli.Usage("%s: %v", fs.Arg(0), err)
 	}
-	cf.outbox = "" // an approval is never queued: the reviewer must see a refusal
+	cf.outbox = "" // never queued: the reviewer must see a refusal
 	c, err := cf.client(env)
 	if err != nil {
 		return err
 	}
-	res, err := c.SubmitApproval(context.Background(), runID, b)
+	submit := c.SubmitApproval
+	if kind == "evaluation-plan" {
+		submit = c.SubmitPlan
+	}
+	res, err := submit(context.Background(), runID, b)
 	if err != nil {
 		return approvalSubmitError(err)
 	}
@@ -54,9 +64,9 @@ func runSubmitApproval(env *cli.Env, args []string) error {
 	return err
 }
 
-// approvalRun returns the run id of an approval bundle (the daemon checks
-// its signature; this only routes it).
-func approvalRun(b []byte) (string, error) {
+// reviewedRun returns the run id of a bundle of this kind (the daemon
+// checks its signature; this only routes it).
+func reviewedRun(b []byte, kind string) (string, error) {
 	bun, err := bundle.Parse(b)
 	if err != nil {
 		return "", err
@@ -65,11 +75,10 @@ func approvalRun(b []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	a, ok := st.Parsed().(*record.Approval)
-	if !ok {
-		return "", errors.New("not an approval record")
+	if k, _ := st.Kind(); k.Name != kind {
+		return "", fmt.Errorf("a %s record, want %s", k.Name, kind)
 	}
-	return a.RunID, nil
+	return st.Parsed().CommonFields().RunID, nil
 }
 
 func approvalSubmitError(err error) error {

@@ -79,6 +79,9 @@ func TestSubmitApproval(t *testing.T) {
 			t.Errorf("%s: exit %d (want %d)\nstdout: %s\nstderr: %s", tc.name, code, tc.code, stdout, stderr)
 		}
 	}
+	if code, _, stderr := runWithEnv(t, vars, "submit plan", file); code != 2 || !strings.Contains(stderr, "want evaluation-plan") {
+		t.Errorf("submit plan with an approval: exit %d, %s", code, stderr)
+	}
 }
 
 func must0(t *testing.T, err error) {

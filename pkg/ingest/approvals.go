@@ -3,18 +3,27 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 
+	"github.com/dossier-audit/dossier/pkg/bundle"
 	"github.com/dossier-audit/dossier/pkg/console"
 	"github.com/dossier-audit/dossier/pkg/ingest/auth"
+	"github.com/dossier-audit/dossier/pkg/keyring"
+	"github.com/dossier-audit/dossier/pkg/record"
 	"github.com/dossier-audit/dossier/pkg/run"
+	"github.com/dossier-audit/dossier/pkg/verify"
 )
 
 // flagApprovalImported marks the receipt of an approval uploaded through
 // POST /v1/runs/{runId}/approvals (signed elsewhere, e.g. offline over a
 // "for review" package).
 const flagApprovalImported = "approval-imported"
+
+// flagPlanImported marks the receipt of an evaluation plan uploaded
+// through POST /v1/runs/{runId}/plans (signed by a validator).
+const flagPlanImported = "plan-imported"
 
 // reviewBackend returns the review console's backend over the daemon's
 // log, built once: the console and the approval import share it, and so
@@ -34,9 +43,22 @@ func (s *Service) reviewBackend() (*console.LogBackend, error) {
 // receipt naming the uploader, through the submission path (idempotency,
 // time gate, durability). The body is the bundle JSON.
 func (s *Service) handleApproval(w http.ResponseWriter, r *http.Request, id *auth.Identity) *Problem {
+	return s.importSigned(w, r, id, flagApprovalImported, s.checkApproval)
+}
+
+// handlePlan imports an evaluation plan signed by a validator's reviewer
+// key (SPEC.md §2), which the ingest API's producer path does not accept.
+func (s *Service) handlePlan(w http.ResponseWriter, r *http.Request, id *auth.Identity) *Problem {
+	return s.importSigned(w, r, id, flagPlanImported, s.checkPlan)
+}
+
+// importSigned logs a bundle signed by a reviewer key after check accepted
+// it, through Submit.
+func (s *Service) importSigned(w http.ResponseWriter, r *http.Request, id *auth.Identity, flag string,
+	check func(context.Context, *run.Root, []byte) ([]byte, *Problem)) *Problem {
 	received := s.now()
 	if len(s.keyringEnvs) == 0 {
-		return problem(http.StatusNotImplemented, CodeNotImplemented, "no keyring configured; approvals cannot be checked")
+		return problem(http.StatusNotImplemented, CodeNotImplemented, "no keyring configured; reviewer-signed records cannot be checked")
 	}
 	body, p := readBody(w, r, s.cfg.Limits.MaxBodyBytes)
 	if p != nil {
@@ -48,8 +70,13 @@ func (s *Service) handleApproval(w http.ResponseWriter, r *http.Request, id *aut
 		return p
 	}
 	req := &submitRequest{runID: runID, body: body, key: key, hash: sum([]byte(runID), body), id: id, receivedAt: received,
-		flags: []string{flagApprovalImported}}
-	req.check = func(ctx context.Context, root *run.Root) ([]byte, *Problem) { return s.checkApproval(ctx, root, body) }
+		flags: []string{flag}}
+	req.check = func(ctx context.Context, root *run.Root) ([]byte, *Problem) {
+		if rc, ok := s.log.Lookup(digestString(sum256(body))); ok && rc.Stream == root.Digest() {
+			return body, nil // logged before (checked then): the journal answers
+		}
+		return check(ctx, root, body)
+	}
 	ans, replay, p := s.Submit(r.Context(), req)
 	if p != nil {
 		return p
@@ -59,7 +86,7 @@ func (s *Service) handleApproval(w http.ResponseWriter, r *http.Request, id *aut
 		status = http.StatusOK
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	s.logger.Info("approval imported", "run", runID, "record", ans.Record, "subject", id.Subject)
+	s.logger.Info("reviewer-signed record imported", "run", runID, "record", ans.Record, "flag", flag, "subject", id.Subject)
 	writeJSON(w, status, ans)
 	return nil
 }
@@ -67,9 +94,6 @@ func (s *Service) handleApproval(w http.ResponseWriter, r *http.Request, id *aut
 // checkApproval verifies the approval against the run as logged now (the
 // published checkpoint is first brought up to every acknowledged record).
 func (s *Service) checkApproval(ctx context.Context, root *run.Root, b []byte) ([]byte, *Problem) {
-	if rc, ok := s.log.Lookup(digestString(sum256(b))); ok && rc.Stream == root.Digest() {
-		return b, nil // logged before (checked then): the journal answers
-	}
 	rb, err := s.reviewBackend()
 	if err != nil {
 		return nil, problem(http.StatusServiceUnavailable, CodeStorage, err.Error())
@@ -87,6 +111,41 @@ func (s *Service) checkApproval(ctx context.Context, root *run.Root, b []byte) (
 		return nil, problem(http.StatusServiceUnavailable, CodeStorage, err.Error()).retry(5)
 	}
 	if p := s.checkTimeEvidence(a.CommonFields()); p != nil {
+		return nil, p
+	}
+	return b, nil
+}
+
+// checkPlan verifies an evaluation plan bundle of the run signed by an
+// unrevoked reviewer key of the newest keyring version.
+func (s *Service) checkPlan(_ context.Context, root *run.Root, b []byte) ([]byte, *Problem) {
+	chain, err := keyring.VerifyChain(s.cfg.KeyringRoot, s.keyringEnvs...)
+	if err != nil {
+		return nil, problem(http.StatusServiceUnavailable, CodeInternal, err.Error())
+	}
+	bun, err := bundle.Parse(b)
+	if err != nil {
+		return nil, problem(http.StatusUnprocessableEntity, CodeInvalidRecord, err.Error())
+	}
+	k, ok := chain.Latest().Key(bun.KeyID())
+	if !ok || k.Revoked() || !k.HasRole(keyring.RoleReviewer) {
+		return nil, problem(http.StatusForbidden, CodeKeyNotAllowed,
+			fmt.Sprintf("key %s is not an unrevoked reviewer key of the keyring (producer keys submit plans to /v1/runs/{runId}/records)", bun.KeyID()))
+	}
+	v, err := k.Verifier()
+	if err != nil {
+		return nil, problem(http.StatusServiceUnavailable, CodeInternal, err.Error())
+	}
+	kind, _ := record.LookupKind("evaluation-plan")
+	rec, err := verify.VerifyRecord(b, v, verify.RecordOptions{RunID: root.Registration.RunID, RunRoot: root.Digest(), PredicateType: kind.PredicateType})
+	if err != nil {
+		var ve *verify.Error
+		if errors.As(err, &ve) && ve.Class == verify.FailSignature {
+			return nil, problem(http.StatusUnprocessableEntity, CodeSignature, err.Error())
+		}
+		return nil, problem(http.StatusUnprocessableEntity, CodeInvalidRecord, err.Error())
+	}
+	if p := s.checkTimeEvidence(rec.Common); p != nil {
 		return nil, p
 	}
 	return b, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/dossier-audit/dossier/pkg/gate"
 	"github.com/dossier-audit/dossier/pkg/keyring"
 	"github.com/dossier-audit/dossier/pkg/keys"
+	"github.com/dossier-audit/dossier/pkg/oci/ocitest"
 	"github.com/dossier-audit/dossier/pkg/record"
 	"github.com/dossier-audit/dossier/pkg/review"
 	"github.com/dossier-audit/dossier/pkg/verify"
@@ -158,5 +159,57 @@ func TestApprovalImport(t *testing.T) {
 	var pe *client.ProblemError
 	if _, err := c.SubmitApproval(context.Background(), testRunID, stale); !errors.As(err, &pe) || pe.Code != CodeApprovalRefused {
 		t.Fatalf("approval over a stale review: got %v, want %s", err, CodeApprovalRefused)
+	}
+}
+
+// planPredicate is the evaluation-plan template for runID, signed by a
+// validator (person:rita, role reviewer).
+func planPredicate(t *testing.T, runID string) []byte {
+	var m map[string]any
+	must(t, json.Unmarshal(record.Template("evaluation-plan"), &m))
+	m["runId"], m["signedByRole"] = runID, "reviewer"
+	m["producer"] = map[string]any{"id": "person:rita", "name": "Rita Reviewer", "kind": "person"}
+	delete(m, "timeEvidence")
+	b, err := json.Marshal(m)
+	must(t, err)
+	return b
+}
+
+// TestPlanImport: a validator's evaluation plan (signed with a reviewer
+// key, SPEC.md §2) is logged through POST /v1/runs/{runId}/plans with a
+// receipt; a producer key there, a plan sent to the producer path, and a
+// record of another kind are refused.
+func TestPlanImport(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := testConfigIn(t, dir)
+	pk := withKeyring(t, &cfg, dir)
+	rita, _ := withReviewers(t, &cfg)
+	d := startDaemon(t, cfg)
+	registerRun(t, d, testRunID)
+	root := ocitestRoot(t, testRunID)
+	plan := ocitest.Sign(t, rita, root, "evaluation-plan", planPredicate(t, testRunID))
+	url := d.url + "/v1/runs/" + testRunID + "/plans"
+	for _, tc := range []struct {
+		name, url, token string
+		body             []byte
+		status           int
+		code             string
+	}{
+		{"producer key", url, tokReviewer, ocitest.Sign(t, pk.s, root, "evaluation-plan", planPredicate(t, testRunID)), 403, CodeKeyNotAllowed},
+		{"plan on the producer path", d.url + "/v1/runs/" + testRunID + "/records", tokProducer, []byte(`{"bundle":"` + b64(plan) + `"}`), 403, CodeKeyNotAllowed},
+		{"not a plan", url, tokReviewer, ocitest.Sign(t, rita, root, "dataset", datasetPredicate(t, testRunID, 0)), 422, CodeInvalidRecord},
+		{"producer token", url, tokProducer, plan, 403, CodeForbidden},
+	} {
+		if r := do(t, "POST", tc.url, tc.token, tc.body); r.status != tc.status || r.problem(t).Code != tc.code {
+			t.Errorf("%s: %d %s, want %d %s", tc.name, r.status, r.body, tc.status, tc.code)
+		}
+	}
+	r := do(t, "POST", url, tokReviewer, plan)
+	if r.status != http.StatusCreated {
+		t.Fatalf("plan: %d %s", r.status, r.body)
+	}
+	if ans := decodeResult(t, r); ans.Record != "sha256:"+hexSum(plan) || !contains(ans.Flags, flagPlanImported) {
+		t.Fatalf("answer %+v", ans)
 	}
 }

@@ -66,6 +66,7 @@ func (s *Service) reviewRoutes(mux *methodMux, l string, a auth.Authenticator) {
 	handle(mux, "GET /v1/records/{digest}/proof", s.route(l, "proof", a, rolesRead, s.handleProof))
 	handle(mux, "POST /v1/exports", s.route(l, "export", a, rolesExport, s.handleExport))
 	handle(mux, "POST /v1/runs/{runId}/approvals", s.route(l, "approval", a, rolesReviewer, s.handleApproval))
+	handle(mux, "POST /v1/runs/{runId}/plans", s.route(l, "plan", a, rolesReviewer, s.handlePlan))
 	handle(mux, "GET /v1/exports/{id}", s.route(l, "export-get", a, rolesExport, s.handleExportGet))
 }
 
