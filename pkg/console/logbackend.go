@@ -20,6 +20,7 @@ import (
 	"github.com/dossier-audit/dossier/pkg/record"
 	"github.com/dossier-audit/dossier/pkg/review"
 	"github.com/dossier-audit/dossier/pkg/run"
+	"github.com/dossier-audit/dossier/pkg/tlog"
 )
 
 // LogConfig configures a LogBackend: the console over a log directory,
@@ -41,6 +42,10 @@ type LogConfig struct {
 	Exporter signature.Signer
 	// ExportsDir keeps packages (<hex>.tar) and their descriptions.
 	ExportsDir string
+	// Append, when set, logs an approval that CheckApproval accepted
+	// instead of Log.Append (dossierd: through its submission path, with
+	// a receipt naming by) and returns its log index.
+	Append func(ctx context.Context, runID string, bundle []byte, by auth.Identity) (uint64, error)
 	// Now is the clock of policy evaluation and exports.
 	Now func() time.Time
 }
@@ -245,11 +250,18 @@ func (b *LogBackend) SubmitApproval(ctx context.Context, runID string, bun []byt
 	if err != nil {
 		return ApprovalResult{}, err
 	}
-	rc, err := b.cfg.Log.Append(ctx, bun, d.RunRoot)
+	var index uint64
+	if b.cfg.Append != nil {
+		index, err = b.cfg.Append(ctx, runID, bun, by)
+	} else {
+		var rc tlog.Receipt
+		rc, err = b.cfg.Log.Append(ctx, bun, d.RunRoot)
+		index = rc.Index
+	}
 	if err != nil {
 		return ApprovalResult{}, fmt.Errorf("logging the approval: %w", err)
 	}
-	return ApprovalResult{Digest: digest, LogIndex: rc.Index, Signer: a.Signer.PrintedName, Decision: a.Decision}, nil
+	return ApprovalResult{Digest: digest, LogIndex: index, Signer: a.Signer.PrintedName, Decision: a.Decision}, nil
 }
 
 // CheckApproval is the one check of an approval signed elsewhere (the

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -32,7 +33,7 @@ func (s *Service) reviewBackend() (*console.LogBackend, error) {
 	s.reviewOnce.Do(func() {
 		s.review, s.reviewErr = console.NewLogBackend(console.LogConfig{Log: s.log, RunsDir: filepath.Join(s.cfg.DataDir, "runs"),
 			Keyrings: s.keyringEnvs, Pin: s.cfg.KeyringRoot, Exporter: s.exports.signer, Policy: s.exports.parsed,
-			ExportsDir: filepath.Join(s.cfg.DataDir, consoleExportsDir), Now: s.now})
+			ExportsDir: filepath.Join(s.cfg.DataDir, consoleExportsDir), Now: s.now, Append: s.appendChecked})
 	})
 	return s.review, s.reviewErr
 }
@@ -149,4 +150,20 @@ func (s *Service) checkPlan(_ context.Context, root *run.Root, b []byte) ([]byte
 		return nil, p
 	}
 	return b, nil
+}
+
+// appendChecked logs an approval the console's upload already checked
+// through the submission path, so it gets a receipt naming the uploader
+// like one imported through the API (and the same upload through either
+// is one record).
+func (s *Service) appendChecked(ctx context.Context, runID string, b []byte, by auth.Identity) (uint64, error) {
+	h := sum([]byte(runID), b)
+	req := &submitRequest{runID: runID, body: b, key: "body:" + hex.EncodeToString(h[:]), hash: h, id: &by, receivedAt: s.now(),
+		flags: []string{flagApprovalImported}}
+	req.check = func(context.Context, *run.Root) ([]byte, *Problem) { return b, nil }
+	ans, _, p := s.Submit(ctx, req)
+	if p != nil {
+		return 0, p
+	}
+	return ans.LogIndex, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dossier-audit/dossier/pkg/client"
 	"github.com/dossier-audit/dossier/pkg/gate"
+	"github.com/dossier-audit/dossier/pkg/ingest/auth"
 	"github.com/dossier-audit/dossier/pkg/keyring"
 	"github.com/dossier-audit/dossier/pkg/keys"
 	"github.com/dossier-audit/dossier/pkg/oci/ocitest"
@@ -147,9 +148,18 @@ func TestApprovalImport(t *testing.T) {
 		t.Fatalf("release export after the approval: %d %s", r.status, r.body)
 	}
 	// A second reviewer who rendered the same review before Rita's
-	// approval was logged.
-	if _, err := c.SubmitApproval(context.Background(), testRunID, approveDoc(t, omar, "person:omar", doc)); err != nil {
-		t.Fatalf("second approval over the same review: %v", err)
+	// approval was logged uploads it on the review console: the same
+	// check, and a receipt naming the uploader.
+	rb, err := d.s.reviewBackend()
+	must(t, err)
+	up, err := rb.SubmitApproval(context.Background(), testRunID, approveDoc(t, omar, "person:omar", doc), auth.Identity{Subject: "omar", Method: "token", Roles: []string{"reviewer"}})
+	if err != nil {
+		t.Fatalf("second approval over the same review, on the console: %v", err)
+	}
+	rc = do(t, "GET", d.url+"/v1/records/"+up.Digest+"/receipt", tokReviewer, nil)
+	if vr, err := verify.VerifyRecord(rc.body, ingestVerifier(t, cfg), verify.RecordOptions{PredicateType: receiptType}); err != nil ||
+		vr.Statement.Parsed().(*record.Receipt).Submitter.Subject != "omar" {
+		t.Fatalf("receipt of the console upload: %d %v", rc.status, err)
 	}
 	// A record logged after the review makes it stale.
 	if r := submit(t, d, testRunID, datasetBody(t, testRunID, 9), ""); r.status != http.StatusCreated {
