@@ -9,7 +9,9 @@ const consoleExportsDir = "exports-console"
 // mountConsole serves the review console (pkg/console, see its MOUNT.md)
 // at /console/ on the review listener only, when a keyring is configured
 // (the console verifies records and approvals against it). Approvals
-// uploaded through it are appended to the run's stream by the console.
+// uploaded through it are checked by the backend the approval import
+// shares (approvals.go) and logged through the submission path, with a
+// receipt.
 func (s *Service) mountConsole(rev *methodMux) {
 	if len(s.keyringEnvs) == 0 {
 		s.logger.Info("review console not mounted: no keyring configured")

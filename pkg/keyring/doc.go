@@ -18,6 +18,10 @@
 // standard library, sigstore's pkg/signature, pkg/dsse and x/mod/sumdb/note
 // only (not pkg/keys, which links the KMS plugin client).
 //
+// Next, AddKeys, RotateRoots and Revoke write version n+1 from version n
+// (the 'dossier keyring add|rotate|revoke' commands); Chain.History says
+// what each version changed.
+//
 //	env, _ := keyring.Sign(docBytes, rootSigner)          // writer
 //	chain, err := keyring.VerifyChain(pin, env1, env2)      // verifier
 //	k, ok := chain.Latest().Key(fingerprint)
