@@ -85,22 +85,16 @@ anchors_witness "$OUT/trust/log.vkey" "$OUT/anchors-run/witness-state"
   "${ANCHOR_KEYRING_FLAGS[@]}" \
   -o "$OUT/trust/keyring-v1.json" | tee "$OUT/trust/root-fingerprint.tmp"
 awk '{print $1}' "$OUT/trust/root-fingerprint.tmp" > "$OUT/trust/root-fingerprint" && rm "$OUT/trust/root-fingerprint.tmp"
-# v2: signed by v1's root, adds the trainer (a person of the developers'
-# team ml-platform who also holds the reviewer role: only separation of
-# duties keeps him from approving his own run), the validator (signs
-# evaluation plans) and two reviewers of the validation team.
-"$D" keyring create --root-key "$OUT/keys/root.key" --previous "$OUT/trust/keyring-v1.json" --issued-at 2026-11-27T08:30:00Z \
-  --add "root:$OUT/keys/root.pub:Dana Root:person:e10001:security" \
-  --add "producer:$OUT/keys/producer.pub:Training pipeline:workload:pipeline/train:ml-platform" \
-  --add "producer:$OUT/keys/evaluator.pub:Evaluation pipeline:workload:pipeline/eval:ml-platform" \
-  --add "time:$OUT/keys/time.pub:Time checker:workload:timecheck:operations" \
-  --add "exporter:$OUT/keys/exporter.pub:Erika Musterfrau:person:e30211:compliance" \
-  --add "log:$OUT/keys/log.vkey:Audit log:workload:dossier-log:operations" \
+# v2 (dossier keyring add: v1's keys and anchor trust root, plus new keys;
+# signed by v1's root): the trainer (a person of the developers' team
+# ml-platform who also holds the reviewer role: only separation of duties
+# keeps him from approving his own run), the validator (signs evaluation
+# plans) and two reviewers of the validation team.
+"$D" keyring add --root-key "$OUT/keys/root.key" --previous "$OUT/trust/keyring-v1.json" --issued-at 2026-11-27T08:30:00Z \
   --add "producer,reviewer:$OUT/keys/trainer.pub:Tom Trainer:person:e20001:ml-platform" \
   --add "producer,reviewer:$OUT/keys/validator.pub:Vera Validator:person:e40001:validation" \
   --add "reviewer:$OUT/keys/reviewer-a.pub:Rita Reviewer:person:e40002:validation" \
   --add "reviewer:$OUT/keys/reviewer-b.pub:Victor Reviewer:person:e40003:validation" \
-  "${ANCHOR_KEYRING_FLAGS[@]}" \
   -o "$OUT/trust/keyring-v2.json" >/dev/null
 "$D" log append --dir "$OUT/log" --key "$OUT/keys/log.key" --stream keyring "$OUT/trust/keyring-v1.json"
 "$D" log append --dir "$OUT/log" --key "$OUT/keys/log.key" --stream keyring "$OUT/trust/keyring-v2.json"
