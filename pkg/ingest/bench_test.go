@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,10 @@ func BenchmarkIngestLoad(b *testing.B) {
 	b.ReportMetric(cpuPer, "cpu-ms/record")
 	b.ReportMetric(rate/logBound, "x-log-pair")
 	b.ReportMetric(float64(backlog), "push-backlog-leaves")
+	m := d.s.metrics
+	b.ReportMetric(m.appendLatency.mean().Seconds()*1000, "append-mean-ms")
+	b.ReportMetric(m.fsync.mean().Seconds()*1000, "journal-fsync-mean-ms")
+	b.ReportMetric(m.signLatency.mean().Seconds()*1000, "sign-mean-ms")
 	b.Logf("%d clients, %v: %.0f acknowledged durable records/s, p50 %v, p99 %v; bare sign+fsync bound %.0f records/s (ratio %.2f); "+
 		"the log alone, two sequential durable appends per record (record, receipt): %.0f/s (ratio %.2f); "+
 		"process CPU (daemon, background push to the OCI layout, and clients) %.2f ms per record, i.e. at most %.0f records/s on %d CPUs; "+
@@ -89,6 +94,7 @@ func BenchmarkIngestLargeRSS(b *testing.B) {
 	}
 	rate, _ := runLoad(b, d.url, 24*time.Hour, n)
 	runtime.GC()
+	writeHeapProfile(b, os.Getenv("DOSSIER_BENCH_HEAPPROFILE"))
 	hwm, rss := procStatus("VmHWM:"), procStatus("VmRSS:")
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -256,6 +262,16 @@ func logPairBound(b *testing.B, cfg Config, dur time.Duration) float64 {
 	return float64(count.Load()) / time.Since(start).Seconds()
 }
 
+// mean is the histogram's mean observation.
+func (h *histogram) mean() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n == 0 {
+		return 0
+	}
+	return time.Duration(h.sum / float64(h.n) * float64(time.Second))
+}
+
 func percentile(ds []time.Duration, p int) time.Duration {
 	if len(ds) == 0 {
 		return 0
@@ -272,6 +288,22 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// writeHeapProfile writes the live heap to path (when not empty), while
+// the daemon still runs: what its memory per record is made of.
+func writeHeapProfile(b *testing.B, path string) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // procStatus returns a memory field of /proc/self/status (VmRSS:,

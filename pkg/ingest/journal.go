@@ -10,17 +10,21 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/dossier-audit/dossier/pkg/tlog"
+	"github.com/dossier-audit/dossier/pkg/tlog/prefixindex"
 )
 
 // journal is the daemon's durable answer store: one JSON line per
 // acknowledged submission (idempotency key, request hash, time, answer),
 // appended with group commit (one write and one fsync per batch), and
 // "mark" lines that state every receipt below a log size is journalled.
-// The memory index holds offsets, not answers, so it stays small.
+// The memory index holds offsets, not answers, in compact digest indexes
+// (prefixindex: about 12 bytes an entry; candidates are checked against
+// the line they point to), so a million records cost about 35 MB.
 type journal struct {
 	f   *os.File
 	ttl time.Duration
@@ -28,9 +32,11 @@ type journal struct {
 
 	mu       sync.Mutex
 	size     int64
-	keys     map[[16]byte]keyEntry // prefix of sha256(key) -> its line
-	byRecord map[[16]byte]int64    // record digest prefix -> offset of its answer line
-	byStream map[string][]int64    // stream -> offsets of its answers, in journal order
+	keys     prefixindex.Index  // sha256(key) -> offsets of its lines
+	byRecord prefixindex.Index  // record digest -> offset of its first answer line
+	byStream map[string][]int64 // stream -> offsets of its answers, in journal order
+	ages     []ageMark          // when the lines before an offset were written at the latest
+	maxAt    int64              // latest line time written so far
 	mark     uint64
 	queue    []*jreq
 	wake     chan struct{}
@@ -47,24 +53,20 @@ type journal struct {
 	logged func(digest string) (tlog.Receipt, bool)
 }
 
-// keyEntry locates a key's answer line; the request hash is read from the
-// line (replays are rare, memory per record is the budget).
-type keyEntry struct {
-	off int64
-	at  int64
-}
+// ageMark states that every line before off was written at or before at
+// (UnixNano): prune drops the keys of lines older than the TTL by offset.
+type ageMark struct{ off, at int64 }
 
-func keyID(key string) [16]byte {
-	h := sha256.Sum256([]byte(key))
-	return [16]byte(h[:16])
-}
+// ageMarks is how many age marks a TTL spans (the precision of prune).
+const ageMarks = 256
 
-func recID(d [32]byte) [16]byte { return [16]byte(d[:16]) }
+func keyID(key string) uint64 { return prefixindex.Key(sha256.Sum256([]byte(key))) }
 
 type jreq struct {
 	line     []byte
 	off      int64 // where the line was written, once err is received
 	deferred bool  // index only when the caller says so (indexWritten)
+	known    bool  // the record's answer is indexed already (a replay under a new key)
 	key      string
 	hash     [32]byte
 	rec      [32]byte
@@ -90,7 +92,7 @@ func openJournal(path string, ttl time.Duration, now func() time.Time, logged fu
 	if err != nil {
 		return nil, err
 	}
-	j := &journal{f: f, ttl: ttl, now: now, keys: map[[16]byte]keyEntry{}, byRecord: map[[16]byte]int64{},
+	j := &journal{f: f, ttl: ttl, now: now,
 		byStream: map[string][]int64{}, wake: make(chan struct{}, 1), done: make(chan struct{}), fsyncs: func(time.Duration) {},
 		logged: logged}
 	if err := j.load(); err != nil {
@@ -151,50 +153,70 @@ func (j *journal) index(line []byte, off, cutoff int64) error {
 	if _, ok := j.logged(l.Answer.Record); !ok {
 		return nil
 	}
-	if _, seen := j.byRecord[recID(d)]; !seen {
-		j.byStream[l.Answer.Stream] = append(j.byStream[l.Answer.Stream], off)
+	_, known, err := j.findRecord(d)
+	if err != nil {
+		return err
 	}
-	j.byRecord[recID(d)] = off
-	if l.Key != "" && l.At >= cutoff {
-		j.keys[keyID(l.Key)] = keyEntry{off: off, at: l.At}
+	r := &jreq{known: known, rec: d, stream: l.Answer.Stream, at: l.At}
+	if l.At >= cutoff {
+		r.key = l.Key
 	}
+	j.indexLine(r, off)
+	j.age(off+int64(len(line)), l.At)
 	return nil
 }
 
-// lookupKey returns the stored answer for an idempotency key.
+// lookupKey returns the stored answer for an idempotency key: the newest
+// line of the key, unless it is older than the TTL.
 func (j *journal) lookupKey(key string) (hash [32]byte, ans *SubmitResult, ok bool, err error) {
 	j.mu.Lock()
-	e, ok := j.keys[keyID(key)]
+	offs := j.keys.Values(keyID(key))
 	j.mu.Unlock()
-	if !ok || e.at < j.now().Add(-j.ttl).UnixNano() {
-		return hash, nil, false, nil
+	slices.Sort(offs)
+	for i := len(offs) - 1; i >= 0; i-- {
+		l, err := j.read(int64(offs[i]))
+		if err != nil {
+			return hash, nil, false, err
+		}
+		if l.Key != key {
+			continue // another key under the same index key
+		}
+		if l.At < j.now().Add(-j.ttl).UnixNano() {
+			return hash, nil, false, nil
+		}
+		if _, err := hex.Decode(hash[:], []byte(l.Hash)); err != nil {
+			return hash, nil, false, fmt.Errorf("%w: request hash at %d", ErrJournal, offs[i])
+		}
+		return hash, l.Answer, true, nil
 	}
-	l, err := j.read(e.off)
-	if err != nil {
-		return hash, nil, false, err
-	}
-	if l.Key != key {
-		return hash, nil, false, nil
-	}
-	if _, err := hex.Decode(hash[:], []byte(l.Hash)); err != nil {
-		return hash, nil, false, fmt.Errorf("%w: request hash at %d", ErrJournal, e.off)
-	}
-	return hash, l.Answer, true, nil
+	return hash, nil, false, nil
 }
 
 // lookupRecord returns the stored answer (receipt) of a record.
 func (j *journal) lookupRecord(d [32]byte) (*SubmitResult, bool, error) {
-	j.mu.Lock()
-	off, ok := j.byRecord[recID(d)]
-	j.mu.Unlock()
-	if !ok {
-		return nil, false, nil
-	}
-	l, err := j.read(off)
-	if err != nil {
+	l, ok, err := j.findRecord(d)
+	if !ok || err != nil {
 		return nil, false, err
 	}
-	return l.Answer, l.Answer.Record == digestString(d), nil
+	return l.Answer, true, nil
+}
+
+// findRecord reads the answer line of record d among its candidates.
+func (j *journal) findRecord(d [32]byte) (*jline, bool, error) {
+	j.mu.Lock()
+	offs := j.byRecord.Values(prefixindex.Key(d))
+	j.mu.Unlock()
+	want := digestString(d)
+	for _, off := range offs {
+		l, err := j.read(int64(off))
+		if err != nil {
+			return nil, false, err
+		}
+		if l.Answer.Record == want {
+			return l, true, nil
+		}
+	}
+	return nil, false, nil
 }
 
 func digestString(d [32]byte) string { return "sha256:" + hex.EncodeToString(d[:]) }
@@ -229,12 +251,23 @@ func (j *journal) read(off int64) (*jline, error) {
 }
 
 // put durably appends an answer (key may be empty) whose receipt is
-// logged, and indexes it.
+// logged and whose record has no answer line yet, and indexes it.
 func (j *journal) put(key string, hash [32]byte, ans *SubmitResult) error {
 	r, err := j.line(key, hash, ans, false)
 	if err != nil {
 		return err
 	}
+	return j.enqueue(r)
+}
+
+// putKey durably appends the answer of a record that has an answer line
+// already under a new idempotency key (a replay with another key).
+func (j *journal) putKey(key string, hash [32]byte, ans *SubmitResult) error {
+	r, err := j.line(key, hash, ans, false)
+	if err != nil {
+		return err
+	}
+	r.known = true
 	return j.enqueue(r)
 }
 
@@ -350,6 +383,7 @@ func (j *journal) commit(batch []*jreq) {
 				j.indexLine(r, off)
 			}
 			off += int64(len(r.line))
+			j.age(off, r.at)
 		}
 		j.size = off
 	}
@@ -362,14 +396,25 @@ func (j *journal) commit(batch []*jreq) {
 // indexLine indexes the line of r at off; j.mu is held.
 func (j *journal) indexLine(r *jreq, off int64) {
 	if r.key != "" {
-		j.keys[keyID(r.key)] = keyEntry{off: off, at: r.at}
+		j.keys.Add(keyID(r.key), uint64(off))
 	}
-	if r.rec != ([32]byte{}) {
-		if _, seen := j.byRecord[recID(r.rec)]; !seen {
-			j.byStream[r.stream] = append(j.byStream[r.stream], off)
-		}
-		j.byRecord[recID(r.rec)] = off
+	if r.rec != ([32]byte{}) && !r.known {
+		j.byStream[r.stream] = append(j.byStream[r.stream], off)
+		j.byRecord.Add(prefixindex.Key(r.rec), uint64(off))
 	}
+}
+
+// age notes that the lines before end were written at or before the
+// latest time seen (j.maxAt, at included); one mark per TTL/ageMarks of
+// time, the newest one moved forward. j.mu is held (or j is loading).
+func (j *journal) age(end, at int64) {
+	j.maxAt = max(j.maxAt, at)
+	step := max(int64(j.ttl)/ageMarks, 1)
+	if n := len(j.ages); n > 0 && j.ages[n-1].at/step == j.maxAt/step {
+		j.ages[n-1] = ageMark{off: end, at: j.maxAt}
+		return
+	}
+	j.ages = append(j.ages, ageMark{off: end, at: j.maxAt})
 }
 
 // close stops the writer after the queued entries are written.
@@ -413,19 +458,22 @@ func (j *journal) streamAnswers(stream string, after int, limit int) ([]*SubmitR
 }
 
 // prune forgets idempotency keys older than the TTL (their lines stay in
-// the file; a restart skips them).
+// the file; a restart skips them): the keys of the lines before the
+// newest age mark older than the TTL. It returns how many it forgot.
 func (j *journal) prune() int {
 	cutoff := j.now().Add(-j.ttl).UnixNano()
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	n := 0
-	for k, e := range j.keys {
-		if e.at < cutoff {
-			delete(j.keys, k)
-			n++
-		}
+	i := -1
+	for i+1 < len(j.ages) && j.ages[i+1].at < cutoff {
+		i++
 	}
-	return n
+	if i < 0 {
+		return 0
+	}
+	end := j.ages[i].off
+	j.ages = slices.Clone(j.ages[i+1:])
+	return j.keys.Retain(func(off uint64) bool { return int64(off) >= end })
 }
 
 // err returns the error that poisoned the journal, if any.

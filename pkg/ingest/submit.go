@@ -285,7 +285,7 @@ func (s *Service) commit(ctx context.Context, root *run.Root, b []byte, verdict 
 		if ans, ok, err := s.journal.lookupRecord(d); err != nil {
 			return nil, false, problem(http.StatusServiceUnavailable, CodeStorage, err.Error())
 		} else if ok {
-			if err := s.journal.put(req.key, req.hash, ans); err != nil {
+			if err := s.journal.putKey(req.key, req.hash, ans); err != nil {
 				return nil, false, problem(http.StatusServiceUnavailable, CodeStorage, err.Error())
 			}
 			return ans, true, nil
