@@ -337,8 +337,9 @@ class ApprovalRules(object):
         has_role = key is not None and self.rule["role"] in key["roles"]
         self.judge("signer-role", has_role, a, "key %s %s role %s at log index %d" % (
             a["hint"], "holds" if has_role else "does not hold", self.rule["role"], a["index"]))
-        person = key["personId"] if key is not None else None
-        self.judge("signer-identity", key is not None and p["signer"]["id"] == person, a,
+        owner = ev.owner(a["hint"], a["index"])  # the key's owner, valid or not (key-valid judges validity)
+        person = owner["personId"] if owner is not None else None
+        self.judge("signer-identity", person is not None and p["signer"]["id"] == person, a,
                    "signer.id %r, key owner %r" % (p["signer"]["id"], person))
         reviewed = p["reviewedRecords"]
         late = [d for d in reviewed if d in ev.by_digest and ev.by_digest[d]["index"] > a["index"]]

@@ -1247,8 +1247,9 @@ def parse_keys(doc):
 
 
 def validate_anchor_trust_root(doc, keys):
-    """SPEC.md 3.11 "Anchor trust root" (optional): its shape only. Package
-    verification (SPEC.md 5) does not use anchors, so nothing more is checked."""
+    """SPEC.md 3.11 "Anchor trust root" (optional): its shape; a witnessPolicy
+    that is not a valid tlog-policy makes the keyring version malformed.
+    Tokens and cosignatures are checked with it in step 7.5 (check_anchors)."""
     if "timestampAuthorities" in doc:
         tsas = doc["timestampAuthorities"]
         if not isinstance(tsas, list) or not 1 <= len(tsas) <= 64:
@@ -1274,6 +1275,10 @@ def validate_anchor_trust_root(doc, keys):
                 vkey = line[4:].strip()
                 if vkey not in log_vkeys:
                     raise Invalid("witnessPolicy log line %r is not a log key of the keyring" % vkey)
+        try:  # C2SP tlog-policy, strict (spec/anchors.md 2 "Policy")
+            dossier_anchors.WitnessPolicy(doc["witnessPolicy"])
+        except dossier_anchors.AnchorError as err:
+            raise Invalid("witnessPolicy: %s" % err)
 
 
 def count_root_signatures(version, signer_keys, ssl):
@@ -2527,8 +2532,8 @@ def record_anchors(ctx):
     (no later than, by what) or asserted by the operator; fork evidence."""
     records = []
     for rec in sorted(ctx.records, key=lambda r: ctx.leaves.get(r.digest, (-1,))[0]):
-        if rec.digest not in ctx.leaves:
-            continue
+        if rec.digest not in ctx.leaves or not (rec.kind in RUN_KINDS or rec.kind == "time-evidence"):
+            continue  # spec/anchors.md 4: run records and time evidence are listed
         index = ctx.leaves[rec.digest][0]
         a = dossier_anchors.anchor_of(ctx.anchors, index)
         entry = {"digest": rec.digest, "index": index, "status": "asserted"}
