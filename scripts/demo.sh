@@ -9,9 +9,9 @@
 #     developers' team), a validator and two reviewers of the validation
 #     team; public keys to out/demo/trust/
 #  2. the log (out/demo/log/, verifier key out/demo/trust/log.vkey), the
-#     keyring v1 and its rotation to v2 (adds the validator and the
-#     reviewers), both appended to the log first; the root fingerprint, what
-#     an auditor pins, in out/demo/trust/root-fingerprint
+#     keyring v1 and its rotation to v2 (adds the trainer, the validator and
+#     the reviewers), both appended to the log first; the root fingerprint,
+#     what an auditor pins, in out/demo/trust/root-fingerprint
 #  3. a synthetic dataset and a "model" in a Hugging Face cache layout
 #  4. the run is registered: run root in out/demo/layout/, run file out/demo/run.json
 #  5. dataset and model are hashed (out/demo/hashes/)
@@ -42,7 +42,8 @@
 # 12. dossierd on loopback (out/demo/dossierd/): a simulated training
 #     pipeline submits its records over HTTP through the Python client, the
 #     export is requested over the review API (out/demo/dossierd-package.tar),
-#     dossier-verify checks it, the daemon is stopped
+#     dossier-verify checks it (run policy out/demo/trust/run-policy.json: that
+#     release is not reviewed), the daemon is stopped
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
