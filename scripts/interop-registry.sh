@@ -206,7 +206,8 @@ say "cosign verify-attestation --local-image accepts the verification summary at
 model="$host/acme/support-assistant-de"
 cp -r "$demo/model-layout" "$work/model-copy"
 "$ORAS" cp --to-plain-http --from-oci-layout "$work/model-copy:1.0.0" "$model:1.0.0" >/dev/null
-"$D" vsa attach --plain-http --tag 1.0.0 "$model" "$demo/vsa.json" >/dev/null
+"$D" vsa attach --plain-http --tag 1.0.0 "$model" "$demo/vsa.json" >/dev/null 2>"$work/attach.err" ||
+  { cat "$work/attach.err" >&2; fail "dossier vsa attach $model:1.0.0"; }
 got=$(gate_count "$demo/trust/validator.pub" --allow-http-registry "$model:1.0.0")
 [ "$got" = 1 ] || { cat "$work/cosign.err" >&2; fail "cosign verify-attestation $model:1.0.0: $got summaries verified, want 1"; }
 say "oras cp of the weights to $model:1.0.0, dossier vsa attach: cosign verify-attestation accepts the summary"
@@ -234,4 +235,19 @@ for target in "--local-image $work/other-layout" "--allow-http-registry $model:o
     { cat "$work/cosign.err" >&2; fail "cosign refused the summary on other weights for another reason than its subjects ($target)"; }
 done
 say "cosign refuses the summary with another key, and attached to other weights (negative controls)"
+# dossier vsa --artifact reads the weights' manifest from the registry too,
+# and refuses to issue a summary naming an artifact without the released weights.
+vsa_from_registry() { # vsa_from_registry TAG OUT
+  DOSSIER_KEY_PASSWORD=demo-password-not-for-production "$D" vsa --policy "$demo/trust/policy.json" --run "$demo/run.json" \
+    --log "$demo/log" --keyring "$demo/trust/keyring-v1.json" --keyring "$demo/trust/keyring-v2.json" \
+    --root-fingerprint "$(cat "$demo/trust/root-fingerprint")" --at 2026-11-27T15:00:00Z --key "$demo/keys/validator.key" \
+    --verifier-id https://dossier.demo/gate --resource-uri "oci://$model:$1" --plain-http --artifact "$model" --artifact-tag "$1" -o "$2"
+}
+vsa_from_registry 1.0.0 "$work/vsa-registry.json" >/dev/null 2>&1 || fail "dossier vsa --artifact $model --artifact-tag 1.0.0"
+"$COSIGN" verify-blob-attestation --bundle "$work/vsa-registry.json" --key "$demo/trust/validator.pub" --insecure-ignore-tlog \
+  --type "$VSA_TYPE" --digest "$(json_get "$demo/model-layout/index.json" 'next(m["digest"] for m in d["manifests"] if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == "1.0.0").split(":")[1]')" \
+  --digestAlg sha256 >/dev/null 2>&1 || fail "the summary issued from the registry does not name the weights' manifest"
+rc=0; vsa_from_registry other "$work/vsa-other.json" >/dev/null 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "dossier vsa --artifact-tag other (other weights) exited $rc, want 1"
+say "dossier vsa --artifact on the registry names the weights' manifest, and refuses other weights (exit 1)"
 say "OK"
