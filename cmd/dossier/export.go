@@ -224,7 +224,7 @@ func printExport(env *cli.Env, res *dossier.Result, asJSON bool) error {
 		_, err := fmt.Fprintf(env.Stdout, "%s\n", b)
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "package %s\ndigest %s\nsize %d\nid %s\nrecords %d\nexport record %s\nsealed record %s\ncheckpoint size %d\nearlier exports %d\n",
-		res.Path, res.Package, res.Size, res.PackageID, res.RecordCount, res.ExportRecord, res.SealedRecord, res.TreeSize, res.LedgerHeads)
+	fmt.Fprintf(env.Stdout, "package %s\ndigest %s\nsize %d\nid %s\nrecords %d\nexport record %s\nsealed record %s\ncheckpoint size %d\nearlier exports %d\nanchored checkpoints %d\n",
+		res.Path, res.Package, res.Size, res.PackageID, res.RecordCount, res.ExportRecord, res.SealedRecord, res.TreeSize, res.LedgerHeads, res.Anchors)
 	return nil
 }
