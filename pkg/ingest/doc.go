@@ -63,4 +63,13 @@
 // receipt ("time-untraceable", ...). Install default: refuse on bad, flag
 // on degraded, untraceable and unknown. The policy is in the startup log
 // and on /readyz. Receipt times never go backwards.
+//
+// # Anchors
+//
+// With Config.Anchors, a background anchorer (anchors.go) obtains an
+// RFC 3161 token from each TSA and a cosignature from each witness for
+// every new checkpoint, kept in DataDir/anchors (spec/anchors.md §4); a
+// peer that is down delays the anchor, never ingest (backoff, backlog in
+// /metrics). Exports anchor their package checkpoint and carry
+// anchors.json.
 package ingest
