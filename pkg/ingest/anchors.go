@@ -35,7 +35,10 @@ type AnchorConfig struct {
 	TSAChains []string `json:"tsaChains,omitempty"`
 	// Witnesses lists NAME=URL (the witness's tlog-witness prefix).
 	Witnesses []string `json:"witnesses,omitempty"`
-	// Interval is how often the anchorer looks for a new checkpoint.
+	// Interval is how often the anchorer looks for a new checkpoint: at
+	// most one anchor (one token per TSA) per interval, of the newest
+	// checkpoint, which covers every earlier leaf. Exports anchor their own
+	// checkpoint whatever the interval.
 	Interval Duration `json:"interval"`
 	// Timeout bounds each TSA or witness request.
 	Timeout Duration `json:"timeout"`
@@ -44,7 +47,7 @@ type AnchorConfig struct {
 }
 
 func defaultAnchorConfig() AnchorConfig {
-	return AnchorConfig{Interval: Duration(time.Second), Timeout: Duration(10 * time.Second), MaxBackoff: Duration(5 * time.Minute)}
+	return AnchorConfig{Interval: Duration(time.Minute), Timeout: Duration(10 * time.Second), MaxBackoff: Duration(5 * time.Minute)}
 }
 
 func (a *AnchorConfig) enabled() bool { return len(a.TSAs)+len(a.Witnesses) > 0 }
