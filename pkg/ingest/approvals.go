@@ -32,7 +32,7 @@ const flagPlanImported = "plan-imported"
 func (s *Service) reviewBackend() (*console.LogBackend, error) {
 	s.reviewOnce.Do(func() {
 		s.review, s.reviewErr = console.NewLogBackend(console.LogConfig{Log: s.log, RunsDir: filepath.Join(s.cfg.DataDir, "runs"),
-			Keyrings: s.keyringEnvs, Pin: s.cfg.KeyringRoot, Exporter: s.exports.signer, Policy: s.exports.parsed,
+			Keyrings: s.keyringEnvs, Pin: s.cfg.KeyringRoot, Exporter: s.exports.signer, Policy: s.exports.policy.rules(),
 			ExportsDir: filepath.Join(s.cfg.DataDir, consoleExportsDir), Now: s.now, Append: s.appendChecked})
 	})
 	return s.review, s.reviewErr

@@ -20,7 +20,6 @@ import (
 	"github.com/dossier-audit/dossier/pkg/dossier"
 	"github.com/dossier-audit/dossier/pkg/ingest/auth"
 	"github.com/dossier-audit/dossier/pkg/internal/strictjson"
-	"github.com/dossier-audit/dossier/pkg/policy"
 	"github.com/dossier-audit/dossier/pkg/record"
 	"github.com/dossier-audit/dossier/pkg/run"
 	"github.com/dossier-audit/dossier/pkg/tlog"
@@ -36,10 +35,8 @@ type exporter struct {
 	dir    string
 	signer signature.Signer // nil: exports disabled (no exporterKey)
 	mu     sync.Mutex
-	// policy is the release policy file's bytes (nil: none), parsed its
-	// parsed form (gate.go).
-	policy []byte
-	parsed *policy.Policy
+	// policy is the release policy (nil: none; gate.go).
+	policy *releasePolicy
 }
 
 func newExporter(s *Service, signer signature.Signer) *exporter {
@@ -119,7 +116,7 @@ func (e *exporter) export(ctx context.Context, req ExportRequest, roots []*run.R
 	if p != nil {
 		return nil, p
 	}
-	res, err := dossier.Export(ctx, dossier.ExportRequest{Runs: roots, Keyring: e.s.keyringEnvs, Policy: e.policy, Release: e.policy != nil, RequirePolicy: kind == ExportRelease,
+	res, err := dossier.Export(ctx, dossier.ExportRequest{Runs: roots, Keyring: e.s.keyringEnvs, Policy: e.policy.bytes(), Release: e.policy != nil, RequirePolicy: kind == ExportRelease,
 		Producer: record.Producer{ID: id.Subject, Name: name, Kind: "person"}, RequestedBy: record.Party{ID: id.Subject, Name: name},
 		Recipient: req.Recipient, Purpose: req.Purpose, At: e.s.stamp(), PackageID: req.PackageID, Output: tmp},
 		dossier.Deps{Log: e.s.log, Exporter: e.signer, Anchors: e.s.anchors.source()})

@@ -27,26 +27,48 @@ const (
 // maxPolicyBytes bounds the policy file (spec/policy.md: at most 1 MiB).
 const maxPolicyBytes = 1 << 20
 
+// releasePolicy is the daemon's release policy: the file's bytes (the
+// proposal every export carries) and their parsed form.
+type releasePolicy struct {
+	raw    []byte
+	parsed *policy.Policy
+}
+
 // loadPolicy reads and validates the release policy file (Config.Policy,
-// spec/policy.md, v1 or v2); "" leaves the daemon without one. The bytes
-// are the proposal every export carries.
-func (e *exporter) loadPolicy(path string) error {
+// spec/policy.md, v1 or v2); "" gives nil: the daemon has none.
+func loadPolicy(path string) (*releasePolicy, error) {
 	if path == "" {
-		return nil
+		return nil, nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("%w: policy: %v", ErrConfig, err)
+		return nil, fmt.Errorf("%w: policy: %v", ErrConfig, err)
 	}
 	if len(b) > maxPolicyBytes {
-		return fmt.Errorf("%w: policy %s: %d bytes, limit %d", ErrConfig, path, len(b), maxPolicyBytes)
+		return nil, fmt.Errorf("%w: policy %s: %d bytes, limit %d", ErrConfig, path, len(b), maxPolicyBytes)
 	}
 	p, err := policy.Parse(b)
 	if err != nil {
-		return fmt.Errorf("%w: policy %s: %v", ErrConfig, path, err)
+		return nil, fmt.Errorf("%w: policy %s: %v", ErrConfig, path, err)
 	}
-	e.policy, e.parsed = b, p
-	return nil
+	return &releasePolicy{raw: b, parsed: p}, nil
+}
+
+// bytes returns the policy file's bytes (nil without a policy).
+func (p *releasePolicy) bytes() []byte {
+	if p == nil {
+		return nil
+	}
+	return p.raw
+}
+
+// rules returns the parsed policy (nil without one: the console then
+// applies its default).
+func (p *releasePolicy) rules() *policy.Policy {
+	if p == nil {
+		return nil
+	}
+	return p.parsed
 }
 
 // exportKind checks the request's kind ("" is review) against the

@@ -94,6 +94,10 @@ func New(ctx context.Context, cfg Config, deps Deps) (_ *Service, err error) {
 		s.now = time.Now
 	}
 	s.producer = record.Producer{ID: "workload:dossierd/" + cfg.Name, Name: "dossierd " + cfg.Name, Kind: "workload"}
+	pol, err := loadPolicy(cfg.Policy) // before anything is opened
+	if err != nil {
+		return nil, err
+	}
 	if err := s.openAuth(cfg, deps); err != nil {
 		return nil, err
 	}
@@ -136,9 +140,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (_ *Service, err error) {
 		return nil, err
 	}
 	s.exports = newExporter(s, expSigner)
-	if err := s.exports.loadPolicy(cfg.Policy); err != nil {
-		return nil, err
-	}
+	s.exports.policy = pol
 	if s.anchors, err = newAnchorLoop(cfg, s); err != nil {
 		return nil, err
 	}
