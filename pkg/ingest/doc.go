@@ -64,6 +64,19 @@
 // on degraded, untraceable and unknown. The policy is in the startup log
 // and on /readyz. Receipt times never go backwards.
 //
+// # Release gate and reviewer-signed records
+//
+// With a release policy (Config.Policy, gate.go) every export proposes it;
+// POST /v1/exports with kind "release" is refused (422
+// release-policy-unmet, the failed rules in the problem's "rules") unless
+// the exported records satisfy it with its release rules applied; a
+// "review" export is built and says what it lacks. Approvals and
+// evaluation plans signed by reviewer keys (validators, possibly offline
+// over a review package) enter through the review API, POST
+// /v1/runs/{runId}/approvals and /plans (approvals.go): checked (approvals
+// by the review console's own check), then logged through Submit with a
+// receipt naming the uploader.
+//
 // # Anchors
 //
 // With Config.Anchors, a background anchorer (anchors.go) obtains an
