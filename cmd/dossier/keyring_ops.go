@@ -73,10 +73,11 @@ func (n *nextFlags) write(env *cli.Env, doc *keyring.Document, prev []byte) erro
 }
 
 func runKeyringAdd(env *cli.Env, args []string) error {
-	fs := cli.FlagSet(env, "keyring add", "--previous FILE --root-key K [--root-key K2] --add ROLES:PUBFILE:NAME:PERSONID:TEAM ... [--issued-at T] -o FILE")
+	fs := cli.FlagSet(env, "keyring add", "--previous FILE --root-key K [--root-key K2] --add ROLES:PUBFILE:NAME:PERSONID:TEAM ... [--valid-until T] [--issued-at T] -o FILE")
 	n := bindNext(fs)
 	var adds multiFlag
 	fs.Var(&adds, "add", "a key entry ROLES:PUBFILE:NAME:PERSONID:TEAM, as for 'keyring create' (repeat)")
+	until := fs.String("valid-until", "", "the new keys' stated end of validity, RFC 3339 UTC (informational; revoke to end a key)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -90,6 +91,16 @@ func runKeyringAdd(env *cli.Env, args []string) error {
 	ks, err := parseAdds(adds, doc.IssuedAt)
 	if err != nil {
 		return err
+	}
+	if *until != "" {
+		t, err := timeFlag(env, *until, "--valid-until")
+		if err != nil {
+			return err
+		}
+		u := t.Format(time.RFC3339Nano)
+		for i := range ks {
+			ks[i].ValidUntil = &u
+		}
 	}
 	if err := doc.AddKeys(ks...); err != nil {
 		return cli.Usage("%v", err)

@@ -29,8 +29,11 @@ func TestKeyringOps(t *testing.T) {
 	pin := strings.TrimSpace(run("create", 0, "keyring create", "--root-key", p("root.key"), "-o", p("v1.json"),
 		"--add", "root:"+p("root.pub")+":Root One:person:r1:security",
 		"--add", "producer:"+p("producer.pub")+":Pipeline:workload:train:ml-platform"))
-	run("add", 0, "keyring add", "--previous", p("v1.json"), "--root-key", p("root.key"), "-o", p("v2.json"),
+	run("add", 0, "keyring add", "--previous", p("v1.json"), "--root-key", p("root.key"), "-o", p("v2.json"), "--valid-until", "2031-01-01T00:00:00Z",
 		"--add", "reviewer:"+p("reviewer.pub")+":Rita Reviewer:person:rita:validation")
+	if v2, _ := readKeyringVersion(p("v2.json")); v2.Document.Keys[2].ValidUntil == nil || *v2.Document.Keys[2].ValidUntil != "2031-01-01T00:00:00Z" {
+		t.Fatalf("--valid-until not recorded: %+v", v2.Document.Keys[2])
+	}
 	run("add: signed by a non-root", 1, "keyring add", "--previous", p("v1.json"), "--root-key", p("producer.key"), "-o", p("bad.json"),
 		"--add", "reviewer:"+p("reviewer.pub")+":Rita Reviewer:person:rita:validation")
 	run("add: key listed twice", 2, "keyring add", "--previous", p("v2.json"), "--root-key", p("root.key"), "-o", p("bad.json"),
