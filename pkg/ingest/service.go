@@ -155,7 +155,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (_ *Service, err error) {
 	ts := s.gate.state()
 	s.logger.Info("dossierd ready", "dataDir", cfg.DataDir, "logOrigin", s.log.Origin(), "ingestKey", s.keyID,
 		"timePolicy", s.gate.policyText(), "timeVerdict", ts.Verdict, "timeDiagnosis", ts.Diagnosis,
-		"timeEvidence", ts.Evidence, "registry", cfg.Push.Registry)
+		"timeEvidence", ts.Evidence, "registry", cfg.Push.Registry, "releasePolicy", cfg.Policy)
 	return s, nil
 }
 
