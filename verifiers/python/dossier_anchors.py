@@ -118,7 +118,9 @@ def parse_tsr(tsr):
         encap = der_items(signed_data[2][1])                 # encapContentInfo
         tst = der_items(der_read(der_items(encap[1][1])[0][1])[1])
         fields = tst_fields(tst, status)
-        fields["signerIsCA"] = signer_is_ca(signed_data)
+        fields["signer"], fields["certs"] = signer_id(signed_data)
+        if not any(cert_matches(c, fields["signer"]) for c in fields["certs"]):
+            raise ValueError("the token does not carry the certificate its SignerInfo names")
         return fields
     except (ValueError, IndexError) as err:
         raise AnchorError("tsa", "the token is not a well-formed RFC 3161 TimeStampResp: %s" % err)
@@ -143,29 +145,55 @@ def tst_fields(tst, status):
     return {"status": status, "policy": der_oid(tst[1][1]), "genTime": gen_ns, "accuracy": accuracy}
 
 
-def signer_is_ca(signed_data):
-    """Whether the token's signer certificate (the one its SignerInfo names by
-    issuer and serial) carries basicConstraints cA TRUE (spec/anchors.md 1 step 5)."""
+def signer_id(signed_data):
+    """The (issuer, serial) DER pair the token's SignerInfo names its signer by,
+    and the certificates the token carries."""
     certs = [v for t, v in signed_data if t == 0xA0]
     signer = der_items(der_items(signed_data[-1][1])[0][1])       # signerInfos[0]
     if not certs or signer[1][0] != 0x30:
-        raise ValueError("the token carries no signer certificate (certReq) or names its signer by key id")
+        raise ValueError("the token carries no certificates (certReq) or names its signer by key id")
     issuer, serial = der_items(signer[1][1])
-    for _, cert in der_items(certs[0]):
-        tbs = der_items(der_items(cert)[0][1])
-        off = 1 if tbs[0][0] == 0xA0 else 0
-        if tbs[off] != serial or tbs[off + 2] != issuer:
+    return (issuer, serial), [der_read(c)[1] for c in split_der(certs[0])]
+
+
+def split_der(content):
+    """The complete TLVs (tag, length and value) in content."""
+    out, pos = [], 0
+    while pos < len(content):
+        _, _, end = der_read(content, pos)
+        out.append(content[pos:end])
+        pos = end
+    return out
+
+
+def cert_matches(cert, sid):
+    """Whether a certificate's content (inside its SEQUENCE) has the issuer and serial sid."""
+    tbs = der_items(der_items(cert)[0][1])
+    off = 1 if tbs[0][0] == 0xA0 else 0
+    return tbs[off] == sid[1] and tbs[off + 2] == sid[0]
+
+
+def cert_is_ca(cert):
+    """basicConstraints cA TRUE in a certificate's content (spec/anchors.md 1 step 5)."""
+    tbs = der_items(der_items(cert)[0][1])
+    for tag, value in tbs:
+        if tag != 0xA3:
             continue
-        for tag, value in tbs[off + 6:]:
-            if tag != 0xA3:
-                continue
-            for _, ext in der_items(der_items(value)[0][1]):
-                e = der_items(ext)
-                if der_oid(e[0][1]) == "2.5.29.19":
-                    bc = der_items(der_items(e[-1][1])[0][1])
-                    return bool(bc) and bc[0][0] == 0x01 and bc[0][1] != b"\x00"
-        return False
-    raise ValueError("the token carries no certificate matching its SignerInfo")
+        for _, ext in der_items(der_items(value)[0][1]):
+            e = der_items(ext)
+            if der_oid(e[0][1]) == "2.5.29.19":
+                bc = der_items(der_items(e[-1][1])[0][1])
+                return bool(bc) and bc[0][0] == 0x01 and bc[0][1] != b"\x00"
+    return False
+
+
+def pem_certs(chain):
+    """The DER contents of a PEM chain's certificates."""
+    out = []
+    for block in split_pem(chain):
+        body = "".join(block.strip().split("\n")[1:-1])
+        out.append(der_read(base64.b64decode(body))[1])
+    return out
 
 
 def split_pem(chain):
@@ -182,8 +210,12 @@ def verify_token(tsa, response, checkpoint, tools):
     if len(tsr) > MAX_TSR:
         raise AnchorError("tsa", "token larger than 64 KiB")
     info = parse_tsr(tsr)
-    if info["signerIsCA"]:
-        raise AnchorError("tsa", "the token's signer certificate is a CA (basicConstraints cA TRUE)")
+    try:  # the signer as the token carries it and as the trust root's chain does (openssl prefers the latter)
+        signers = [c for c in info["certs"] + pem_certs(tsa["chainPem"]) if cert_matches(c, info["signer"])]
+        if any(cert_is_ca(c) for c in signers):
+            raise AnchorError("tsa", "the token's signer certificate is a CA (basicConstraints cA TRUE)")
+    except (ValueError, IndexError) as err:
+        raise AnchorError("tsa", "a certificate of the token or of the trust root's chain is malformed: %s" % err)
     if "policy" in tsa and info["policy"] != tsa["policy"]:
         raise AnchorError("tsa", "token policy %s is not the trust root's %s" % (info["policy"], tsa["policy"]))
     low, high = info["genTime"] - info["accuracy"], info["genTime"] + info["accuracy"]
