@@ -3,8 +3,8 @@
 # witness cosignatures and dossier-verify marks the records anchored.
 # Source it (scripts/demo.sh and scripts/demo_daemon.sh do); never run it.
 #
-#   anchors_start OUT           build/start sigstore's timestamp-server (or
-#                               reuse the one in $DEMO_TSA_URL), write its
+#   anchors_start OUT           build/start the TSA (or reuse the one in
+#                               $DEMO_TSA_URL), write its
 #                               chain to OUT/trust/tsa-chain.pem, make the
 #                               witness key OUT/keys/witness.{key,vkey}; sets
 #                               ANCHOR_KEYRING_FLAGS (for keyring create)
@@ -13,28 +13,16 @@
 #                               anchor run and export)
 #   anchors_stop                stop what these started (by pid)
 #
-# The TSA is sigstore timestamp-authority at the version go.mod pins, built
-# with 'go build' into $TOOLS/bin on first use (only the Go module proxy is
-# needed), with its in-memory test signer and NTP monitoring off (it would
-# query public NTP servers). Nothing here is for production: the memory
-# signer's chain is new at every start.
-: "${TOOLS:=$HOME/.cache/dossier-tools}"
+# The TSA is sigstore timestamp-authority at the version go.mod pins: its
+# API server run in-process by internal/demotsa (go build; only the Go
+# module proxy is needed) on 127.0.0.1 with its in-memory test signer. The
+# stock timestamp-server binary is not used because it always binds its
+# metrics port :2112 on every interface (two demos on one machine collide)
+# and queries public NTP servers unless told not to. Nothing here is for
+# production: the memory signer's chain is new at every start.
 ANCHOR_PIDS=()
 TSA_NAME=tsa.demo
 WITNESS_NAME=secops
-
-# ensure_timestamp_server: build sigstore's timestamp-server at the pinned
-# version (the binary name carries it) into $TOOLS/bin.
-ensure_timestamp_server() {
-  local ver
-  ver=$(GOTOOLCHAIN=local "${GO:-go}" list -m -f '{{.Version}}' github.com/sigstore/timestamp-authority/v2)
-  TSA_SERVER="$TOOLS/bin/timestamp-server-$ver"
-  [ -x "$TSA_SERVER" ] && return 0
-  echo "demo: building sigstore timestamp-server $ver into $TOOLS/bin (first use only)" >&2
-  mkdir -p "$TOOLS/bin"
-  GOTOOLCHAIN=local "${GO:-go}" build -o "$TSA_SERVER.tmp" github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server
-  mv "$TSA_SERVER.tmp" "$TSA_SERVER"
-}
 
 anchor_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -54,13 +42,14 @@ anchors_start() {
   if [ -n "${DEMO_TSA_URL:-}" ] && [ -s "$out/trust/tsa-chain.pem" ] && curl -s -o /dev/null "${DEMO_TSA_URL%/api/v1/timestamp}/ping"; then
     echo "TSA already running at $DEMO_TSA_URL (chain $out/trust/tsa-chain.pem)"
   else
-    ensure_timestamp_server
-    port=$(anchor_port)
-    "$TSA_SERVER" serve --host 127.0.0.1 --port "$port" --timestamp-signer memory \
-      --disable-ntp-monitoring --include-chain-in-response > "$out/anchors-run/tsa.log" 2>&1 &
+    GOTOOLCHAIN=local "${GO:-go}" build -o "$out/anchors-run/demotsa" ./internal/demotsa
+    rm -f "$out/anchors-run/tsa.url"
+    "$out/anchors-run/demotsa" -listen 127.0.0.1:0 -url-out "$out/anchors-run/tsa.url" > "$out/anchors-run/tsa.log" 2>&1 &
     ANCHOR_PIDS+=($!)
-    DEMO_TSA_URL="http://127.0.0.1:$port/api/v1/timestamp"
-    anchor_wait "http://127.0.0.1:$port/ping"
+    for _ in $(seq 1 100); do [ -s "$out/anchors-run/tsa.url" ] && break; sleep 0.1; done
+    [ -s "$out/anchors-run/tsa.url" ] || { echo "demo: the TSA did not start (see $out/anchors-run/tsa.log)" >&2; return 1; }
+    DEMO_TSA_URL="$(cat "$out/anchors-run/tsa.url")/api/v1/timestamp"
+    anchor_wait "${DEMO_TSA_URL%/api/v1/timestamp}/ping"
     curl -sf "$DEMO_TSA_URL/certchain" > "$out/trust/tsa-chain.pem"
     echo "TSA (sigstore timestamp-authority, memory signer) at $DEMO_TSA_URL; chain in $out/trust/tsa-chain.pem"
   fi
