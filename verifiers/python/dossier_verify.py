@@ -1964,6 +1964,9 @@ class AnchorReport(object):
             self.ctx.report(7, cls, "not-checked", subject, str(err))
         except Invalid as err:
             self.fail(subject, cls, str(err))
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError) as err:
+            # input this check did not anticipate: never a pass
+            self.ctx.report(7, cls, "not-checked", subject, "cannot check: %s %s" % (type(err).__name__, err))
         return self.passed
 
     def last_passed(self):
@@ -2244,11 +2247,14 @@ def step_11_policy(ctx):
     for hexd, run_id in sorted(ctx.run_roots.items()):
         records = [policy_record(ctx, r) for r in ctx.records if r.ok and r.kind in RUN_KINDS
                    and r.statement["subject"][0]["digest"]["sha256"] == hexd]
-        if v2:
-            results = dossier_policy.Evaluation(ctx.policy, records, lambda fp, i: key_view(ctx, fp, i, True),
-                                                lambda fp, i: key_view(ctx, fp, i, False), at, False).run()
-        else:
-            results = dossier_policy.Evaluation(ctx.policy, records, None, None, at, False).run()
+        evaluation = dossier_policy.Evaluation(ctx.policy, records, lambda fp, i: key_view(ctx, fp, i, True),
+                                               lambda fp, i: key_view(ctx, fp, i, False), at, False)
+        try:
+            results = evaluation.run()
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError) as err:
+            ctx.report(11, "policy", "not-checked", "sha256:" + hexd, "run %s: cannot evaluate the policy: %s %s"
+                       % (run_id, type(err).__name__, err))
+            continue
         report_policy(ctx, "sha256:" + hexd, run_id, results)
 
 

@@ -531,6 +531,28 @@ class V2EndToEndTest(unittest.TestCase):
         self.assertEqual(code, 1)
         self.assertIn("approvals.distinct-people", [f.get("rule") for f in doc["failures"]])
 
+    def test_bit_flips_never_verify_and_never_crash(self):
+        """An anchored package with a policy v2: a flipped bit outside the
+        unsigned index.json annotations rejects (or, never, verifies)."""
+        import random
+        v = os.path.join(V2, "anchors-tsa-and-witness-quorum")
+        with open(os.path.join(v, "package.tar"), "rb") as f:
+            data = f.read()
+        args = {"root-fingerprint": read(os.path.join(v, "trust", "root-fingerprint")).strip(),
+                "policy": dv.parse_policy(read(os.path.join(v, "trust", "policy.json")).encode()),
+                "at": read(os.path.join(v, "trust", "at")).strip()}
+        self.assertEqual(dv.verify(dict(args), data).outcome()[0], "verified")
+        index_json = dict(dv.read_tar(data)[0])["index.json"]
+        start = data.index(index_json)
+        rng = random.Random(11)
+        for _ in range(25):
+            pos = rng.randrange(len(data))
+            if start <= pos < start + len(index_json):
+                continue
+            mutated = bytearray(data)
+            mutated[pos] ^= 1 << rng.randrange(8)
+            self.assertEqual(dv.verify(dict(args), bytes(mutated)).outcome()[0], "rejected", "bit flip at %d" % pos)
+
     def test_openssl_without_ts_is_inconclusive_never_verified(self):
         """A token this verifier cannot check makes the outcome inconclusive."""
         fake = tempfile.mkdtemp()
