@@ -16,6 +16,7 @@ import (
 	"github.com/dossier-audit/dossier/pkg/dossier"
 	"github.com/dossier-audit/dossier/pkg/gate"
 	"github.com/dossier-audit/dossier/pkg/ingest/auth"
+	"github.com/dossier-audit/dossier/pkg/keyring"
 	"github.com/dossier-audit/dossier/pkg/policy"
 	"github.com/dossier-audit/dossier/pkg/record"
 	"github.com/dossier-audit/dossier/pkg/review"
@@ -273,34 +274,51 @@ func (b *LogBackend) SubmitApproval(ctx context.Context, runID string, bun []byt
 // record digest and the run as checked; errors that are the approval's
 // fault wrap ErrApproval, an unknown run ErrNotFound.
 func (b *LogBackend) CheckApproval(ctx context.Context, runID string, bun []byte) (*record.Approval, string, *RunDetail, error) {
-	size, err := b.size()
+	d, keys, err := b.current(ctx, runID)
 	if err != nil {
 		return nil, "", nil, err
+	}
+	a, digest, err := VerifyApproval(bun, d, keys.Key)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return a, digest, d, nil
+}
+
+// CurrentRun is Run read from the log now rather than from the cache: the
+// review document an approval signed now must name (dossierd's GET
+// /v1/runs/{runId}/review). EarlierViews is set.
+func (b *LogBackend) CurrentRun(ctx context.Context, runID string) (*RunDetail, error) {
+	d, _, err := b.current(ctx, runID)
+	return d, err
+}
+
+// current reads the run at the published checkpoint, stores it in the
+// cache, and returns it with the newest keyring version.
+func (b *LogBackend) current(ctx context.Context, runID string) (*RunDetail, *keyring.Document, error) {
+	size, err := b.size()
+	if err != nil {
+		return nil, nil, err
 	}
 	roots, err := b.roots()
 	if err != nil {
-		return nil, "", nil, err
+		return nil, nil, err
 	}
 	i := slices.IndexFunc(roots, func(r *run.Root) bool { return r.Registration.RunID == runID })
 	if i < 0 {
-		return nil, "", nil, fmt.Errorf("%w: run %q", ErrNotFound, runID)
+		return nil, nil, fmt.Errorf("%w: run %q", ErrNotFound, runID)
 	}
 	e, err := b.build(ctx, roots[i], size, true)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, nil, err
 	}
 	b.store(runID, e)
 	d := *e.detail
 	d.AsOf = e.size
 	if d.EarlierViews, err = b.earlierViews(ctx, e.facts, roots, roots[i], size); err != nil {
-		return nil, "", nil, err
+		return nil, nil, err
 	}
-	latest := e.facts.Chain.Latest()
-	a, digest, err := VerifyApproval(bun, &d, latest.Key)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	return a, digest, &d, nil
+	return &d, e.facts.Chain.Latest(), nil
 }
 
 // earlierViews renders the run's review as it stood just before each of

@@ -167,3 +167,36 @@ func (s *Service) appendChecked(ctx context.Context, runID string, b []byte, by 
 	}
 	return ans.LogIndex, nil
 }
+
+// handleReview serves the run's current review document (pkg/review, the
+// bytes an approval signs with 'dossier approve --review'), read from the
+// log at a checkpoint covering every acknowledged record. The header
+// Dossier-View-Digest is its digest.
+func (s *Service) handleReview(w http.ResponseWriter, r *http.Request, _ *auth.Identity) *Problem {
+	if len(s.keyringEnvs) == 0 {
+		return problem(http.StatusNotImplemented, CodeNotImplemented, "no keyring configured; runs cannot be verified for review")
+	}
+	runID := r.PathValue("runId")
+	if _, ok := s.runs.get(runID); !ok {
+		return problem(http.StatusNotFound, CodeNotFound, "no such run")
+	}
+	rb, err := s.reviewBackend()
+	if err != nil {
+		return problem(http.StatusServiceUnavailable, CodeStorage, err.Error())
+	}
+	if err := s.awaitCheckpoint(r.Context()); err != nil {
+		return problem(http.StatusServiceUnavailable, CodeStorage, err.Error()).retry(1)
+	}
+	d, err := rb.CurrentRun(r.Context(), runID)
+	if err != nil {
+		return problem(http.StatusServiceUnavailable, CodeStorage, err.Error()).retry(5)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="review-`+runID+`.html"`)
+	h.Set("Dossier-View-Digest", d.ViewDigest)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(d.Review)
+	return nil
+}

@@ -110,6 +110,14 @@ func TestApprovalImport(t *testing.T) {
 	must(t, err)
 	approval := approveDoc(t, rita, "person:rita", doc)
 	url := d.url + "/v1/runs/" + testRunID + "/approvals"
+	// The daemon serves the same review document (the online route).
+	rv := do(t, "GET", d.url+"/v1/runs/"+testRunID+"/review", tokReviewer, nil)
+	if rv.status != http.StatusOK || !bytes.Equal(rv.body, doc) || rv.header.Get("Dossier-View-Digest") != review.Digest(doc) {
+		t.Fatalf("GET review: %d, same as the package's %v, digest %s", rv.status, bytes.Equal(rv.body, doc), rv.header.Get("Dossier-View-Digest"))
+	}
+	if rv := do(t, "GET", d.url+"/v1/runs/"+testRunID+"/review", tokProducer, nil); rv.status != http.StatusForbidden {
+		t.Fatalf("GET review as producer: %d", rv.status)
+	}
 
 	if r := do(t, "POST", url, tokProducer, approval); r.status != http.StatusForbidden {
 		t.Fatalf("producer uploads an approval: %d, want 403", r.status)

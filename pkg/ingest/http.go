@@ -67,6 +67,7 @@ func (s *Service) reviewRoutes(mux *methodMux, l string, a auth.Authenticator) {
 	handle(mux, "POST /v1/exports", s.route(l, "export", a, rolesExport, s.handleExport))
 	handle(mux, "POST /v1/runs/{runId}/approvals", s.route(l, "approval", a, rolesReviewer, s.handleApproval))
 	handle(mux, "POST /v1/runs/{runId}/plans", s.route(l, "plan", a, rolesReviewer, s.handlePlan))
+	handle(mux, "GET /v1/runs/{runId}/review", s.route(l, "review", a, rolesRead, s.handleReview))
 	handle(mux, "GET /v1/exports/{id}", s.route(l, "export-get", a, rolesExport, s.handleExportGet))
 }
 

@@ -19,7 +19,7 @@ func TestErrorCatalogue(t *testing.T) {
 	}
 	api, err := os.ReadFile("../../spec/openapi.yaml")
 	must(t, err)
-	for _, path := range []string{"/v1/runs:", "/v1/runs/{runId}:", "/v1/runs/{runId}/records:", "/v1/runs/{runId}/approvals:", "/v1/runs/{runId}/plans:", "/v1/import:",
+	for _, path := range []string{"/v1/runs:", "/v1/runs/{runId}:", "/v1/runs/{runId}/records:", "/v1/runs/{runId}/review:", "/v1/runs/{runId}/approvals:", "/v1/runs/{runId}/plans:", "/v1/import:",
 		"/v1/records/{digest}:", "/v1/records/{digest}/receipt:", "/v1/records/{digest}/proof:", "/v1/checkpoint:",
 		"/v1/exports:", "/v1/exports/{id}:", "/healthz:", "/readyz:", "/metrics:"} {
 		if !strings.Contains(string(api), "\n  "+path+"\n") {
