@@ -125,6 +125,7 @@ func TestRecordVerifyForeignCommand(t *testing.T) {
 		{"verified", 0, "not a Dossier record", []string{"record verify", "--type", "https://slsa.dev/provenance/v1", "--subject", p("x.tar")}},
 		{"subject named", 0, "subjects matched: x.tar", []string{"record verify", "--digest", "sha256:" + sum}},
 		{"no subject warns", 0, "not compared with any artifact", []string{"record verify"}},
+		{"no subject says so", 0, "subjects NOT compared", []string{"record verify"}},
 		{"alias", 0, "is an alias of 'record verify'", []string{"record verify-foreign", "--type", "https://slsa.dev/provenance/v1", "--subject", p("x.tar")}},
 		{"other file", 1, "subject (8)", []string{"record verify", "--subject", p("other.tar")}},
 		{"dossier kind", 1, "predicate (7)", []string{"record verify", "--type", "dataset"}},

@@ -16,8 +16,11 @@ import (
 )
 
 // foreignNote is what 'record verify' says of a verified statement whose
-// predicate type is not a Dossier kind.
-const foreignNote = "not a Dossier record: signature, statement and subjects checked; the predicate is not checked against any Dossier schema"
+// predicate type is not a Dossier kind, with and without subjects to match.
+const (
+	foreignNote          = "not a Dossier record: signature, in-toto statement and subjects checked; the predicate is not checked against any Dossier schema"
+	foreignNoteNoSubject = "not a Dossier record: signature and in-toto statement checked, subjects NOT compared with any artifact (pass --subject or --digest); the predicate is not checked against any Dossier schema"
+)
 
 type verifyLine struct {
 	File          string         `json:"file"`
@@ -188,8 +191,11 @@ func verifyOne(env *cli.Env, path string, v signature.Verifier, c recordCheck) v
 	}
 	line.Verified, line.Digest, line.KeyID = true, r.Digest, r.KeyID
 	line.PredicateType, line.RunID, line.Foreign, line.Subjects = r.PredicateType, r.RunID, r.Foreign, r.Matched
-	if r.Foreign {
+	switch {
+	case r.Foreign && len(c.subjects) > 0:
 		line.Note = foreignNote
+	case r.Foreign:
+		line.Note = foreignNoteNoSubject
 	}
 	return line
 }
