@@ -33,19 +33,20 @@ func init() {
 }
 
 type anchorFlags struct {
-	logDir, vkey, store string
-	tsas, chains, wits  multiFlag
-	timeout             time.Duration
+	logDir, vkey, store, keyring string
+	tsas, chains, wits           multiFlag
+	timeout                      time.Duration
 }
 
 func anchorSetup(env *cli.Env, name, synopsis string, args []string, extra func(*anchorFlags, *flag.FlagSet)) (*anchorer.Anchorer, *anchorFlags, *flag.FlagSet, error) {
 	fs := cli.FlagSet(env, name, synopsis)
 	f := &anchorFlags{}
 	fs.StringVar(&f.logDir, "log", "", "log directory (checkpoint and tiles)")
-	fs.StringVar(&f.vkey, "log-vkey", "", "log verifier key file")
+	fs.StringVar(&f.vkey, "log-vkey", "", "log verifier key file (or --keyring)")
+	fs.StringVar(&f.keyring, "keyring", "", "newest keyring version: its log key, and the chains of its timestampAuthorities")
 	fs.StringVar(&f.store, "store", "", "anchor store directory")
 	fs.Var(&f.tsas, "tsa", "NAME=URL of a time-stamping authority (repeatable)")
-	fs.Var(&f.chains, "tsa-chain", "NAME=PEM chain file of that TSA (required per --tsa)")
+	fs.Var(&f.chains, "tsa-chain", "NAME=PEM chain file of that TSA (default: the --keyring entry NAME)")
 	fs.Var(&f.wits, "witness", "NAME=URL submission prefix of a witness (repeatable)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "timeout of each request")
 	if extra != nil {
@@ -54,8 +55,16 @@ func anchorSetup(env *cli.Env, name, synopsis string, args []string, extra func(
 	if err := cli.Parse(fs, args); err != nil {
 		return nil, nil, nil, err
 	}
-	if f.logDir == "" || f.vkey == "" || f.store == "" {
-		return nil, nil, nil, cli.Usage("%s needs --log, --log-vkey and --store", name)
+	if f.logDir == "" || (f.vkey == "") == (f.keyring == "") || f.store == "" {
+		return nil, nil, nil, cli.Usage("%s needs --log, --store and one of --log-vkey or --keyring", name)
+	}
+	if f.keyring != "" {
+		b, err := os.ReadFile(f.keyring)
+		if err != nil {
+			return nil, nil, nil, cli.Inconclusive(err, "")
+		}
+		a, err := keyringAnchorer(env, f, b)
+		return a, f, fs, err
 	}
 	v, err := readVerifier(f.vkey)
 	if err != nil {
@@ -112,7 +121,7 @@ func tsaOptions(name, chainFile string, chainOf func(string) (tsaverify.Options,
 }
 
 func runAnchorRun(env *cli.Env, args []string) error {
-	a, f, _, err := anchorSetup(env, "anchor run", "--log DIR --log-vkey F --store DIR [--tsa N=URL --tsa-chain N=PEM]... [--witness N=URL]...", args, nil)
+	a, f, _, err := anchorSetup(env, "anchor run", "--log DIR (--log-vkey F | --keyring F) --store DIR [--tsa N=URL [--tsa-chain N=PEM]]... [--witness N=URL]...", args, nil)
 	if err != nil {
 		return err
 	}
@@ -151,7 +160,7 @@ func renderAnchorReport(env *cli.Env, r *anchorer.Report, backlog []uint64) {
 func runAnchorBuild(env *cli.Env, args []string) error {
 	var out, checkpoint string
 	var indices multiFlag
-	a, _, _, err := anchorSetup(env, "anchor build", "--log DIR --log-vkey F --store DIR --checkpoint F --index N... -o anchors.json", args,
+	a, _, _, err := anchorSetup(env, "anchor build", "--log DIR (--log-vkey F | --keyring F) --store DIR --checkpoint F --index N... -o anchors.json", args,
 		func(_ *anchorFlags, fs *flag.FlagSet) {
 			fs.StringVar(&checkpoint, "checkpoint", "", "the package checkpoint (log-signed note)")
 			fs.Var(&indices, "index", "leaf index the package proves (repeatable)")
@@ -234,19 +243,29 @@ func exportAnchorSource(env *cli.Env, f *anchorFlags, newest []byte) (*anchorer.
 	if f.store == "" && len(f.tsas)+len(f.wits)+len(f.chains) > 0 {
 		return nil, cli.Usage("--tsa and --witness need --anchor-store (where tokens and cosignatures are kept)")
 	}
-	v, err := keyring.Parse(newest)
-	if err != nil {
-		return nil, cli.Failed(fmt.Errorf("newest --keyring: %w", err), "")
-	}
 	if f.store == "" {
-		if len(v.Document.TimestampAuthorities) > 0 || v.Document.WitnessPolicy != "" {
+		if v, err := keyring.Parse(newest); err == nil && (len(v.Document.TimestampAuthorities) > 0 || v.Document.WitnessPolicy != "") {
 			env.Warnf("anchors: the keyring names TSAs or witnesses but there is no --anchor-store: the package carries no anchors.json and the time of every record is asserted by the operator")
 		}
 		return nil, nil
 	}
+	a, err := keyringAnchorer(env, f, newest)
+	if err != nil {
+		return nil, err
+	}
+	return &anchorer.Export{Anchorer: a}, nil
+}
+
+// keyringAnchorer configures an anchorer whose log key and TSA chains come
+// from the keyring version newest (its trust root: the names must match).
+func keyringAnchorer(env *cli.Env, f *anchorFlags, newest []byte) (*anchorer.Anchorer, error) {
+	v, err := keyring.Parse(newest)
+	if err != nil {
+		return nil, cli.Failed(fmt.Errorf("keyring: %w", err), "")
+	}
 	logs := v.Document.KeysWithRole(keyring.RoleLog)
 	if len(logs) != 1 {
-		return nil, cli.Failed(fmt.Errorf("newest --keyring lists %d log keys, want 1", len(logs)), "")
+		return nil, cli.Failed(fmt.Errorf("keyring lists %d log keys, want 1", len(logs)), "")
 	}
 	lv, err := tlog.NewVerifier(logs[0].NoteVerifierKey)
 	if err != nil {
@@ -265,7 +284,7 @@ func exportAnchorSource(env *cli.Env, f *anchorFlags, newest []byte) (*anchorer.
 			env.Warnf("TSA %s is not in the keyring's timestampAuthorities: a verifier ignores its tokens", t.Name)
 		}
 	}
-	return &anchorer.Export{Anchorer: a}, nil
+	return a, nil
 }
 
 func keyringTSAOptions(a *keyring.TimestampAuthority) (tsaverify.Options, bool) {

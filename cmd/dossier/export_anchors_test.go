@@ -153,6 +153,30 @@ func TestExportAnchors(t *testing.T) {
 	}
 }
 
+// TestAnchorRunThenExport: 'anchor run --keyring' (log key and TSA chain
+// from the trust root) from cron, then an export that only reads the
+// store: every run record is anchored, only the export record (logged
+// after) is not, so anchors.require tsa verifies.
+func TestAnchorRunThenExport(t *testing.T) {
+	t.Parallel()
+	a := newAnchoredLog(t)
+	code, out, errOut := runCmd(t, "anchor run", "--log", a.p("log"), "--keyring", a.p("keyring.json"), "--store", a.p("store"),
+		"--tsa", "tsa.internal="+a.tsaURL, "--witness", "w1="+a.witnessURL)
+	if code != 0 || !strings.Contains(out, `"tsa.internal"`) {
+		t.Fatalf("anchor run --keyring: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, got := a.export(t, "package.tar", "--anchor-store", a.p("store")); code != 0 || !strings.Contains(got, "1 of 7 proved leaves were logged after") {
+		t.Fatalf("export from the store: exit %d\n%s", code, got)
+	}
+	res := a.verify(t, "package.tar", "both")
+	if res.Outcome != verify.Verified || res.Summary.Anchors.Asserted != 0 {
+		t.Fatalf("require both: %s %+v %+v", res.Outcome, res.Failures, res.Summary.Anchors)
+	}
+	if code, _, _ := runCmd(t, "anchor run", "--log", a.p("log"), "--store", a.p("store")); code != 2 {
+		t.Fatalf("anchor run without --log-vkey or --keyring: exit %d, want 2", code)
+	}
+}
+
 func hasClass(res *verify.Result, class verify.Failure) bool {
 	for _, f := range res.Failures {
 		if f.Class == class {
