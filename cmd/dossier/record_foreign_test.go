@@ -139,3 +139,26 @@ func TestRecordVerifyForeignCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestNoDuplicateMembers finds a repeated member name at any depth and
+// accepts the same name in different objects.
+func TestNoDuplicateMembers(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, json string
+		dup        bool
+	}{
+		{"flat", `{"a":1,"b":2}`, false},
+		{"same name in sibling objects", `{"a":{"x":1},"b":{"x":2},"c":[{"x":1},{"x":2}]}`, false},
+		{"top level", `{"a":1,"a":2}`, true},
+		{"after a nested object", `{"a":{"b":1},"a":2}`, true},
+		{"inside an array", `{"s":[{"n":1,"n":2}]}`, true},
+		{"deep", `{"p":{"q":{"r":[1,{"z":true,"z":false}]}}}`, true},
+		{"name equal to a value", `{"a":"b","b":"a"}`, false},
+	} {
+		err := noDuplicateMembers([]byte(tc.json))
+		if (err != nil) != tc.dup {
+			t.Errorf("%s: got %v, want duplicate=%v", tc.name, err, tc.dup)
+		}
+	}
+}
