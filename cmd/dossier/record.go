@@ -16,7 +16,7 @@ import (
 
 func init() {
 	commands.Register(&cli.Command{Name: "record create", Summary: "sign a predicate as a record of a run (Sigstore bundle)", Run: recordCreate})
-	commands.Register(&cli.Command{Name: "record verify", Summary: "verify record bundles with a public key", Run: recordVerify})
+	commands.Register(&cli.Command{Name: "record verify", Summary: "verify record bundles with a public key (also other in-toto attestations: SLSA provenance, VSA)", Run: recordVerify})
 	commands.Register(&cli.Command{Name: "record inspect", Summary: "show what a record bundle says (does not verify)", Run: recordInspect})
 }
 
