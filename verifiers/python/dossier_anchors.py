@@ -429,16 +429,17 @@ def check_pairs(entries, log_vkey):
 
 def anchor_of(entries, index):
     """spec/anchors.md 4: a record at log index i is anchored no later than the
-    smallest anchor time over verified entries of size > i."""
-    tsa = [min(e.tsa.values()) for e in entries if e.ok and e.size > index and e.tsa]
-    wit = [e.witness for e in entries if e.ok and e.size > index and e.witness is not None]
-    by = []
-    if tsa:
-        by += sorted(set("tsa:" + n for e in entries if e.ok and e.size > index for n in e.tsa))
-    if wit:
-        by.append("witness-quorum")
-    times = tsa + wit
-    return {"tsa": bool(tsa), "witness": bool(wit), "notAfter": min(times) if times else None, "by": by}
+    smallest anchor time over verified entries of size > i; `by` names what
+    anchored it at that time (ties add a name); `tsa` and `witness` say whether
+    any such entry has a verified token, a met quorum (for anchors.require)."""
+    times = []
+    for e in entries:
+        if e.ok and e.size > index:
+            times += [(t, "tsa:" + name) for name, t in e.tsa.items()]
+            times += [(e.witness, "witness-quorum")] if e.witness is not None else []
+    not_after = min(t for t, _ in times) if times else None
+    return {"tsa": any(n.startswith("tsa:") for _, n in times), "witness": any(n == "witness-quorum" for _, n in times),
+            "notAfter": not_after, "by": sorted(set(n for t, n in times if t == not_after))}
 
 
 def meets(anchor, require):

@@ -486,7 +486,8 @@ class ForkTest(unittest.TestCase):
         small, large = da.Entry(b""), da.Entry(b"")
         small.size, small.ok, small.tsa = 3, True, {"t": 50}
         large.size, large.ok, large.witness = 9, True, 40
-        self.assertEqual(da.anchor_of([small, large], 2)["notAfter"], 40)
+        self.assertEqual(da.anchor_of([small, large], 2), {"tsa": True, "witness": True, "notAfter": 40,
+                                                           "by": ["witness-quorum"]})
         self.assertEqual(da.anchor_of([small, large], 5), {"tsa": False, "witness": True, "notAfter": 40,
                                                            "by": ["witness-quorum"]})
         self.assertEqual(da.anchor_of([small, large], 9)["notAfter"], None)
