@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/dossier-audit/dossier/cmd/internal/cli"
 	"github.com/dossier-audit/dossier/internal/atomicfile"
 	"github.com/dossier-audit/dossier/pkg/bundle"
+	"github.com/dossier-audit/dossier/pkg/client"
 	"github.com/dossier-audit/dossier/pkg/gate"
 	"github.com/dossier-audit/dossier/pkg/keyring"
 	"github.com/dossier-audit/dossier/pkg/keys"
@@ -54,16 +56,18 @@ func (f *logFlags) load(ctx context.Context, runFile string) (*gate.Facts, error
 }
 
 func runReview(env *cli.Env, args []string) error {
-	fs := cli.FlagSet(env, "review", "(--run RUNFILE --log DIR --keyring FILE... | --package FILE --root-fingerprint SHA256:<hex>) [--previous-release RUNFILE] -o review.html")
+	fs := cli.FlagSet(env, "review", "(--run RUNFILE --log DIR --keyring FILE... | --package FILE --root-fingerprint SHA256:<hex> | --server URL --run-id ID) [--previous-release RUNFILE] -o review.html")
 	var f logFlags
-	var prev, prevLabel, out, pkg, runID string
+	var prev, prevLabel, out, pkg, runID, server string
 	var asJSON bool
 	fs.StringVar(&f.runFile, "run", "", "run file of the run to review")
 	fs.StringVar(&f.logDir, "log", "", "log directory holding the run's records")
 	fs.Var(&f.keyrings, "keyring", "keyring version envelope, as appended to the log (repeat for the chain)")
 	fs.StringVar(&f.pin, "root-fingerprint", "", "pinned keyring root fingerprint SHA256:<hex> (default: trust the version 1 given)")
 	fs.StringVar(&pkg, "package", "", "review a run of this package file (verified with --root-fingerprint) instead of a log")
-	fs.StringVar(&runID, "run-id", "", "with --package: the run to review (default: the package's only run)")
+	fs.StringVar(&server, "server", "", "fetch the run's current review document from this dossierd (review listener URL)")
+	fs.StringVar(&runID, "run-id", "", "with --server: the run to review; with --package: the run (default: the package's only run)")
+	cf := addServerFlags(env, fs)
 	fs.StringVar(&prev, "previous-release", "", "run file of the model's last approved version (same log), to show what changed")
 	fs.StringVar(&prevLabel, "previous-label", "", "how to name the last approved version in the document")
 	fs.StringVar(&out, "o", "", "review document to write (never overwritten)")
@@ -71,10 +75,16 @@ func runReview(env *cli.Env, args []string) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	fromLog := f.runFile != "" && f.logDir != "" && len(f.keyrings) > 0 && pkg == ""
-	fromPkg := pkg != "" && f.pin != "" && f.runFile == "" && f.logDir == "" && prev == ""
-	if !fromLog && !fromPkg || out == "" || fs.NArg() != 0 {
-		return cli.Usage("review needs -o and either --run, --log and --keyring, or --package and --root-fingerprint (no --previous-release)")
+	local := f.runFile != "" || f.logDir != "" || len(f.keyrings) > 0 || f.pin != "" || prev != "" || pkg != ""
+	fromServer := server != "" && runID != "" && !local
+	fromLog := f.runFile != "" && f.logDir != "" && len(f.keyrings) > 0 && pkg == "" && server == ""
+	fromPkg := pkg != "" && f.pin != "" && f.runFile == "" && f.logDir == "" && prev == "" && server == ""
+	if !fromLog && !fromPkg && !fromServer || out == "" || fs.NArg() != 0 {
+		return cli.Usage("review needs -o and either --run, --log and --keyring, or --package and --root-fingerprint (no --previous-release), or --server and --run-id (nothing else)")
+	}
+	if fromServer {
+		cf.url = server
+		return reviewFromServer(env, cf, runID, out, asJSON)
 	}
 	ctx := context.Background()
 	var facts *gate.Facts
@@ -98,19 +108,87 @@ func runReview(env *cli.Env, args []string) error {
 	if err != nil {
 		return cli.Failed(err, "")
 	}
+	if err := writeReview(out, doc); err != nil {
+		return err
+	}
+	reviewed, _ := review.ReviewedRecords(in)
+	return printReview(env, in.RunID, digest, reviewed, out, asJSON)
+}
+
+// writeReview writes a review document to a new file.
+func writeReview(out string, doc []byte) error {
 	if err := atomicfile.WriteNew(out, doc, 0o644); err != nil {
 		return cli.Inconclusive(err, "choose another -o file; review documents are never overwritten")
 	}
-	reviewed, _ := review.ReviewedRecords(in)
+	return nil
+}
+
+// printReview prints what an approval of the document signs: the view
+// digest and the reviewed records' digests.
+func printReview(env *cli.Env, runID, digest string, reviewed []string, out string, asJSON bool) error {
 	if asJSON {
-		return json.NewEncoder(env.Stdout).Encode(map[string]any{"runId": in.RunID, "view": digest, "reviewedRecords": reviewed, "path": out})
+		return json.NewEncoder(env.Stdout).Encode(map[string]any{"runId": runID, "view": digest, "reviewedRecords": reviewed, "path": out})
 	}
 	fmt.Fprintf(env.Stdout, "view %s\n", digest)
 	for _, d := range reviewed {
 		fmt.Fprintf(env.Stdout, "record %s\n", d)
 	}
-	env.Infof("wrote %s: run %s, %d records to review", out, in.RunID, len(reviewed))
+	env.Infof("wrote %s: run %s, %d records to review", out, runID, len(reviewed))
 	return nil
+}
+
+// addServerFlags adds the connection flags of 'dossier review --server':
+// dossier submit's token and mTLS flags with the same DOSSIER_*
+// defaults, but no outbox (a review is read, never queued).
+func addServerFlags(env *cli.Env, fs *flag.FlagSet) *clientFlags {
+	f := &clientFlags{token: env.Getenv("DOSSIER_TOKEN")}
+	fs.StringVar(&f.tokenFile, "token-file", env.Getenv("DOSSIER_TOKEN_FILE"), "with --server: file holding a reviewer's bearer token ($DOSSIER_TOKEN_FILE; or $DOSSIER_TOKEN)")
+	fs.StringVar(&f.ca, "ca", env.Getenv("DOSSIER_CA_FILE"), "with --server: CA bundle for the daemon's certificate ($DOSSIER_CA_FILE)")
+	fs.StringVar(&f.cert, "cert", env.Getenv("DOSSIER_CERT_FILE"), "with --server: client certificate for mTLS ($DOSSIER_CERT_FILE)")
+	fs.StringVar(&f.key, "client-key", env.Getenv("DOSSIER_KEY_FILE"), "with --server: client certificate key ($DOSSIER_KEY_FILE)")
+	return f
+}
+
+// reviewFromServer fetches the run's current review document from the
+// daemon (its bytes checked against the Dossier-View-Digest header) and
+// writes it to a new file.
+func reviewFromServer(env *cli.Env, cf *clientFlags, runID, out string, asJSON bool) error {
+	c, err := cf.client(env)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rv, err := c.Review(ctx, runID)
+	if err != nil {
+		return reviewFetchError(err)
+	}
+	m, err := review.ParseManifest(rv.Document)
+	if err != nil {
+		return cli.Failed(fmt.Errorf("the daemon's review document: %w", err), "")
+	}
+	if m.RunID != runID {
+		return cli.Failed(fmt.Errorf("the daemon's review document is of run %q, want %q", m.RunID, runID), "")
+	}
+	if err := writeReview(out, rv.Document); err != nil {
+		return err
+	}
+	return printReview(env, runID, rv.ViewDigest, m.ReviewedRecords, out, asJSON)
+}
+
+func reviewFetchError(err error) error {
+	var pe *client.ProblemError
+	switch {
+	case errors.Is(err, client.ErrViewDigest):
+		return cli.Failed(err, "the document was altered on its way or the daemon is faulty; nothing was written. Fetch it again, or review a controlled export (--package)")
+	case errors.As(err, &pe) && (pe.Status == 401 || pe.Status == 403):
+		return cli.Failed(err, "pass a token or client certificate holding the reviewer role on the daemon's review listener")
+	case errors.As(err, &pe) && pe.Status == 404:
+		return cli.Failed(err, "check --run-id and that --server is the daemon's review listener")
+	case errors.As(err, &pe) && !pe.Retryable():
+		return cli.Failed(err, "")
+	}
+	return cli.Inconclusive(err, "the daemon is unavailable; try again later")
 }
 
 // loadPackage reads a run's facts from a package file.
