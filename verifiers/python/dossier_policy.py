@@ -334,9 +334,10 @@ class ApprovalRules(object):
         ev, p = self.ev, a["predicate"]
         self.judge("key-valid", key is not None, a, "key %s %s valid at log index %d" % (
             a["hint"], "is" if key is not None else "is not", a["index"]))
-        has_role = key is not None and self.rule["role"] in key["roles"]
-        self.judge("signer-role", has_role, a, "key %s %s role %s at log index %d" % (
-            a["hint"], "holds" if has_role else "does not hold", self.rule["role"], a["index"]))
+        if key is not None:  # a key not valid at the index holds no role there: key-valid says so
+            has_role = self.rule["role"] in key["roles"]
+            self.judge("signer-role", has_role, a, "key %s %s role %s at log index %d" % (
+                a["hint"], "holds" if has_role else "does not hold", self.rule["role"], a["index"]))
         owner = ev.owner(a["hint"], a["index"])  # the key's owner, valid or not (key-valid judges validity)
         person = owner["personId"] if owner is not None else None
         self.judge("signer-identity", person is not None and p["signer"]["id"] == person, a,
