@@ -37,6 +37,11 @@ Environment used by ``Dossier.from_env``:
     DOSSIER_DISABLE=1      turn the client into a no-op
 Only rank 0 sends: when RANK, SLURM_PROCID or OMPI_COMM_WORLD_RANK is set
 and not 0, ``from_env`` returns a no-op client.
+
+Reviewers use ``Reviewer`` instead (the review listener, reviewer
+credentials, nothing queued): ``fetch_review(run_id, path)``,
+``submit_approval(path)`` for an approval signed with ``dossier approve``,
+``submit_plan(path)`` for an evaluation plan signed by a validator.
 """
 
 from __future__ import absolute_import
@@ -64,7 +69,7 @@ try:  # Python 3
 except ImportError:  # pragma: no cover
     raise
 
-__all__ = ["Dossier", "DossierError", "idempotency_key", "content_digest", "NoopDossier"]
+__all__ = ["Dossier", "DossierError", "Reviewer", "bundle_run_id", "idempotency_key", "content_digest", "NoopDossier"]
 __version__ = "1"
 
 log = logging.getLogger("dossier_client")
@@ -605,6 +610,193 @@ class NoopDossier(object):
 
     def pending(self):
         return 0
+
+
+# --- reviewers -------------------------------------------------------------
+
+_PREDICATE_PREFIX = "https://dossier.dev/predicates/"
+_REVIEWED_PATHS = {"approval": "/approvals", "evaluation-plan": "/plans"}
+_MAX_BUNDLE = 4 << 20  # dossierd's default limits.maxBodyBytes
+_MAX_REVIEW = 256 << 20  # as pkg/review.MaxDocument
+_MANIFEST_OPEN = b'<pre id="dossier-review-manifest">'
+_MANIFEST_MEDIA_TYPE = "application/vnd.dossier.review-manifest.v1+json"
+
+
+def bundle_run_id(data, kind):
+    """The runId of a record bundle of ``kind`` ("approval" or
+    "evaluation-plan"), read from its DSSE payload to route the upload. The
+    signature is not checked here: the daemon checks it against the keyring
+    and the run as logged. Raises DossierError for anything else."""
+    import base64
+    try:
+        doc = json.loads(data.decode("utf-8"))
+        payload = base64.b64decode(doc["dsseEnvelope"]["payload"], validate=True)
+        st = json.loads(payload.decode("utf-8"))
+        got = st["predicateType"]
+        run_id = st["predicate"]["runId"]
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise DossierError("not a record bundle (%s: %s)" % (type(e).__name__, e))
+    if got != _PREDICATE_PREFIX + kind + "/v1":
+        raise DossierError("a record of predicate type %r, want %s" % (got, _PREDICATE_PREFIX + kind + "/v1"))
+    if not isinstance(run_id, str) or not run_id:
+        raise DossierError("the %s names no runId" % kind)
+    return run_id
+
+
+def _review_manifest(doc):
+    """The manifest embedded in a review document (pkg/review)."""
+    import html
+    if doc.count(_MANIFEST_OPEN) != 1:
+        raise DossierError("no valid review manifest: %d manifest elements, want 1" % doc.count(_MANIFEST_OPEN))
+    body, sep, _ = doc.split(_MANIFEST_OPEN, 1)[1].partition(b"</pre>")
+    if not sep:
+        raise DossierError("no valid review manifest: manifest element not closed")
+    try:
+        m = json.loads(html.unescape(body.decode("utf-8")))
+    except ValueError as e:
+        raise DossierError("no valid review manifest: %s" % e)
+    if not isinstance(m, dict) or m.get("mediaType") != _MANIFEST_MEDIA_TYPE or not m.get("runId") \
+            or not isinstance(m.get("reviewedRecords"), list) or not m["reviewedRecords"]:
+        raise DossierError("no valid review manifest")
+    return m
+
+
+def _write_new_file(path, data):
+    """Write data to a new file at path, atomically: never overwrites,
+    never leaves half a file."""
+    d = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(d, ".%s.tmp-%d-%d" % (os.path.basename(path), os.getpid(), threading.get_ident()))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.link(tmp, path)  # EEXIST: an existing file is never replaced
+    finally:
+        os.remove(tmp)
+    _fsync_dir(d)
+
+
+class Reviewer(object):
+    """A reviewer's client of dossierd's review API (the review listener):
+    fetch a run's review document, upload an approval signed with
+    ``dossier approve`` or an evaluation plan signed by a validator's
+    reviewer key. Nothing is queued: every failure raises DossierError at
+    once (``status`` 0 when the daemon could not be reached), because the
+    reviewer holds the file and must see a refusal.
+
+        r = Reviewer.from_env()                  # DOSSIER_URL, DOSSIER_TOKEN(_FILE), ...
+        r.fetch_review("llama-ft-7", "review.html")
+        # dossier approve --review review.html --key ... -o approval.json
+        r.submit_approval("approval.json")
+    """
+
+    def __init__(self, url, token=None, ca_file=None, cert_file=None, key_file=None, timeout=60.0):
+        if not url.startswith("http://") and not url.startswith("https://"):
+            raise DossierError("DOSSIER_URL %r: want http(s)://host:port" % url)
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        ctx = _ssl_context(ca_file, cert_file, key_file) if url.startswith("https://") else None
+        self._opener = _urlrequest.build_opener(_NoRedirect, _urlrequest.HTTPSHandler(context=ctx))
+
+    @classmethod
+    def from_env(cls, environ=None, **kwargs):
+        """A reviewer client configured from DOSSIER_URL, DOSSIER_TOKEN or
+        DOSSIER_TOKEN_FILE, DOSSIER_CA_FILE, DOSSIER_CERT_FILE and
+        DOSSIER_KEY_FILE (the variables ``dossier submit approval`` reads)."""
+        env = os.environ if environ is None else environ
+        token = env.get("DOSSIER_TOKEN")
+        if not token and env.get("DOSSIER_TOKEN_FILE"):
+            with open(env["DOSSIER_TOKEN_FILE"]) as f:
+                token = f.read().strip()
+        return cls(env.get("DOSSIER_URL", ""), token=token, ca_file=env.get("DOSSIER_CA_FILE"),
+                   cert_file=env.get("DOSSIER_CERT_FILE"), key_file=env.get("DOSSIER_KEY_FILE"), **kwargs)
+
+    def submit_approval(self, path):
+        """Upload the approval bundle at path (its exact bytes) to POST
+        /v1/runs/{runId}/approvals, the run read from the approval. The
+        daemon checks it against the run as logged now and logs it with a
+        receipt; returns its answer ({"record", "logIndex", "receipt",
+        ...}). A stale review or a key without the reviewer role raises
+        DossierError (code "approval-refused", "key-not-allowed", ...).
+        Sending the same file again returns the first answer."""
+        return self._upload("approval", path)
+
+    def submit_plan(self, path):
+        """Upload an evaluation plan bundle signed by a validator's reviewer
+        key to POST /v1/runs/{runId}/plans; like submit_approval."""
+        return self._upload("evaluation-plan", path)
+
+    def fetch_review(self, run_id, path):
+        """Fetch the run's current review document (GET
+        /v1/runs/{runId}/review), check its bytes against the
+        Dossier-View-Digest header and write it to path, a new file (never
+        overwritten). Returns {"runId", "view", "reviewedRecords", "path"}:
+        what an approval of the document signs."""
+        req = self._request("GET", "/v1/runs/%s/review" % _quote(run_id, safe=""), None)
+        req.add_header("Accept", "text/html, application/problem+json")
+        doc, headers = self._open(req, _MAX_REVIEW + 1)
+        if len(doc) > _MAX_REVIEW:
+            raise DossierError("review document over %d bytes" % _MAX_REVIEW)
+        got, want = content_digest(doc), headers.get("Dossier-View-Digest", "")
+        if got != want:
+            raise DossierError("review document does not match its view digest: got %s, header says %r" % (got, want))
+        m = _review_manifest(doc)
+        if m["runId"] != run_id:
+            raise DossierError("the daemon's review document is of run %r, want %r" % (m["runId"], run_id))
+        _write_new_file(path, doc)
+        return {"runId": run_id, "view": got, "reviewedRecords": list(m["reviewedRecords"]), "path": path}
+
+    def _upload(self, kind, path):
+        with open(path, "rb") as f:
+            data = f.read(_MAX_BUNDLE + 1)
+        if len(data) > _MAX_BUNDLE:
+            raise DossierError("%s: over %d bytes" % (path, _MAX_BUNDLE))
+        try:
+            run_id = bundle_run_id(data, kind)
+        except DossierError as e:
+            raise DossierError("%s: %s" % (path, e))
+        req = self._request("POST", "/v1/runs/%s%s" % (_quote(run_id, safe=""), _REVIEWED_PATHS[kind]), data)
+        req.add_header("Content-Type", "application/json")
+        req.add_header("Accept", "application/json, application/problem+json")
+        req.add_header("Idempotency-Key", idempotency_key(run_id, kind, 1, content_digest(data)))
+        body, _ = self._open(req, _MAX_ANSWER)
+        try:
+            return json.loads(body.decode("utf-8"))
+        except ValueError as e:
+            raise DossierError("decoding the daemon's answer: %s" % e)
+
+    def _request(self, method, path, data):
+        req = _urlrequest.Request(self.url + path, data=data, method=method)
+        req.add_header("User-Agent", "dossier-client-python/" + __version__)
+        if self.token:
+            req.add_header("Authorization", "Bearer " + self.token)
+        return req
+
+    def _open(self, req, limit):
+        """(body, headers) of a 2xx answer; DossierError otherwise."""
+        try:
+            resp = self._opener.open(req, timeout=self.timeout)
+            with resp:
+                if resp.status not in (200, 201):
+                    raise DossierError("dossierd answered %d" % resp.status, resp.status)
+                return resp.read(limit), resp.headers
+        except _urlerror.HTTPError as e:
+            body = e.read(_MAX_ANSWER) if e.fp is not None else b""
+            try:
+                doc = json.loads(body.decode("utf-8"))
+            except ValueError:
+                doc = {}
+            doc = doc if isinstance(doc, dict) else {}
+            code = doc.get("code", "")
+            raise DossierError("dossierd answered %d %s: %s" % (e.code, code, doc.get("detail", "")), e.code, code, body)
+        except (_urlerror.URLError, socket.timeout, OSError) as e:
+            raise DossierError("dossierd unreachable: %s" % e)
 
 
 def _rank(env):
