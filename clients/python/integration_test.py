@@ -7,6 +7,11 @@ everything after the daemon comes back"): a training script submits its
 run registration and records while the daemon is down; they wait in the
 outbox; the daemon starts; the outbox is flushed; the daemon holds every
 record, once, in submission order, and a resubmission changes nothing.
+
+Reviewer round trip (issue 8 item 3): a reviewer fetches the run's review
+document with Reviewer.fetch_review, signs it with 'dossier approve' and
+uploads it with Reviewer.submit_approval; the daemon logs it. An approval of
+a review made stale by a later record is refused.
 """
 
 import hashlib
@@ -24,7 +29,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from dossier_client import Dossier  # noqa: E402
+from dossier_client import Dossier, DossierError, Reviewer  # noqa: E402
 
 DOSSIERD = os.environ.get("DOSSIERD", "bin/dossierd")
 DOSSIER = os.environ.get("DOSSIER", "bin/dossier")
@@ -127,6 +132,51 @@ class DaemonTest(unittest.TestCase):
         d2.flush()
         self.assertEqual(len(self.get("/v1/runs/py-it-1/records")["records"]), before)
 
+    def with_keyring(self):
+        """Reviewer keys rita and victor in a keyring the daemon checks
+        approvals against."""
+        p = lambda *a: os.path.join(self.tmp, *a)  # noqa: E731
+        for k in ("root", "rita", "victor"):
+            dossier("key", "generate", "--unencrypted", "--output", p(k))
+        dossier("keyring", "create", "--root-key", p("root.key"), "-o", p("keyring-v1.json"),
+                "--add", "root:%s:Root:person:root:security" % p("root.pub"),
+                "--add", "ingest,time:%s:Dossierd:workload:dossierd:ops" % p("ingest.pub"),
+                "--add", "log:%s:Log:workload:dossierd-log:ops" % p("logkey.vkey"),
+                "--add", "reviewer:%s:Rita:person:rita:validation" % p("rita.pub"),
+                "--add", "reviewer:%s:Victor:person:victor:validation" % p("victor.pub"))
+        self.config["keyring"] = [p("keyring-v1.json")]
+        self.config["keyringRoot"] = dossier("keyring", "fingerprint", p("keyring-v1.json")).strip()
+        with open(p("dossierd.json"), "w") as f:
+            json.dump(self.config, f)
+
+    def approve(self, who, review, out):
+        p = lambda *a: os.path.join(self.tmp, *a)  # noqa: E731
+        dossier("approve", "--review", review, "--key", p(who + ".key"), "--name", who.title(),
+                "--keyring", p("keyring-v1.json"), "--meaning", "approval", "--decision", "approve", "-o", out)
+        return out
+
+    def test_reviewer_round_trip(self):
+        self.with_keyring()
+        self.start()
+        d = self.client()
+        recs = [d.submit("dataset", dataset(n), step="dataset:" + n)["record"] for n in ("train", "test")]
+        r = Reviewer("http://127.0.0.1:%d" % self.review_port, token=TOKEN)
+        review = os.path.join(self.tmp, "review.html")
+        got = r.fetch_review("py-it-1", review)
+        self.assertTrue(set(recs) <= set(got["reviewedRecords"]), got)
+        with self.assertRaises(FileExistsError):
+            r.fetch_review("py-it-1", review)
+        ans = r.submit_approval(self.approve("rita", review, os.path.join(self.tmp, "ap-rita.json")))
+        self.assertTrue(ans["record"].startswith("sha256:") and ans["receipt"].startswith("sha256:"), ans)
+        logged = [x["record"] for x in self.get("/v1/runs/py-it-1/records")["records"]]
+        self.assertIn(ans["record"], logged)
+        self.assertEqual(r.submit_approval(os.path.join(self.tmp, "ap-rita.json"))["record"], ans["record"])
+        # A record logged after the review makes it stale.
+        d.submit("dataset", dataset("late"), step="dataset:late")
+        with self.assertRaises(DossierError) as cm:
+            r.submit_approval(self.approve("victor", review, os.path.join(self.tmp, "ap-victor.json")))
+        self.assertEqual((cm.exception.status, cm.exception.code), (422, "approval-refused"))
+
     def test_direct_submission(self):
         self.start()
         d = self.client()
@@ -135,6 +185,14 @@ class DaemonTest(unittest.TestCase):
         self.assertIn(res.get("timeVerdict"), ("good", "degraded", "untraceable", "bad", "unknown"))
         again = d.submit("dataset", dataset("train"))  # a new producedAt: a new record
         self.assertEqual(again.get("seq"), 1, again)
+
+
+def dossier(*args):
+    """Runs the dossier CLI; its stdout."""
+    r = subprocess.run([DOSSIER] + list(args), capture_output=True)
+    if r.returncode != 0:
+        raise AssertionError("dossier %s: exit %d\n%s" % (" ".join(args[:2]), r.returncode, r.stderr.decode()))
+    return r.stdout.decode()
 
 
 def dataset(name):
