@@ -199,6 +199,8 @@ class Evaluation(object):
 
     def run(self):
         self.required("", self.policy["requiredKinds"])
+        for r in self.results:  # SPEC.md 5 step 11: the v1 check; `rule` names v2 rule-set rules
+            r["topLevel"] = True
         for prefix, rs in (("", self.policy.get("runs")), ("release.", self.policy.get("releases"))):
             if rs is None or (prefix and not self.release):
                 continue

@@ -2263,8 +2263,9 @@ def report_policy(ctx, run, run_id, results):
         if r["status"] == "fail":
             subject = r["subject"] if DIGEST_RE.match(str(r["subject"])) else run
             ctx.report(11, "policy", "fail", subject, "run %s: %s" % (run_id, r["message"]))
-            ctx.failures[-1]["rule"] = r["rule"]
-            ctx.checks[-1]["rule"] = r["rule"]
+            if not r.get("topLevel"):
+                ctx.failures[-1]["rule"] = r["rule"]
+                ctx.checks[-1]["rule"] = r["rule"]
     passed = [r for r in results if r["status"] != "fail"]
     if len(passed) == len(results):
         void = [r["message"] for r in results if r["status"] == "void"]
