@@ -1,7 +1,9 @@
-// Package filelock takes advisory, whole-file, exclusive locks on open
-// files, the same way on every platform Dossier builds for: flock(2) on
-// Unix, LockFileEx on Windows. A lock is released by Unlock or when the
-// file is closed (or the process exits).
+// Package filelock takes whole-file, exclusive locks on open files, the
+// same way on every platform Dossier builds for: flock(2) on Unix (advisory),
+// LockFileEx on Windows. A lock is released by Unlock or when the file is
+// closed (or the process exits). Lock a dedicated lock file, never a file
+// holding data: on Windows the lock is mandatory, so other handles could not
+// read or write the locked bytes.
 package filelock
 
 import (
