@@ -11,8 +11,9 @@ import (
 	"strings"
 )
 
-// MaxReviewBytes bounds a review document read from the daemon.
-const MaxReviewBytes = 64 << 20
+// MaxReviewBytes bounds a review document read from the daemon (as
+// review.MaxDocument bounds one read back from a file).
+const MaxReviewBytes = 256 << 20
 
 // ErrViewDigest is wrapped by ViewDigestError.
 var ErrViewDigest = errors.New("review document does not match its view digest")
