@@ -11,7 +11,7 @@ pass.
 
 import base64
 import calendar
-import json
+import hashlib
 import re
 import time as _time
 
@@ -286,7 +286,6 @@ def witness_key(vkey):
     raw = b64(parts[2], "witness", "witness key")
     if len(raw) != 33 or raw[:1] != COSIG_TYPE:
         raise AnchorError("witness", "witness key %r is not a cosignature/v1 (0x04) Ed25519 key" % parts[0])
-    import hashlib
     if hashlib.sha256(parts[0].encode() + b"\n" + raw).digest()[:4].hex() != parts[1]:
         raise AnchorError("witness", "witness key %r: key id does not match the key" % parts[0])
     return {"name": parts[0], "id": bytes.fromhex(parts[1]), "public": raw[1:], "raw": raw}
