@@ -75,7 +75,7 @@ func runReview(env *cli.Env, args []string) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	local := f.runFile != "" || f.logDir != "" || len(f.keyrings) > 0 || f.pin != "" || prev != "" || pkg != ""
+	local := f.runFile != "" || f.logDir != "" || len(f.keyrings) > 0 || f.pin != "" || prev != "" || prevLabel != "" || pkg != ""
 	fromServer := server != "" && runID != "" && !local
 	fromLog := f.runFile != "" && f.logDir != "" && len(f.keyrings) > 0 && pkg == "" && server == ""
 	fromPkg := pkg != "" && f.pin != "" && f.runFile == "" && f.logDir == "" && prev == "" && server == ""
