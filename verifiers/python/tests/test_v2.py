@@ -242,8 +242,8 @@ def ed25519_sign(d, key, message):
 class Tools(object):
     """dossier_anchors' primitives, as the verifier binds them (no log key needed here)."""
 
-    def __init__(self):
-        self.ssl = dv.OpenSSL()
+    def __init__(self, ssl=True):
+        self.ssl = dv.OpenSSL() if ssl else None
 
     def ed25519(self, public, sig, message):
         return self.ssl.verify(dv.PublicKey(dv.ED25519_SPKI + public), sig, message)
@@ -470,7 +470,7 @@ class ForkTest(unittest.TestCase):
             with self.subTest(name):
                 entry.size = size
                 with self.assertRaises(da.AnchorError) as cm:
-                    da.check_consistency(entry, hashes, package, "log+00000000+AA", Tools())
+                    da.check_consistency(entry, hashes, package, "log+00000000+AA", Tools(ssl=False))
                 self.assertEqual((cm.exception.cls, cm.exception.evidence["kind"]), ("fork", kind))
                 self.assertEqual(cm.exception.evidence["type"], "dossier.dev/fork-evidence/v1")
 
