@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"log/slog"
 	"net"
@@ -203,5 +204,37 @@ func TestReviewFromServerRefusals(t *testing.T) {
 				t.Fatalf("%s written (%v)", out, err)
 			}
 		})
+	}
+}
+
+// TestReviewFromServerTLS: --ca trusts a daemon's private CA; without it
+// the certificate is refused (exit 3, nothing written).
+func TestReviewFromServerTLS(t *testing.T) {
+	d := t.TempDir()
+	doc := []byte(`<!DOCTYPE html><pre id="dossier-review-manifest">{&#34;mediaType&#34;:&#34;application/vnd.dossier.review-manifest.v1+json&#34;,` +
+		`&#34;runId&#34;:&#34;r1&#34;,&#34;reviewedRecords&#34;:[&#34;sha256:` + strings.Repeat("01", 32) + `&#34;]}</pre>`)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/runs/r1/review" || r.Header.Get("Authorization") != "Bearer tok" {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Dossier-View-Digest", client.ContentDigest(doc))
+		w.Write(doc)
+	}))
+	defer srv.Close()
+	ca := filepath.Join(d, "ca.pem")
+	must0(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644))
+	vars := map[string]string{"DOSSIER_TOKEN": "tok"}
+	out := filepath.Join(d, "untrusted.html")
+	if code, _, stderr := runWithEnv(t, vars, "review", "--server", srv.URL, "--run-id", "r1", "-o", out); code != 3 || !strings.Contains(stderr, "certificate") {
+		t.Fatalf("without --ca: exit %d (want 3)\n%s", code, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatalf("%s written (%v)", out, err)
+	}
+	out = filepath.Join(d, "review.html")
+	code, stdout, stderr := runWithEnv(t, vars, "review", "--server", srv.URL, "--run-id", "r1", "--ca", ca, "-o", out)
+	if want := "view " + client.ContentDigest(doc) + "\nrecord sha256:" + strings.Repeat("01", 32) + "\n"; code != 0 || stdout != want {
+		t.Fatalf("with --ca: exit %d, stdout %q (want %q)\n%s", code, stdout, want, stderr)
 	}
 }
