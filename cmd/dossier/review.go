@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -187,6 +188,8 @@ func reviewFetchError(err error) error {
 		return cli.Failed(err, "check --run-id and that --server is the daemon's review listener")
 	case errors.As(err, &pe) && !pe.Retryable():
 		return cli.Failed(err, "")
+	case errors.As(err, new(*tls.CertificateVerificationError)):
+		return cli.Inconclusive(err, "pass --ca with the CA bundle of the daemon's certificate")
 	}
 	return cli.Inconclusive(err, "the daemon is unavailable; try again later")
 }

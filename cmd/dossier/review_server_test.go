@@ -226,7 +226,7 @@ func TestReviewFromServerTLS(t *testing.T) {
 	must0(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644))
 	vars := map[string]string{"DOSSIER_TOKEN": "tok"}
 	out := filepath.Join(d, "untrusted.html")
-	if code, _, stderr := runWithEnv(t, vars, "review", "--server", srv.URL, "--run-id", "r1", "-o", out); code != 3 || !strings.Contains(stderr, "certificate") {
+	if code, _, stderr := runWithEnv(t, vars, "review", "--server", srv.URL, "--run-id", "r1", "-o", out); code != 3 || !strings.Contains(stderr, "hint: pass --ca") {
 		t.Fatalf("without --ca: exit %d (want 3)\n%s", code, stderr)
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
