@@ -43,6 +43,9 @@ func benchDuration() time.Duration {
 func BenchmarkIngestLoad(b *testing.B) {
 	cfg := testConfig(b)
 	cfg.Push.Interval = Duration(2 * time.Second) // the production default
+	if d, err := time.ParseDuration(os.Getenv("DOSSIER_BENCH_LOG_BATCH_AGE")); err == nil {
+		cfg.LogBatchMaxAge = Duration(d) // experiments: the log's gather time
+	}
 	d := startDaemon(b, cfg)
 	registerRun(b, d, testRunID)
 	dur := benchDuration()

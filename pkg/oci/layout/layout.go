@@ -15,8 +15,9 @@
 // --local-image finds records by their subject in blobs/sha256.
 //
 // Crash safety: blobs are written to ingest/ and stay there (staged) until
-// the next Commit, which makes every staged blob durable with one sync of
-// the file system (syncfs on Linux, an fsync per blob elsewhere), renames
+// the next Commit, which makes every staged blob durable at once (on Linux
+// concurrent fdatasyncs that share journal commits; elsewhere each blob is
+// fsynced as it is written), renames
 // them into blobs/sha256/, fsyncs that directory and only then replaces
 // index.json atomically. A blob thus appears under its name only once its
 // bytes are durable, and is referenced only after that. index.json is the
@@ -76,6 +77,7 @@ type Layout struct {
 	unsynced atomic.Bool                     // blobs renamed since the last directory fsync
 	cache    map[string]*members             // run root digest -> members at a tree top
 
+	wmu    sync.Mutex // one blob file written at a time (see put)
 	bmu    sync.Mutex
 	staged map[digest.Digest]string        // blobs written to ingest/, not yet durable -> temp file
 	roots  map[digest.Digest]digest.Digest // manifest -> the run root at the end of its subject chain
@@ -149,7 +151,13 @@ func (l *Layout) put(desc ocispec.Descriptor, content []byte) (existed bool, err
 	if l.isStaged(desc.Digest) {
 		return false, nil
 	}
+	// Blob files are written one at a time: without an fsync each, a write
+	// is CPU in the kernel, and parallel writers (oci.WriteRun runs
+	// several) would only take CPU from the requests a daemon serves while
+	// it pushes in the background.
+	l.wmu.Lock()
 	tmp, err := l.writeBlob(content)
+	l.wmu.Unlock()
 	if err != nil {
 		return false, fmt.Errorf("storing blob %s: %w", desc.Digest, err)
 	}
@@ -171,7 +179,7 @@ func (l *Layout) isStaged(d digest.Digest) bool {
 }
 
 // writeBlob writes content to a new read-only file in ingest/, unsynced
-// where Commit syncs every staged blob at once (Linux), and returns its
+// where Commit syncs the staged blobs together (Linux), and returns its
 // path.
 func (l *Layout) writeBlob(content []byte) (string, error) {
 	f, err := os.CreateTemp(filepath.Join(l.dir, ingestDir), "blob-*")

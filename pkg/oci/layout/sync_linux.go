@@ -2,6 +2,7 @@ package layout
 
 import (
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -9,15 +10,48 @@ import (
 // syncEachBlob: blobs are synced together at Commit (syncFiles).
 const syncEachBlob = false
 
-// syncFiles makes the files (all in dir) durable with one syncfs(2) of the
-// file system that holds dir: one journal commit for a whole batch of
-// blobs instead of one per blob. Since Linux 5.8 syncfs reports writeback
-// errors of the file system.
-func syncFiles(dir string, _ []string) error {
-	f, err := os.Open(dir)
+// syncParallel is how many staged blobs are fsynced at once: concurrent
+// fsyncs share the file system's journal commits.
+const syncParallel = 16
+
+// syncFiles makes the staged files durable: an fdatasync of each, many at
+// once, so that one journal commit covers many blobs. (syncfs would be one
+// call, but it writes back every dirty page of the file system, the
+// log's and other programs' included, and stalls the fsyncs an
+// acknowledgement waits for.)
+func syncFiles(_ string, paths []string) error {
+	errs := make(chan error, len(paths))
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range min(syncParallel, len(paths)) {
+		wg.Go(func() {
+			for p := range work {
+				errs <- fdatasync(p)
+			}
+		})
+	}
+	for _, p := range paths {
+		work <- p
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fdatasync(path string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	return unix.Syncfs(int(f.Fd()))
+	err = unix.Fdatasync(int(f.Fd()))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
