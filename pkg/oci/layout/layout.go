@@ -16,7 +16,7 @@
 //
 // Crash safety: blobs are written to ingest/ and stay there (staged) until
 // the next Commit, which makes every staged blob durable at once (on Linux
-// concurrent fdatasyncs that share journal commits; elsewhere each blob is
+// concurrent fsyncs that share journal commits; elsewhere each blob is
 // fsynced as it is written), renames
 // them into blobs/sha256/, fsyncs that directory and only then replaces
 // index.json atomically. A blob thus appears under its name only once its

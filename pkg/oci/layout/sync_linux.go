@@ -3,8 +3,6 @@ package layout
 import (
 	"os"
 	"sync"
-
-	"golang.org/x/sys/unix"
 )
 
 // syncEachBlob: blobs are synced together at Commit (syncFiles).
@@ -14,7 +12,7 @@ const syncEachBlob = false
 // fsyncs share the file system's journal commits.
 const syncParallel = 16
 
-// syncFiles makes the staged files durable: an fdatasync of each, many at
+// syncFiles makes the staged files durable: an fsync of each, many at
 // once, so that one journal commit covers many blobs. (syncfs would be one
 // call, but it writes back every dirty page of the file system, the
 // log's and other programs' included, and stalls the fsyncs an
@@ -26,7 +24,7 @@ func syncFiles(_ string, paths []string) error {
 	for range min(syncParallel, len(paths)) {
 		wg.Go(func() {
 			for p := range work {
-				errs <- fdatasync(p)
+				errs <- fsync(p)
 			}
 		})
 	}
@@ -44,12 +42,12 @@ func syncFiles(_ string, paths []string) error {
 	return nil
 }
 
-func fdatasync(path string) error {
+func fsync(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	err = unix.Fdatasync(int(f.Fd()))
+	err = f.Sync()
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -2,7 +2,7 @@
 
 package layout
 
-// syncEachBlob: without syncfs, every blob is fsynced as it is written
+// syncEachBlob: here every blob is fsynced as it is written
 // (writeBlob), before Commit renames it into place.
 const syncEachBlob = true
 
