@@ -58,11 +58,15 @@
 // # Time gate
 //
 // The daemon checks its NTP servers every Time.Interval, logs each check
-// as a time-evidence record, and applies the policy of the verdict:
-// "refuse" answers 503 time-untrusted, "flag" accepts and flags the
-// receipt ("time-untraceable", ...). Install default: refuse on bad, flag
-// on degraded, untraceable and unknown. The policy is in the startup log
-// and on /readyz. Receipt times never go backwards.
+// as a time-evidence record signed by the ingest key, and applies the
+// policy of the verdict: "refuse" answers 503 time-untrusted, "flag"
+// accepts and flags the receipt ("time-untraceable", ...). With no server
+// configured every check is the honest untraceable result ("no NTP server
+// configured"), logged and named by receipts like any other; "unknown" is
+// left for a check whose evidence could not be logged. Install default:
+// refuse on bad, flag on degraded, untraceable and unknown. The policy,
+// verdict and evidence are in the startup log and on /readyz. Receipt
+// times never go backwards.
 //
 // # Release gate and reviewer-signed records
 //
