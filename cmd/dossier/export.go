@@ -28,7 +28,7 @@ type exportFlags struct {
 	keyrings, runs                                   multiFlag
 	purpose, requestedBy, recipient, producer, at    string
 	policy, packageID, out                           string
-	json                                             bool
+	json, release                                    bool
 	anchors                                          anchorFlags
 }
 
@@ -51,6 +51,7 @@ func runExport(env *cli.Env, args []string) error {
 	fs.StringVar(&f.packageID, "package-id", "", "package id (default derived from the record list and time)")
 	fs.StringVar(&f.out, "o", "", "package file to create (never overwritten)")
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON")
+	fs.BoolVar(&f.release, "release", false, "a release export: refused (exit 1, nothing logged) unless the runs satisfy --policy's release rules; without it a policy the records do not meet makes a package marked \"for review\"")
 	exportAnchorFlags(fs, &f.anchors)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -119,6 +120,12 @@ func exportRequest(env *cli.Env, f *exportFlags) (dossier.ExportRequest, error) 
 		if req.Policy, err = os.ReadFile(f.policy); err != nil {
 			return req, cli.Inconclusive(err, "")
 		}
+	}
+	if f.release {
+		if f.policy == "" {
+			return req, cli.Usage("--release needs --policy: the release rules the runs must satisfy")
+		}
+		req.Release, req.RequirePolicy = true, true
 	}
 	return req, nil
 }
@@ -210,6 +217,8 @@ func exportError(err error) error {
 		return cli.Failed(err, "the exporter key needs the exporter role in the newest keyring version; the keyring needs exactly one log key")
 	case errors.Is(err, dossier.ErrRecord):
 		return cli.Failed(err, "")
+	case errors.Is(err, dossier.ErrPolicy):
+		return cli.Failed(err, "nothing was logged; 'dossier policy check' shows what the release still lacks, or export without --release for a package marked \"for review\"")
 	case errors.Is(err, anchorer.ErrFork):
 		return cli.Failed(err, "the log signed two trees of one size: keep both checkpoints (the anchor store and the log) as evidence")
 	case errors.Is(err, os.ErrExist):
@@ -223,6 +232,9 @@ func printExport(env *cli.Env, res *dossier.Result, asJSON bool) error {
 		b, _ := json.MarshalIndent(res, "", "  ")
 		_, err := fmt.Fprintf(env.Stdout, "%s\n", b)
 		return err
+	}
+	for _, r := range res.ForReview {
+		env.Warnf("for review only, the policy is not met: %s", r)
 	}
 	fmt.Fprintf(env.Stdout, "package %s\ndigest %s\nsize %d\nid %s\nrecords %d\nexport record %s\nsealed record %s\ncheckpoint size %d\nearlier exports %d\nanchored checkpoints %d\n",
 		res.Path, res.Package, res.Size, res.PackageID, res.RecordCount, res.ExportRecord, res.SealedRecord, res.TreeSize, res.LedgerHeads, res.Anchors)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -114,6 +115,18 @@ func TestReviewApprovePolicyVSACommands(t *testing.T) {
 	must("export for review", 0, "export", "--log", p("log"), "--log-key", p("logkey.key"), "--exporter-key", p("exporter.key"),
 		"--keyring", p("keyring-v1.json"), "--run", p("run.json"), "--purpose", "review", "--requested-by", "person:erika:Erika",
 		"--recipient", "Model risk committee", "--at", "2026-11-28T12:00:00Z", "-o", p("for-review.tar"))
+	release := func(out string) []string {
+		return []string{"export", "--release", "--policy", p("policy.json"), "--log", p("log"), "--log-key", p("logkey.key"),
+			"--exporter-key", p("exporter.key"), "--keyring", p("keyring-v1.json"), "--run", p("run.json"), "--purpose", "release",
+			"--requested-by", "person:erika:Erika", "--recipient", "Deployment", "--at", "2026-11-28T13:00:00Z", "-o", p(out)}
+	}
+	if out := must("release export without approvals", 1, release("refused.tar")...); !strings.Contains(out, "release.approvals.distinct-people") {
+		t.Fatalf("a refused release export does not name the rule:\n%s", out)
+	}
+	if _, err := os.Stat(p("refused.tar")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused release export left a file: %v", err)
+	}
+	must("release export without --policy", 2, slices.Delete(release("x.tar"), 1, 3)...)
 	fromPkg := must("review of the package", 0, "review", "--package", p("for-review.tar"), "--root-fingerprint", pin, "-o", p("review-pkg.html"))
 	if strings.Fields(fromPkg)[1] != strings.Fields(out)[1] {
 		t.Fatalf("review of the package %s differs from the log's %s", strings.Fields(fromPkg)[1], strings.Fields(out)[1])
@@ -161,6 +174,7 @@ func TestReviewApprovePolicyVSACommands(t *testing.T) {
 	must("export approved", 0, "export", "--log", p("log"), "--log-key", p("logkey.key"), "--exporter-key", p("exporter.key"),
 		"--keyring", p("keyring-v1.json"), "--run", p("run.json"), "--purpose", "release", "--requested-by", "person:erika:Erika",
 		"--recipient", "Deployment", "--at", "2026-11-30T12:00:00Z", "-o", p("approved.tar"))
+	must("release export once approved", 0, release("released.tar")...)
 	pkgArgs := []string{"--package", p("approved.tar"), "--root-fingerprint", pin}
 	must("policy check of the package", 0, append([]string{"policy check", "--policy", p("policy.json"), "--at", "2026-12-01T00:00:00Z"}, pkgArgs...)...)
 	must("policy check of the for-review package", 1, "policy check", "--policy", p("policy.json"), "--package", p("for-review.tar"), "--root-fingerprint", pin)
