@@ -232,9 +232,9 @@ echo "every inclusion proof in $OUT/proofs verifies against the log key"
 
 step "11. export the compliance package and verify it as an auditor would"
 # The release policy (step 8) accepts untraceable time (no NTP server in the demo) and says so.
-export_pkg() { # export_pkg LOG OUT.tar RUNFILE...
+export_pkg() { # export_pkg LOG OUT.tar RUNFILE... [--release]
   local log=$1 out=$2; shift 2
-  local runs=(); for r in "$@"; do runs+=(--run "$r"); done
+  local runs=(); for r in "$@"; do if [ "$r" = --release ]; then runs+=(--release); else runs+=(--run "$r"); fi; done
   "$D" export --log "$log" --log-key "$OUT/keys/log.key" --exporter-key "$OUT/keys/exporter.key" \
     "${KEYRINGS[@]}" "${runs[@]}" --policy "$OUT/trust/policy.json" \
     --anchor-store "$OUT/anchors" "${ANCHOR_FLAGS[@]}" \
@@ -242,7 +242,8 @@ export_pkg() { # export_pkg LOG OUT.tar RUNFILE...
     --requested-by "person:e30211:Erika Musterfrau" --recipient "Notified Body 0123:assessor@nb0123.example" \
     --at 2026-11-27T15:00:00Z -o "$out"
 }
-export_pkg "$OUT/log" "$OUT/package.tar" "$OUT/run.json"
+# --release: the export is refused unless the run meets the release policy
+export_pkg "$OUT/log" "$OUT/package.tar" "$OUT/run.json" --release
 "$BIN/dossier-verify" --policy "$OUT/trust/policy.json" \
   --root-fingerprint "$(cat "$OUT/trust/root-fingerprint")" "$OUT/package.tar"
 
