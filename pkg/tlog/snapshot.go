@@ -1,11 +1,13 @@
 package tlog
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -37,8 +39,10 @@ const defaultSnapshotMinTail = 4096
 func (l *Log) snapshotPath() string { return filepath.Join(l.dir, stateDir, "index-snapshot") }
 
 // writeSnapshot records the leaves of the tree of the given size, read
-// back from the log (memory holds no copy of them). It writes nothing when
-// the log failed or the tail since the last snapshot is short.
+// back from the log (memory holds no copy of them: the entries go to a
+// scratch file, 78 bytes a leaf, while the stream names are collected,
+// and are then copied behind the header). It writes nothing when the log
+// failed or the tail since the last snapshot is short.
 func (l *Log) writeSnapshot(ctx context.Context, size uint64) error {
 	l.mu.Lock()
 	skip := l.broken != nil || size < l.snapSize+max(l.opts.snapshotMinTail, l.snapSize/8)
@@ -46,9 +50,35 @@ func (l *Log) writeSnapshot(ctx context.Context, size uint64) error {
 	if skip {
 		return nil // a short tail is cheaper to rescan than a rewrite
 	}
+	body, err := os.CreateTemp(filepath.Dir(l.snapshotPath()), ".index-snapshot.body-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(body.Name())
+	defer body.Close()
+	names, err := l.writeSnapEntries(ctx, size, body)
+	if err != nil {
+		return err
+	}
+	if _, err := body.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	head := append([]byte(snapshotMagic), binary.BigEndian.AppendUint64(nil, size)...)
+	head = binary.BigEndian.AppendUint32(head, uint32(len(names)))
+	for _, s := range names {
+		head = binary.BigEndian.AppendUint16(head, uint16(len(s)))
+		head = append(head, s...)
+	}
+	return writeSnapFile(l.snapshotPath(), head, body)
+}
+
+// writeSnapEntries writes the entry of every leaf below size to w and
+// returns the stream names in the order of their ids.
+func (l *Log) writeSnapEntries(ctx context.Context, size uint64, w io.Writer) ([]string, error) {
 	ids := map[string]uint32{}
 	var names []string
-	body := make([]byte, 0, size*78)
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var entry []byte
 	err := forEachLeaf(ctx, l.reader.ReadEntryBundle, size, func(idx uint64, raw []byte) error {
 		lf, err := tlogproof.ParseLeaf(raw)
 		if err != nil {
@@ -60,22 +90,58 @@ func (l *Log) writeSnapshot(ctx context.Context, size uint64) error {
 			ids[lf.Stream] = id
 			names = append(names, lf.Stream)
 		}
-		body = appendSnapEntry(body, lf, id)
-		return nil
+		entry = appendSnapEntry(entry[:0], lf, id)
+		_, err = bw.Write(entry)
+		return err
 	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	return names, err
+}
+
+// writeSnapFile writes head, then body, then the SHA-256 of both to path
+// atomically (temporary file, fsync, rename, directory fsync).
+func writeSnapFile(path string, head []byte, body io.Reader) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".index-snapshot.tmp-*")
 	if err != nil {
 		return err
 	}
-	buf := append([]byte(snapshotMagic), binary.BigEndian.AppendUint64(nil, size)...)
-	buf = binary.BigEndian.AppendUint32(buf, uint32(len(names)))
-	for _, s := range names {
-		buf = binary.BigEndian.AppendUint16(buf, uint16(len(s)))
-		buf = append(buf, s...)
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	h := sha256.New()
+	w := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
+	if _, err := w.Write(head); err != nil {
+		return err
 	}
-	buf = append(buf, body...)
-	body = nil
-	sum := sha256.Sum256(buf)
-	return atomicfile.WriteFile(l.snapshotPath(), append(buf, sum[:]...), 0o644)
+	if _, err := io.Copy(w, body); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if _, err := f.Write(h.Sum(nil)); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	ok = true
+	return atomicfile.SyncDir(filepath.Dir(path))
 }
 
 func appendSnapEntry(b []byte, lf tlogproof.Leaf, stream uint32) []byte {
