@@ -29,7 +29,7 @@ const (
 	AnnotationPackageID   = "dev.dossier.package.id"
 	RefPackage            = "dossier-package"
 	RefPackageAttestation = "dossier-package-attestation"
-	SpecVersion           = "0.2.0"
+	SpecVersion           = "0.3.0"
 	OCILayout             = `{"imageLayoutVersion":"1.0.0"}`
 )
 

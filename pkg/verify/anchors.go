@@ -10,8 +10,13 @@ import (
 
 	"github.com/dossier-audit/dossier/pkg/anchor"
 	"github.com/dossier-audit/dossier/pkg/keyring"
+	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
 	"github.com/dossier-audit/dossier/pkg/tsa/tsaverify"
 )
+
+// ErrAnchorSize: anchors.json holds a checkpoint larger than the package
+// checkpoint (class checkpoint).
+var ErrAnchorSize = errors.New("anchored checkpoint larger than the package checkpoint")
 
 // Failure classes of independent anchors (spec/anchors.md §5).
 const (
@@ -104,6 +109,9 @@ func (s *pkgState) verifyAnchors() (*anchor.Result, bool) {
 	if err == nil {
 		f, err = anchor.Parse(b)
 	}
+	if err == nil {
+		err = s.anchorSizes(f)
+	}
 	if err != nil {
 		s.c.fail(fail(FailCheckpoint, "7", fmt.Errorf("anchors.json: %w", err)), d)
 		return nil, false
@@ -120,6 +128,21 @@ func (s *pkgState) verifyAnchors() (*anchor.Result, bool) {
 	}
 	s.c.pass("7", FailTSA, "anchors.json", fmt.Sprintf("%d anchored checkpoint(s): every token and cosignature of the trust root's TSAs and witnesses verifies", len(res.Entries)))
 	return res, true
+}
+
+// anchorSizes rejects an anchored checkpoint larger than the package
+// checkpoint (SPEC.md Appendix A, P20): anchors.json holds checkpoints up
+// to the package's, and a larger one is no evidence of a fork, only a
+// malformed layer (class checkpoint). A checkpoint that does not open is
+// left to anchor.Verify.
+func (s *pkgState) anchorSizes(f *anchor.File) error {
+	for i, e := range f.Anchors {
+		cp, err := tlogproof.VerifyCheckpoint(e.Checkpoint, s.logVer)
+		if err == nil && cp.Size > s.cp.Size {
+			return fmt.Errorf("%w: anchors[%d]: anchored checkpoint of size %d is larger than the package checkpoint (%d)", ErrAnchorSize, i, cp.Size, s.cp.Size)
+		}
+	}
+	return nil
 }
 
 // anchorFailure reports a failed anchors.json with its class; a fork
@@ -267,7 +290,9 @@ func coveredBy(res *anchor.Result, index uint64) (tsa, witness bool) {
 			continue
 		}
 		tsa = tsa || len(e.Timestamps) > 0
-		witness = witness || (e.Witness != nil && e.Witness.QuorumMet)
+		// a quorum of none is met without a cosignature and bounds no
+		// time: it never anchors (SPEC.md Appendix A, P24)
+		witness = witness || (e.Witness != nil && e.Witness.QuorumMet && !e.Witness.AnchoredAt.IsZero())
 	}
 	return tsa, witness
 }

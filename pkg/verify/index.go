@@ -96,53 +96,6 @@ func (s *pkgState) checkIndex() bool {
 	return s.checkSpecVersion()
 }
 
-// SpecVersion is the newest version of SPEC.md this verifier implements;
-// it verifies packages of every version up to it (SPEC.md §11).
-const SpecVersion = "0.2.0"
-
-// checkSpecVersion implements SPEC.md §5 step 3.7: a package whose
-// specVersion is malformed or later than SpecVersion is not verified by
-// rules it does not follow; the result is inconclusive (step 3
-// not-checked), never verified. (A missing member already failed the
-// strict package descriptor.)
-func (s *pkgState) checkSpecVersion() bool {
-	v := s.meta.Config.SpecVersion
-	got, ok := parseVersion(v)
-	want, _ := parseVersion(SpecVersion)
-	if ok && compareVersions(got, want) <= 0 {
-		return true
-	}
-	s.skip("3", FailIndex, fmt.Sprintf("unsupported specVersion %q: this verifier implements versions up to %s", v, SpecVersion))
-	return false
-}
-
-// parseVersion reads MAJOR.MINOR.PATCH (decimal, no leading zeros).
-func parseVersion(v string) ([3]int, bool) {
-	var out [3]int
-	parts := strings.Split(v, ".")
-	if len(parts) != 3 {
-		return out, false
-	}
-	for i, p := range parts {
-		if p == "" || len(p) > 6 || (len(p) > 1 && p[0] == '0') || strings.Trim(p, "0123456789") != "" {
-			return out, false
-		}
-		for _, c := range p {
-			out[i] = out[i]*10 + int(c-'0')
-		}
-	}
-	return out, true
-}
-
-func compareVersions(a, b [3]int) int {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] - b[i]
-		}
-	}
-	return 0
-}
-
 func (s *pkgState) indexFail(subject, format string, args ...any) {
 	s.c.failf(FailIndex, "3", subject, format, args...)
 }

@@ -56,6 +56,10 @@ func (s *pkgState) checkKeyring() bool {
 	kr := &keyringState{chain: chain, pubs: map[string]crypto.PublicKey{}}
 	for _, v := range chain.Versions {
 		kr.digests = append(kr.digests, v.Digest)
+		if !s.profile.additions030 && (len(v.Document.TimestampAuthorities) > 0 || v.Document.WitnessPolicy != "") {
+			s.c.failf(FailKeyring, "4", v.Digest, "keyring version %d has an anchor trust root (timestampAuthorities, witnessPolicy), which specVersion %s does not define (added in 0.3.0)", v.Document.Version, s.profile.version)
+			return false
+		}
 		if err := kr.addKeys(v.Document); err != nil {
 			s.c.fail(fail(FailKeyring, "4", err), v.Digest)
 			return false

@@ -56,6 +56,7 @@ type pkgState struct {
 
 	keyring *keyringState
 	policy  *Policy
+	profile profile // the rules of the package's specVersion (SPEC.md §11)
 
 	records   []recordInfo // verified record facts, index.json order
 	logVer    note.Verifier
@@ -75,7 +76,7 @@ type pkgState struct {
 // options error is returned as a rejection-free inconclusive result whose
 // failure names ErrUsage (use CheckOptions first to tell usage apart).
 func VerifyPackage(r io.ReaderAt, size int64, opts PackageOptions) *Result {
-	s := &pkgState{r: r, opts: opts, c: newCollector(), manifests: map[string]*manifest{}, refs: map[string]bool{}}
+	s := &pkgState{r: r, opts: opts, c: newCollector(), manifests: map[string]*manifest{}, refs: map[string]bool{}, profile: newest}
 	if opts.Workers <= 0 {
 		s.opts.Workers = runtime.GOMAXPROCS(0)
 	}

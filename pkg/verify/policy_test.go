@@ -60,20 +60,3 @@ func TestTightenNeverLowersTheBar(t *testing.T) {
 		}
 	}
 }
-
-func TestParseVersion(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		v         string
-		ok, newer bool
-	}{
-		{"0.2.0", true, false}, {"0.1.9", true, false}, {"0.3.0", true, true}, {"1.0.0", true, true},
-		{"0.2", false, false}, {"0.2.0.1", false, false}, {"0.02.0", false, false}, {"v0.2.0", false, false}, {"", false, false}, {"0.2.-1", false, false},
-	} {
-		got, ok := parseVersion(tc.v)
-		want, _ := parseVersion(SpecVersion)
-		if ok != tc.ok || (ok && (compareVersions(got, want) > 0) != tc.newer) {
-			t.Errorf("parseVersion(%q) = %v, %v; want ok %v, newer %v", tc.v, got, ok, tc.ok, tc.newer)
-		}
-	}
-}

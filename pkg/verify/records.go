@@ -40,7 +40,7 @@ func rolesFor(kind string) []string {
 		return []string{keyring.RoleExporter}
 	case "approval":
 		return []string{keyring.RoleReviewer}
-	case "evaluation-plan": // validators hold the reviewer role (SPEC.md §2)
+	case "evaluation-plan": // validators hold the reviewer role (SPEC.md §2; since 0.3.0, see profile.rolesFor)
 		return []string{keyring.RoleProducer, keyring.RoleIngest, keyring.RoleReviewer}
 	}
 	return []string{keyring.RoleProducer, keyring.RoleIngest}
@@ -161,8 +161,8 @@ func (s *pkgState) verifyBundle(b []byte, ri *recordInfo) (*record.Statement, *E
 	}
 	k, _ := st.Kind()
 	ri.Kind = k.Name
-	if !s.keyring.hasRole(ri.KeyID, rolesFor(k.Name)) {
-		return nil, fail(FailKeyRole, "6", fmt.Errorf("%w: key %s signed a %s record, allowed roles %v", ErrRole, ri.KeyID, k.Name, rolesFor(k.Name)))
+	if roles := s.profile.rolesFor(k.Name); !s.keyring.hasRole(ri.KeyID, roles) {
+		return nil, fail(FailKeyRole, "6", fmt.Errorf("%w: key %s signed a %s record, allowed roles %v (specVersion %s)", ErrRole, ri.KeyID, k.Name, roles, s.profile.version))
 	}
 	s.fillFacts(st, k, ri)
 	return st, nil

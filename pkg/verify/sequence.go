@@ -125,7 +125,7 @@ func (s *pkgState) checkKeyValidity(ri *recordInfo, versionIndex []uint64) {
 		return // reported by step 7
 	}
 	var err error
-	for _, role := range rolesFor(ri.Kind) {
+	for _, role := range s.profile.rolesFor(ri.Kind) {
 		if err = s.keyring.chain.KeyValidAt(ri.KeyID, role, li.Index, versionIndex); err == nil {
 			s.c.passN("9", FailKeyValidity)
 			return

@@ -187,6 +187,24 @@ def cert_is_ca(cert):
     return False
 
 
+def cert_validity(cert):
+    """A certificate content's (notBefore, notAfter) in Unix ns."""
+    tbs = der_items(der_items(cert)[0][1])
+    off = 1 if tbs[0][0] == 0xA0 else 0
+    out = []
+    for tag, value in der_items(tbs[off + 3][1]):
+        text = value.decode("ascii")
+        if tag == 0x17:  # UTCTime YYMMDDHHMMSSZ (RFC 5280: 50-99 are 19xx)
+            text = ("19" if int(text[:2]) >= 50 else "20") + text
+        elif tag != 0x18:
+            raise ValueError("certificate validity is not UTCTime or GeneralizedTime")
+        if not re.fullmatch(r"[0-9]{14}Z", text):
+            raise ValueError("certificate time %r" % text)
+        t = tuple(int(text[i:j]) for i, j in ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14)))
+        out.append(calendar.timegm(t + (0, 0, 0)) * NS)
+    return tuple(out)
+
+
 def pem_certs(chain):
     """The DER contents of a PEM chain's certificates."""
     out = []
@@ -222,13 +240,20 @@ def verify_token(tsa, response, checkpoint, tools):
     if low < rfc3339_ns(tsa["validFrom"]) or high > rfc3339_ns(tsa["validUntil"]):
         raise AnchorError("tsa", "genTime %s +/- %d ns lies outside the trust root's validity of TSA %s (%s .. %s)" % (
             ns_rfc3339(info["genTime"]), info["accuracy"], tsa["name"], tsa["validFrom"], tsa["validUntil"]))
+    try:  # SPEC.md Appendix A, P25: the signer certificate over the whole interval
+        for c in signers:
+            not_before, not_after = cert_validity(c)
+            if low < not_before or high > not_after:
+                raise AnchorError("tsa", "genTime %s +/- %d ns lies outside the signer certificate's validity" % (
+                    ns_rfc3339(info["genTime"]), info["accuracy"]))
+    except (ValueError, IndexError) as err:
+        raise AnchorError("tsa", "the signer certificate's validity is malformed: %s" % err)
     certs = split_pem(tsa["chainPem"])
     # openssl checks the signature, the imprint over the exact bytes, the
     # chain to the trust root's last certificate and the critical sole
-    # timeStamping EKU; at both ends of [genTime - acc, genTime + acc] (a
-    # certificate's validity is an interval, so both ends in means all in).
-    for at in sorted({low // NS, -(-high // NS)}):
-        tools.ts_verify(tsr, checkpoint, certs[-1], "".join(certs[:-1]), at)
+    # timeStamping EKU, with every certificate valid at genTime (whole
+    # seconds: -attime takes no fraction).
+    tools.ts_verify(tsr, checkpoint, certs[-1], "".join(certs[:-1]), info["genTime"] // NS)
     return high
 
 
@@ -333,18 +358,30 @@ def anchored_at(policy, times):
 # ---------------------------------------------------------------- anchors.json (spec/anchors.md 4)
 
 def parse_anchors(data):
-    """The anchors.json layer, strict (the verifier parsed the JSON)."""
+    """The anchors.json layer, strict (the verifier parsed the JSON). Its
+    shape, encodings and limits are class checkpoint (SPEC.md Appendix A,
+    P19); a token that decodes but is no valid TimeStampResp is tsa."""
     if not isinstance(data, dict) or set(data) != {"anchors"} or not isinstance(data["anchors"], list):
         raise AnchorError("checkpoint", "anchors.json is not {\"anchors\":[...]}")
+    if len(data["anchors"]) > 1024:
+        raise AnchorError("checkpoint", "anchors.json has more than 1024 entries")
     for e in data["anchors"]:
         if not isinstance(e, dict) or set(e) != {"checkpoint", "consistency", "timestamps", "cosignatures"}:
             raise AnchorError("checkpoint", "an anchors.json entry does not have exactly checkpoint, consistency, "
                               "timestamps and cosignatures")
-        if not isinstance(e["consistency"], list) or len(e["consistency"]) > 64 or not isinstance(e["timestamps"], list):
-            raise AnchorError("checkpoint", "an anchors.json entry's consistency or timestamps is not a list")
+        if not isinstance(e["consistency"], list) or len(e["consistency"]) > 64 or not isinstance(e["timestamps"], list) \
+                or len(e["timestamps"]) > 16:
+            raise AnchorError("checkpoint", "an anchors.json entry's consistency or timestamps is not a list "
+                              "(at most 64 hashes, 16 tokens)")
+        if any(len(b64(h, "checkpoint", "consistency hash")) != 32 for h in e["consistency"]):
+            raise AnchorError("checkpoint", "a consistency hash is not 32 bytes")
+        cos = e["cosignatures"]
+        if not isinstance(cos, str) or len(cos.encode("utf-8")) > 16384 or (cos and not cos.endswith("\n")):
+            raise AnchorError("checkpoint", "an entry's cosignatures are not whole lines of at most 16 KiB")
         for t in e["timestamps"]:
-            if not isinstance(t, dict) or set(t) != {"tsa", "response"} or not isinstance(t["tsa"], str):
-                raise AnchorError("tsa", "a timestamps entry does not have exactly tsa and response")
+            if not isinstance(t, dict) or set(t) != {"tsa", "response"} or not isinstance(t["tsa"], str) \
+                    or not 0 < len(t["tsa"].encode("utf-8")) <= 256 or not b64(t["response"], "checkpoint", "response"):
+                raise AnchorError("checkpoint", "a timestamps entry does not have exactly a tsa name and a response")
     return data["anchors"]
 
 
@@ -409,7 +446,8 @@ def verify_entry(e, package, trust, tools, report):
                                                                   trust["witnesses"], tools)):
         times, ignored = report.value
         entry.witness = anchored_at(trust["witnesses"], times)
-        if entry.witness is None and trust["requireWitness"]:
+        quorum_none = trust["witnesses"] is not None and trust["witnesses"].quorum == "none"
+        if entry.witness is None and trust["requireWitness"] and not quorum_none:  # none: met, anchors nothing (P24)
             report.fail(subject, "witness", "the witness quorum is not met (%d valid policy cosignature(s), %d line(s) "
                         "by unknown keys ignored) and the policy requires witnesses" % (len(times), ignored))
     return entry

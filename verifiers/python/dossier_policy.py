@@ -244,7 +244,7 @@ class EvaluationPlanRules(object):
                    "governed by plan %s logged at %d, before the evaluation at %d" % (plan["digest"], plan["index"], e["index"])
                    if ok else "no evaluation plan of the run logged before the evaluation (log index %d)%s" % (
                        e["index"], "" if plan is None else "; its plan %s is logged at %d" % (plan["digest"], plan["index"])))
-            if plan is not None:
+            if ok:  # a plan logged after the evaluation governs nothing (SPEC.md Appendix A, P29)
                 governed.setdefault(plan["digest"], []).append(e)
                 self.thresholds(e, plan)
         for plan in plans:
@@ -336,11 +336,12 @@ class ApprovalRules(object):
         ev, p = self.ev, a["predicate"]
         self.judge("key-valid", key is not None, a, "key %s %s valid at log index %d" % (
             a["hint"], "is" if key is not None else "is not", a["index"]))
-        if key is not None:  # a key not valid at the index holds no role there: key-valid says so
-            has_role = self.rule["role"] in key["roles"]
-            self.judge("signer-role", has_role, a, "key %s %s role %s at log index %d" % (
-                a["hint"], "holds" if has_role else "does not hold", self.rule["role"], a["index"]))
-        owner = ev.owner(a["hint"], a["index"])  # the key's owner, valid or not (key-valid judges validity)
+        if key is None:  # judged by no other per-approval rule (SPEC.md Appendix A, P30)
+            return
+        has_role = self.rule["role"] in key["roles"]
+        self.judge("signer-role", has_role, a, "key %s %s role %s at log index %d" % (
+            a["hint"], "holds" if has_role else "does not hold", self.rule["role"], a["index"]))
+        owner = ev.owner(a["hint"], a["index"])  # the owner the keyring in force at the index binds
         person = owner["personId"] if owner is not None else None
         self.judge("signer-identity", person is not None and p["signer"]["id"] == person, a,
                    "signer.id %r, key owner %r" % (p["signer"]["id"], person))

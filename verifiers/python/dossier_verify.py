@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """dossier_verify.py - an independent verifier of Dossier compliance packages.
 
-Written from the specification only (SPEC.md v0.2.0, spec/predicates/,
+Written from the specification only (SPEC.md v0.3.0, spec/predicates/,
 spec/verify-result.schema.json), never from the Go verifier. Python 3.8+,
 standard library only, plus the `openssl` command for ECDSA P-256 and Ed25519.
 
@@ -1632,9 +1632,33 @@ def step_3_index(ctx):
     if ctx.run(3, "index", lambda: load_metadata(ctx), "metadata"):
         for title in ("README.txt", "REPORT.html"):
             ctx.run(3, "human-copy", lambda t=title: check_human_copy(ctx, t), title)
-        if ctx.descriptor["specVersion"] != "0.2.0":
+        if ctx.descriptor["specVersion"] not in SPEC_VERSIONS:
             ctx.report(3, "index", "not-checked", "metadata",
-                       "unsupported specVersion %r (this verifier implements 0.2.0)" % ctx.descriptor["specVersion"])
+                       "unsupported specVersion %r (this verifier implements %s)"
+                       % (ctx.descriptor["specVersion"], " and ".join(SPEC_VERSIONS)))
+        elif ctx.descriptor["specVersion"] == "0.2.0":
+            ctx.run(3, "index", lambda: profile_020_layers(ctx), "metadata")
+
+
+# SPEC.md 11: the versions this verifier implements. 0.3.0 added the
+# anchors.json, policy v2 and review document layers, the keyring's anchor
+# trust root and reviewer-signed evaluation plans; a 0.2.0 package holds none.
+SPEC_VERSIONS = ("0.2.0", "0.3.0")
+
+
+def profile_020_layers(ctx):
+    """Step 3.7: a 0.2.0 package carries no layer 0.3.0 added."""
+    for key in (ANCHORS_LAYER, "application/vnd.dossier.policy.v2+json", REVIEW_LAYER):
+        if ctx.layers.get(key):
+            raise Invalid("specVersion 0.2.0 packages carry no %s layer (added in 0.3.0)" % key)
+
+
+def allowed_roles(ctx, kind):
+    """SPEC.md 2: the roles allowed for a kind under the package's version
+    (reviewer keys sign evaluation plans since 0.3.0)."""
+    if kind == "evaluation-plan" and ctx.descriptor["specVersion"] == "0.2.0":
+        return DEFAULT_RUN_ROLES
+    return ROLE_FOR_KIND.get(kind, DEFAULT_RUN_ROLES)
 
 
 def index_order(ctx):
@@ -1775,6 +1799,9 @@ def keyring_chain(ctx):
         if got < signer["doc"]["rootThreshold"]:
             raise Invalid("keyring version %d has %d valid signatures by distinct eligible root keys, threshold %d"
                           % (n, got, signer["doc"]["rootThreshold"]))
+        if ctx.descriptor["specVersion"] == "0.2.0" and ("timestampAuthorities" in version["doc"]
+                                                         or "witnessPolicy" in version["doc"]):
+            raise Invalid("keyring version %d has an anchor trust root, which specVersion 0.2.0 does not define" % n)
         versions.append(version)
     if len(versions) > 10000:
         raise Invalid("more than 10 000 keyring versions")
@@ -1875,7 +1902,7 @@ def check_record(ctx, rec, manifest):
     if key is None:
         raise RecordError("key-role", "key %s is in no keyring version" % rec.hint)
     verify_record(ctx, rec, key)
-    allowed = ROLE_FOR_KIND.get(rec.kind, DEFAULT_RUN_ROLES)
+    allowed = allowed_roles(ctx, rec.kind)
     if not key.roles & allowed:
         raise RecordError("key-role", "key %s holds roles %s in the keyring; %s records need %s"
                           % (rec.hint, "/".join(sorted(key.roles)), rec.kind, " or ".join(sorted(allowed))))
@@ -1996,7 +2023,7 @@ def check_anchors(ctx):
         return
     trust["witnesses"] = report.value
     if not report.run("anchors.json", "checkpoint",
-                      lambda: dossier_anchors.parse_anchors(strict_json(data, 64 * MIB, "anchors.json"))):
+                      lambda: dossier_anchors.parse_anchors(strict_json(data, 4 * MIB, "anchors.json"))):
         return
     raw, entries = report.value, []
     package = (ctx.layer("application/vnd.dossier.checkpoint.v1"), ctx.checkpoint[1], ctx.checkpoint[2])
@@ -2004,8 +2031,9 @@ def check_anchors(ctx):
         if report.run("anchors.json", "checkpoint",
                       lambda: dossier_anchors.verify_entry(e, package, trust, AnchorTools(ctx), report)):
             entries.append(report.value)
-    if [e.size for e in entries] != sorted(e.size for e in entries):
-        report.fail("anchors.json", "checkpoint", "anchors.json entries are not sorted by size")
+    sizes = [e.size for e in entries]
+    if any(a >= b for a, b in zip(sizes, sizes[1:])):  # SPEC.md Appendix A, P21
+        report.fail("anchors.json", "checkpoint", "anchors.json entries are not sorted by strictly increasing size")
     report.run("anchors.json", "fork", lambda: dossier_anchors.check_pairs(entries, trust["logVKey"]))
     ctx.anchors = entries
 
@@ -2166,7 +2194,7 @@ def check_key_validity(ctx, rec):
     if not before:
         raise RecordError("key-validity", "no keyring version was logged before the record")
     newest = max(before, key=lambda v: ctx.leaves[v["digest"]][0])
-    key, allowed = newest["keys"].get(rec.hint), ROLE_FOR_KIND.get(rec.kind, DEFAULT_RUN_ROLES)
+    key, allowed = newest["keys"].get(rec.hint), allowed_roles(ctx, rec.kind)
     if key is None or not key.roles & allowed or key.revocation is not None:
         raise RecordError("key-validity", "key %s was not valid for %s records in keyring version %d, the newest "
                           "logged before the record" % (rec.hint, rec.kind, newest["version"]))

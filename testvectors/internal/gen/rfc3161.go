@@ -42,10 +42,15 @@ func utc(s string) time.Time { return must(time.Parse(time.RFC3339, s)) }
 
 // newTSA makes a root valid 2026–2036 and a TSA leaf valid [from, until).
 func newTSA(name, from, until string) *tsaPKI {
+	return newTSARoot(name, from, until, "2036-01-01T00:00:00Z")
+}
+
+// newTSARoot is newTSA with the root certificate valid until rootUntil.
+func newTSARoot(name, from, until, rootUntil string) *tsaPKI {
 	t := &tsaPKI{Name: name, rootKey: newECDSA("tsa-root/" + name), key: newECDSA("tsa-leaf/" + name),
 		NotBefore: utc(from), End: utc(until)}
 	rootTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name + " root"},
-		NotBefore: utc("2026-01-01T00:00:00Z"), NotAfter: utc("2036-01-01T00:00:00Z"),
+		NotBefore: utc("2026-01-01T00:00:00Z"), NotAfter: utc(rootUntil),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
 	t.Root = must(x509.ParseCertificate(must(x509.CreateCertificate(nil, rootTmpl, rootTmpl, &t.rootKey.ec.PublicKey, t.rootKey.ec))))
 	eku := must(asn1.Marshal([]asn1.ObjectIdentifier{oidTimeStamping}))

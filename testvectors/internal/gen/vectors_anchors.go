@@ -65,9 +65,10 @@ type anchorSpec struct {
 	tsa       *tsaPKI // nil: no token
 	tokenData func(cp []byte) []byte
 	forge     bool
-	witnesses []int // indexes of witnesses that cosign
-	unknown   bool  // a cosignature by a witness the policy does not name
-	forgeCos  bool  // the first cosignature's signature is altered
+	witnesses []int  // indexes of witnesses that cosign
+	unknown   bool   // a cosignature by a witness the policy does not name
+	forgeCos  bool   // the first cosignature's signature is altered
+	genTime   string // the token's genTime; "": tokenGenTime
 }
 
 func cosignTime(i int) int64 { return utc(tokenGenTime).Unix() - 10 + int64(i) }
@@ -81,6 +82,9 @@ func anchorOf(cp []byte, consistency [][]byte, s anchorSpec) anchorEntry {
 			data = s.tokenData(cp)
 		}
 		ts := tokenSpec{GenTime: utc(tokenGenTime), Serial: 1001, Nonce: 77}
+		if s.genTime != "" {
+			ts.GenTime = utc(s.genTime)
+		}
 		if s.forge {
 			ts.SigMutate = flipLast
 		}

@@ -52,7 +52,7 @@ func specVersionVectors() []vector {
 		return Scenario{Meta: func(b *B) { b.MetaConfig["specVersion"] = v }}
 	}
 	return []vector{
-		inc("spec-version-newer", "the package descriptor says specVersion 0.3.0, later than the version this format defines (0.2.0): never verified by rules it does not follow", version("0.3.0")),
+		inc("spec-version-newer", "the package descriptor says specVersion 0.4.0, later than the newest version this format defines (0.3.0): never verified by rules it does not follow", version("0.4.0")),
 		rej("record-empty-hint", "signature", "6", "the evaluation record's bundle has an empty publicKey.hint (validly signed by the producer key): SPEC.md §4 step 3 requires the hint to name the key",
 			Scenario{Setup: onRec("eval", func(b *B, r *rec) { r.Spec.NoHint = true })}),
 		ok("review-document-named", "the package carries the review document whose digest the approval names as renderedViewDigest",
@@ -67,5 +67,37 @@ func specVersionVectors() []vector {
 				b.Reviews = [][]byte{reviewDoc}
 			}}),
 		inc("spec-version-malformed", "the package descriptor says specVersion \"0.2\" (not MAJOR.MINOR.PATCH)", version("0.2")),
+	}
+}
+
+// ---- set v2: the 0.2.0 profile (SPEC.md §11) ----
+//
+// A verifier implementing 0.3.0 verifies 0.2.0 packages by the rules of
+// 0.2.0: such a package holds none of the 0.3.0 additions.
+
+func specProfileVectors() []vector {
+	v020 := func(b *B) { b.MetaConfig["specVersion"] = "0.2.0" }
+	tsa := theTSA()
+	return []vector{
+		ok("spec-version-0.3.0", "a package of specVersion 0.3.0 (the version this format defines) carrying anchors.json, verified",
+			Scenario{Setup: withTrustRoot(tsa, nil), Logged: anchored(anchorSpec{tsa: tsa})}),
+		ok("spec-version-0.2.0", "a package of specVersion 0.2.0 without any 0.3.0 addition: verified by the rules of 0.2.0",
+			Scenario{Meta: v020}),
+		inc("spec-version-0.1.0", "the package descriptor says specVersion 0.1.0, a version that defines no package format (0.2.0 is the first)",
+			Scenario{Meta: func(b *B) { b.MetaConfig["specVersion"] = "0.1.0" }}),
+		rej("spec-version-0.2.0-anchors", "index", "3", "a package of specVersion 0.2.0 carrying an anchors.json layer, which 0.3.0 added: a layer its version does not define",
+			Scenario{Setup: withTrustRoot(tsa, nil), Logged: anchored(anchorSpec{tsa: tsa}), Meta: v020}),
+		rej("spec-version-0.2.0-policy-v2", "index", "3", "a package of specVersion 0.2.0 proposing a policy v2 document (media type application/vnd.dossier.policy.v2+json, added in 0.3.0)",
+			Scenario{Setup: func(b *B) { b.Policy["mediaType"] = policyV2MediaType }, Meta: v020}),
+		rej("spec-version-0.2.0-review-document", "index", "3", "a package of specVersion 0.2.0 carrying a review document layer (added in 0.3.0) that its approval names",
+			Scenario{Setup: func(b *B) {
+				withApproval("reviewer")(b)
+				b.rec("approval").Pred["renderedViewDigest"] = digestOf(reviewDoc)
+				b.Reviews = [][]byte{reviewDoc}
+			}, Meta: v020}),
+		rej("spec-version-0.2.0-keyring-trust-root", "keyring", "4", "a package of specVersion 0.2.0 whose keyring version names timestampAuthorities and a witnessPolicy (the anchor trust root, added in 0.3.0)",
+			Scenario{Setup: withTrustRoot(tsa, nil), Meta: v020}),
+		rej("spec-version-0.2.0-plan-by-validator", "key-role", "6", "a package of specVersion 0.2.0 whose evaluation plan is signed by a key holding only the reviewer role: 0.2.0 allows producer and ingest keys only (reviewer keys since 0.3.0)",
+			Scenario{Setup: then(withPlan("0.85"), func(b *B) { keyEntryOf(&b.KeyringDocs[0], b.Keys["vera"]).Roles = []string{"reviewer"} }), Meta: v020}),
 	}
 }
