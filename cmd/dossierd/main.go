@@ -19,11 +19,19 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/dossier-audit/dossier/cmd/internal/cli"
 	"github.com/dossier-audit/dossier/pkg/ingest"
 )
+
+// memoryLimit is the soft heap limit (runtime/debug.SetMemoryLimit) unless
+// GOMEMLIMIT is set: the garbage collector runs earlier instead of letting
+// the heap double, so the daemon stays within 256 MiB of RSS after
+// 1,000,000 records (issue 6; BenchmarkIngestLargeRSS applies the same
+// limit). Past it the daemon keeps working, with more GC.
+const memoryLimit = 192 << 20
 
 // version is set at release build time (-ldflags "-X main.version=...").
 var version string
@@ -32,6 +40,9 @@ func main() {
 	if cli.IsVersionFlag(os.Args[1:]) {
 		fmt.Println("dossierd", cli.VersionString(version))
 		os.Exit(0)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
 	}
 	os.Exit(run(cli.Default("dossierd"), os.Args[1:]))
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -88,6 +89,9 @@ func BenchmarkIngestLargeRSS(b *testing.B) {
 	if os.Getenv("DOSSIER_BENCH_LARGE") != "1" {
 		b.Skip("set DOSSIER_BENCH_LARGE=1 to submit 1,000,000 records")
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(daemonMemoryLimit))
+	}
 	cfg := testConfig(b)
 	d := startDaemon(b, cfg)
 	registerRun(b, d, testRunID)
@@ -108,6 +112,9 @@ func BenchmarkIngestLargeRSS(b *testing.B) {
 	b.Logf("%d records at %.0f/s; peak RSS %.1f MiB, RSS %.1f MiB, heap in use %.1f MiB (budget 256 MiB at 1,000,000)", n, rate,
 		float64(hwm)/(1<<20), float64(rss)/(1<<20), float64(ms.HeapInuse)/(1<<20))
 }
+
+// daemonMemoryLimit is cmd/dossierd's soft heap limit (memoryLimit there).
+const daemonMemoryLimit = 192 << 20
 
 // runLoad submits from benchClients clients for dur or until total
 // records were acknowledged; it returns the rate and the latencies.
