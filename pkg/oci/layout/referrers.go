@@ -149,6 +149,10 @@ func (l *Layout) Commit() error {
 		})
 	}
 	if err := l.publishStaged(); err != nil {
+		// The staged blobs are gone: forget what would reference them
+		// too, so that no later Commit publishes a dangling entry. The
+		// caller's retry stages everything again.
+		l.pending, l.maybeDup, l.tags = map[string][]ocispec.Descriptor{}, map[digest.Digest]bool{}, nil
 		return err
 	}
 	if err := atomicfile.SyncDir(filepath.Join(l.dir, "blobs", "sha256")); err != nil {

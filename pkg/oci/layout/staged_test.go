@@ -65,7 +65,7 @@ func TestFailedSyncDropsStaged(t *testing.T) {
 	if err := l.Put(d, blob); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Commit(); !errors.Is(err, errDisk) {
+	if err := l.Tag("run-x", d, nil); !errors.Is(err, errDisk) {
 		t.Fatalf("Commit = %v, want the sync error", err)
 	}
 	if _, err := l.Get(d); !errors.Is(err, ErrNotFound) {
@@ -75,11 +75,17 @@ func TestFailedSyncDropsStaged(t *testing.T) {
 	if len(left) != 0 {
 		t.Fatalf("temporary files left: %v", left)
 	}
+	if err := l.Commit(); err != nil { // nothing staged is left to publish
+		t.Fatal(err)
+	}
+	if _, err := l.Resolve("run-x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a tag of the failed commit was published later: %v", err)
+	}
 	syncStaged = syncFiles
 	if err := l.Put(d, blob); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Commit(); err != nil {
+	if err := l.Tag("run-x", d, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := l.Get(d); err != nil || string(got) != "lost" {
