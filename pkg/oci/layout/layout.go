@@ -39,6 +39,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -113,6 +114,7 @@ func Open(dir string) (*Layout, error) {
 			return nil, err
 		}
 	}
+	removeStale(filepath.Join(dir, ingestDir), time.Now().Add(-staleStaged))
 	return &Layout{dir: dir, pending: map[string][]ocispec.Descriptor{},
 		maybeDup: map[digest.Digest]bool{}, cache: map[string]*members{},
 		staged: map[digest.Digest]string{}, roots: map[digest.Digest]digest.Digest{}}, nil
@@ -378,6 +380,21 @@ func sortKey(d ocispec.Descriptor) string {
 		return "0" + n
 	}
 	return "1" + d.Annotations[AnnotationTreeSubject] + d.Digest.String()
+}
+
+// staleStaged is the age after which a staged blob file in ingest/ is
+// taken for the leftover of a writer that crashed before its Commit.
+const staleStaged = 24 * time.Hour
+
+// removeStale removes staged blob files older than before (best effort:
+// they are unreferenced, and a live writer commits within seconds).
+func removeStale(dir string, before time.Time) {
+	paths, _ := filepath.Glob(filepath.Join(dir, "blob-*"))
+	for _, p := range paths {
+		if fi, err := os.Lstat(p); err == nil && fi.ModTime().Before(before) {
+			os.Remove(p)
+		}
+	}
 }
 
 // syncStaged is syncFiles; tests inject failures.

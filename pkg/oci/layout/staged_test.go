@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // A blob is readable at once but appears under blobs/sha256/ only at
@@ -90,5 +91,35 @@ func TestFailedSyncDropsStaged(t *testing.T) {
 	}
 	if got, err := l.Get(d); err != nil || string(got) != "lost" {
 		t.Fatalf("after the retry: %q, %v", got, err)
+	}
+}
+
+// Open removes staged blob files left by a writer that crashed long ago,
+// and keeps recent ones (another writer may be about to commit them).
+func TestOpenRemovesStaleStaged(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(dir, ingestDir, "blob-old")
+	recent := filepath.Join(dir, ingestDir, "blob-recent")
+	for _, p := range []string{old, recent} {
+		if err := os.WriteFile(p, []byte("x"), 0o444); err != nil {
+			t.Fatal(err)
+		}
+	}
+	long := time.Now().Add(-2 * staleStaged)
+	if err := os.Chtimes(old, long, long); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale staged file kept: %v", err)
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Errorf("recent staged file removed: %v", err)
 	}
 }
