@@ -155,7 +155,11 @@ func TestAnchorConfig(t *testing.T) {
 		set  func(*Config)
 	}{
 		{"no keyring", func(c *Config) { c.Anchors.TSAs = []string{"t=http://127.0.0.1:1"} }},
-		{"not NAME=URL", func(c *Config) { c.Keyring = []string{"k"}; c.KeyringRoot = "x"; c.Anchors.Witnesses = []string{"http://w"} }},
+		{"not NAME=URL", func(c *Config) {
+			c.Keyring = []string{"k"}
+			c.KeyringRoot = "x"
+			c.Anchors.Witnesses = []string{"http://w"}
+		}},
 		{"name twice", func(c *Config) {
 			c.Keyring = []string{"k"}
 			c.KeyringRoot = "x"
