@@ -26,8 +26,12 @@ var benchStatement = testStatement(2048)
 func BenchmarkSignRecord(b *testing.B) {
 	for _, alg := range algs {
 		b.Run(string(alg), func(b *testing.B) {
-			s, priv := newSigner(b, alg)
+			plain, priv := newSigner(b, alg)
 			ctx := context.Background()
+			s, err := NewKeyedSigner(ctx, plain) // as dossierd signs
+			if err != nil {
+				b.Fatal(err)
+			}
 			paired(b, func() {
 				if _, err := Sign(ctx, s, PayloadTypeInToto, benchStatement); err != nil {
 					b.Fatal(err)

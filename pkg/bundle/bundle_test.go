@@ -237,3 +237,35 @@ func derToP1363(t *testing.T, der []byte) []byte {
 	rs.S.FillBytes(out[32:])
 	return out
 }
+
+func TestKeyedSignerSameHint(t *testing.T) {
+	t.Parallel()
+	for _, alg := range algs {
+		t.Run(string(alg), func(t *testing.T) {
+			t.Parallel()
+			s, priv := newSigner(t, alg)
+			k, err := NewKeyedSigner(context.Background(), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := k.Fingerprint(), keys.Fingerprint(priv.Public()); got != want {
+				t.Fatalf("Fingerprint() = %q, want %q", got, want)
+			}
+			plain, keyed := mustSign(t, s, benchStatement), mustSign(t, k, benchStatement)
+			bp, err := Parse(plain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bk, err := Parse(keyed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bp.KeyID() != bk.KeyID() {
+				t.Fatalf("key id %q with the keyed signer, want %q", bk.KeyID(), bp.KeyID())
+			}
+			if _, err := Verify(keyed, newVerifier(t, priv.Public())); err != nil {
+				t.Fatalf("Verify(keyed bundle): %v", err)
+			}
+		})
+	}
+}

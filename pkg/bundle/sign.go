@@ -71,7 +71,32 @@ func Sign(ctx context.Context, signer signature.Signer, payloadType string, payl
 	})
 }
 
+// KeyedSigner is a signature.Signer whose key fingerprint was computed
+// once (NewKeyedSigner): Sign uses it instead of re-encoding the public key
+// for every bundle. A daemon signing thousands of records per second wraps
+// its signer in one.
+type KeyedSigner struct {
+	signature.Signer
+	fp string
+}
+
+// NewKeyedSigner checks the signer's public key as Sign does and returns
+// the signer with its fingerprint cached.
+func NewKeyedSigner(ctx context.Context, s signature.Signer) (*KeyedSigner, error) {
+	fp, err := signerFingerprint(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return &KeyedSigner{Signer: s, fp: fp}, nil
+}
+
+// Fingerprint returns keys.Fingerprint of the signer's public key.
+func (k *KeyedSigner) Fingerprint() string { return k.fp }
+
 func signerFingerprint(ctx context.Context, p signature.PublicKeyProvider) (string, error) {
+	if k, ok := p.(*KeyedSigner); ok {
+		return k.fp, nil
+	}
 	pub, err := keys.PublicKey(ctx, p)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrKey, err)

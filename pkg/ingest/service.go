@@ -14,6 +14,7 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/signature"
 
+	"github.com/dossier-audit/dossier/pkg/bundle"
 	"github.com/dossier-audit/dossier/pkg/console"
 	"github.com/dossier-audit/dossier/pkg/dossier"
 	"github.com/dossier-audit/dossier/pkg/ingest/auth"
@@ -194,11 +195,11 @@ func (s *Service) openSigner(ctx context.Context, cfg Config, deps Deps) error {
 	if err != nil {
 		return fmt.Errorf("ingest key: %w", err)
 	}
-	pub, err := keys.PublicKey(ctx, s.signer)
+	keyed, err := bundle.NewKeyedSigner(ctx, s.signer) // fingerprinted once, not per bundle
 	if err != nil {
 		return fmt.Errorf("ingest key: %w", err)
 	}
-	s.keyID = keys.Fingerprint(pub)
+	s.signer, s.keyID = keyed, keyed.Fingerprint()
 	return nil
 }
 
