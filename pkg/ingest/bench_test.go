@@ -42,6 +42,7 @@ func benchDuration() time.Duration {
 // the same run: 32 goroutines signing two records each and group-committing
 // them to one fsynced file, with no HTTP, log or Tessera.
 func BenchmarkIngestLoad(b *testing.B) {
+	asDaemon(b)
 	cfg := testConfig(b)
 	cfg.Push.Interval = Duration(2 * time.Second) // the production default
 	if d, err := time.ParseDuration(os.Getenv("DOSSIER_BENCH_LOG_BATCH_AGE")); err == nil {
@@ -89,9 +90,7 @@ func BenchmarkIngestLargeRSS(b *testing.B) {
 	if os.Getenv("DOSSIER_BENCH_LARGE") != "1" {
 		b.Skip("set DOSSIER_BENCH_LARGE=1 to submit 1,000,000 records")
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(daemonMemoryLimit))
-	}
+	asDaemon(b)
 	cfg := testConfig(b)
 	d := startDaemon(b, cfg)
 	registerRun(b, d, testRunID)
@@ -113,8 +112,25 @@ func BenchmarkIngestLargeRSS(b *testing.B) {
 		float64(hwm)/(1<<20), float64(rss)/(1<<20), float64(ms.HeapInuse)/(1<<20))
 }
 
-// daemonMemoryLimit is cmd/dossierd's soft heap limit (memoryLimit there).
-const daemonMemoryLimit = 192 << 20
+// daemonMemoryLimit and daemonGCPercent are cmd/dossierd's soft heap
+// limit and GC target (memoryLimit and gcPercent there).
+const (
+	daemonMemoryLimit = 192 << 20
+	daemonGCPercent   = 300
+)
+
+// asDaemon applies cmd/dossierd's GC settings for the benchmark, as its
+// main does: each unless GOMEMLIMIT or GOGC is set.
+func asDaemon(b *testing.B) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		old := debug.SetMemoryLimit(daemonMemoryLimit)
+		b.Cleanup(func() { debug.SetMemoryLimit(old) })
+	}
+	if os.Getenv("GOGC") == "" {
+		old := debug.SetGCPercent(daemonGCPercent)
+		b.Cleanup(func() { debug.SetGCPercent(old) })
+	}
+}
 
 // runLoad submits from benchClients clients for dur or until total
 // records were acknowledged; it returns the rate and the latencies.
