@@ -48,6 +48,9 @@ func BenchmarkIngestLoad(b *testing.B) {
 	if d, err := time.ParseDuration(os.Getenv("DOSSIER_BENCH_LOG_BATCH_AGE")); err == nil {
 		cfg.LogBatchMaxAge = Duration(d) // experiments: the log's gather time
 	}
+	if d, err := time.ParseDuration(os.Getenv("DOSSIER_BENCH_PUSH_INTERVAL")); err == nil {
+		cfg.Push.Interval = Duration(d) // experiments: the background push's share
+	}
 	d := startDaemon(b, cfg)
 	registerRun(b, d, testRunID)
 	dur := benchDuration()
