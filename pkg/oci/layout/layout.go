@@ -37,6 +37,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -182,17 +183,15 @@ func (l *Layout) isStaged(d digest.Digest) bool {
 
 // writeBlob writes content to a new read-only file in ingest/, unsynced
 // where Commit syncs the staged blobs together (Linux), and returns its
-// path.
+// path. The file is created read-only with O_EXCL under a counter name
+// (no random names, no chmod): an existing file, a crashed writer's
+// leftover or another process's, is never opened, the next name is tried.
 func (l *Layout) writeBlob(content []byte) (string, error) {
-	f, err := os.CreateTemp(filepath.Join(l.dir, ingestDir), "blob-*")
+	f, tmp, err := l.createStaged()
 	if err != nil {
 		return "", err
 	}
-	tmp := f.Name()
 	_, err = f.Write(content)
-	if err == nil {
-		err = f.Chmod(0o444)
-	}
 	if err == nil && syncEachBlob {
 		err = f.Sync()
 	}
@@ -204,6 +203,23 @@ func (l *Layout) writeBlob(content []byte) (string, error) {
 		return "", err
 	}
 	return tmp, nil
+}
+
+// stagedSeq numbers staged blob files (with the process id, a name
+// unique among live writers; O_EXCL guards the rest).
+var stagedSeq atomic.Uint64
+
+// createStaged creates a new read-only staged blob file for writing.
+func (l *Layout) createStaged() (*os.File, string, error) {
+	prefix := filepath.Join(l.dir, ingestDir, "blob-"+strconv.Itoa(os.Getpid())+"-")
+	for range 1000 {
+		tmp := prefix + strconv.FormatUint(stagedSeq.Add(1), 10)
+		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
+		if !errors.Is(err, os.ErrExist) {
+			return f, tmp, err
+		}
+	}
+	return nil, "", fmt.Errorf("creating a staged blob in %s: %w", filepath.Join(l.dir, ingestDir), os.ErrExist)
 }
 
 // publishStaged makes every staged blob durable (one sync) and renames it
