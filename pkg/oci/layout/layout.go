@@ -187,24 +187,40 @@ func (l *Layout) isStaged(d digest.Digest) bool {
 // (no random names, no chmod): an existing file, a crashed writer's
 // leftover or another process's, is never opened, the next name is tried.
 func (l *Layout) writeBlob(content []byte) (string, error) {
-	prefix := filepath.Join(l.dir, ingestDir, "blob-"+stagedPID+"-")
-	for range 1000 {
-		tmp := prefix + strconv.FormatUint(stagedSeq.Add(1), 10)
-		err := writeNew(tmp, content)
-		if errors.Is(err, os.ErrExist) {
-			continue
-		}
-		return tmp, err
+	f, tmp, err := l.createStaged()
+	if err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("creating a staged blob in %s: %w", filepath.Join(l.dir, ingestDir), os.ErrExist)
+	_, err = f.Write(content)
+	if err == nil && syncEachBlob {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return tmp, nil
 }
 
 // stagedSeq numbers staged blob files (with the process id, a name
 // unique among live writers; O_EXCL guards the rest).
-var (
-	stagedSeq atomic.Uint64
-	stagedPID = strconv.Itoa(os.Getpid())
-)
+var stagedSeq atomic.Uint64
+
+// createStaged creates a new read-only staged blob file for writing.
+func (l *Layout) createStaged() (*os.File, string, error) {
+	prefix := filepath.Join(l.dir, ingestDir, "blob-"+strconv.Itoa(os.Getpid())+"-")
+	for range 1000 {
+		tmp := prefix + strconv.FormatUint(stagedSeq.Add(1), 10)
+		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
+		if !errors.Is(err, os.ErrExist) {
+			return f, tmp, err
+		}
+	}
+	return nil, "", fmt.Errorf("creating a staged blob in %s: %w", filepath.Join(l.dir, ingestDir), os.ErrExist)
+}
 
 // publishStaged makes every staged blob durable (one sync) and renames it
 // into blobs/sha256/; the caller fsyncs that directory. On a failed sync
