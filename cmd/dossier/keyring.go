@@ -283,22 +283,33 @@ func runKeyringVerify(env *cli.Env, args []string) error {
 	if *pin == "" || fs.NArg() == 0 {
 		return cli.Usage("keyring verify needs --root-fingerprint and the keyring files")
 	}
-	envs, err := readFiles(fs.Args())
+	c, err := verifyKeyringFiles(*pin, fs.Args())
 	if err != nil {
-		return cli.Inconclusive(err, "")
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "verified keyring chain: %d versions, newest %s\n", len(c.Versions), c.Versions[len(c.Versions)-1].Digest)
+	return nil
+}
+
+// verifyKeyringFiles reads keyring version envelopes in any order and
+// verifies their chain from the pinned root fingerprint, mapping failures to
+// exit codes (I/O: inconclusive; a broken chain or pin: failed, with a hint).
+func verifyKeyringFiles(pin string, paths []string) (*keyring.Chain, error) {
+	envs, err := readFiles(paths)
+	if err != nil {
+		return nil, cli.Inconclusive(err, "")
 	}
 	sorted, err := keyring.SortEnvelopes(envs)
 	if err != nil {
-		return cli.Failed(err, "")
+		return nil, cli.Failed(err, "")
 	}
-	c, err := keyring.VerifyChain(*pin, sorted...)
+	c, err := keyring.VerifyChain(pin, sorted...)
 	if err != nil {
 		hint := ""
 		if errors.Is(err, keyring.ErrFingerprint) {
 			hint = "the pinned fingerprint is not this keyring's version 1; obtain the fingerprint again out of band"
 		}
-		return cli.Failed(err, hint)
+		return nil, cli.Failed(err, hint)
 	}
-	fmt.Fprintf(env.Stdout, "verified keyring chain: %d versions, newest %s\n", len(c.Versions), c.Versions[len(c.Versions)-1].Digest)
-	return nil
+	return c, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -198,21 +197,9 @@ func runKeyringHistory(env *cli.Env, args []string) error {
 	if *pin == "" || fs.NArg() == 0 {
 		return cli.Usage("keyring history needs --root-fingerprint and the keyring files")
 	}
-	envs, err := readFiles(fs.Args())
+	c, err := verifyKeyringFiles(*pin, fs.Args())
 	if err != nil {
-		return cli.Inconclusive(err, "")
-	}
-	sorted, err := keyring.SortEnvelopes(envs)
-	if err != nil {
-		return cli.Failed(err, "")
-	}
-	c, err := keyring.VerifyChain(*pin, sorted...)
-	if err != nil {
-		hint := ""
-		if errors.Is(err, keyring.ErrFingerprint) {
-			hint = "the pinned fingerprint is not this keyring's version 1; obtain the fingerprint again out of band"
-		}
-		return cli.Failed(err, hint)
+		return err
 	}
 	h := c.History()
 	if *asJSON {
