@@ -77,12 +77,27 @@ func Read(r io.Reader, lim Limits) (*Tar, error) {
 	if _, err := io.Copy(io.Discard, cr); err != nil {
 		return nil, err
 	}
-	t, err := decode(files)
+	t, want, err := decode(files)
 	if err != nil {
 		return nil, err
 	}
 	t.Digest, t.Size = "sha256:"+hex.EncodeToString(cr.h.Sum(nil)), cr.n
-	return t, nil
+	return t, sameBytes(want, t.Digest)
+}
+
+// sameBytes requires the tar to be byte for byte what Pack writes for its
+// content: tar headers, padding and trailer included, so a tar damaged only
+// where archive/tar does not look (padding, the end-of-archive blocks, bytes
+// after them) is refused instead of imported as another transfer.
+func sameBytes(want *tarLayout, got string) error {
+	h := sha256.New()
+	if err := want.write(&countWriter{w: h}); err != nil {
+		return err
+	}
+	if d := "sha256:" + hex.EncodeToString(h.Sum(nil)); d != got {
+		return fmt.Errorf("%w: the tar (%s) is not byte for byte what 'dossier spool pack' writes for its content (%s): damaged padding, headers or trailer", ErrTar, got, d)
+	}
+	return nil
 }
 
 type tarFiles struct {
@@ -169,25 +184,25 @@ func (f *tarFiles) store(name string, b []byte) error {
 
 // decode finds the document through index.json, rebuilds the layout it
 // describes and requires the tar to be exactly that.
-func decode(f *tarFiles) (*Tar, error) {
+func decode(f *tarFiles) (*Tar, *tarLayout, error) {
 	env, doc, err := document(f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t := &Tar{Document: doc, Envelope: env, Roots: map[string]*run.Root{}}
 	roots, err := t.roots(f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	recs, err := t.records(f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	want, err := buildLayout(doc, envelopeBytes(f), roots, recs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return t, sameLayout(want, f)
+	return t, want, sameLayout(want, f)
 }
 
 // document reads index.json's first manifest: the spool manifest and its

@@ -53,6 +53,11 @@ func TestReadRejectsTampering(t *testing.T) {
 				return b
 			})
 		}, ErrTar},
+		// archive/tar skips these bytes; the spool tar must still be exactly
+		// what Pack writes (a damaged copy is not another transfer).
+		{"byte flipped in an entry's padding", func() []byte { return flipAt(f.tar, 512+100) }, ErrTar},
+		{"byte flipped in the end-of-archive blocks", func() []byte { return flipAt(f.tar, len(f.tar)-100) }, ErrTar},
+		{"zeros after the end of the archive", func() []byte { return append(append([]byte(nil), f.tar...), make([]byte, 512)...) }, ErrTar},
 		{"too large", func() []byte { return f.tar }, ErrLimit},
 	}
 	for _, tc := range tests {
@@ -68,6 +73,12 @@ func TestReadRejectsTampering(t *testing.T) {
 			}
 		})
 	}
+}
+
+func flipAt(in []byte, i int) []byte {
+	b := append([]byte(nil), in...)
+	b[i] ^= 0xff
+	return b
 }
 
 func keepUnless(drop bool, b []byte) []byte {
