@@ -90,7 +90,7 @@ func keyringTSA(name, chainFile, validity, policy string) (keyring.TimestampAuth
 	if err != nil {
 		return keyring.TimestampAuthority{}, cli.Inconclusive(err, "")
 	}
-	certs, err := tsaParsePEM(b)
+	certs, err := keyring.ParseChain(b)
 	if err != nil || len(certs) == 0 {
 		return keyring.TimestampAuthority{}, cli.Usage("--tsa %s: %s: not a PEM certificate chain (%v)", name, chainFile, err)
 	}

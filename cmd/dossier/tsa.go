@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/asn1"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dossier-audit/dossier/cmd/internal/cli"
+	"github.com/dossier-audit/dossier/pkg/keyring"
 	"github.com/dossier-audit/dossier/pkg/tsa"
 	"github.com/dossier-audit/dossier/pkg/tsa/tsaverify"
 )
@@ -106,7 +105,7 @@ func readTSAChain(path string) (tsaverify.Options, error) {
 	if err != nil {
 		return tsaverify.Options{}, cli.Inconclusive(err, "")
 	}
-	certs, err := tsaParsePEM(b)
+	certs, err := keyring.ParseChain(b)
 	if err != nil {
 		return tsaverify.Options{}, cli.Usage("%s: %v", path, err)
 	}
@@ -122,26 +121,6 @@ func readTSAChain(path string) (tsaverify.Options, error) {
 		return tsaverify.Options{}, cli.Usage("%s: no self-signed root certificate", path)
 	}
 	return opts, nil
-}
-
-func tsaParsePEM(b []byte) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	for len(bytes.TrimSpace(b)) > 0 {
-		blk, rest := pem.Decode(b)
-		if blk == nil || blk.Type != "CERTIFICATE" {
-			return nil, errors.New("not a PEM certificate file")
-		}
-		b = rest
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		return nil, errors.New("no certificate")
-	}
-	return certs, nil
 }
 
 func tsaParseOID(s string) (asn1.ObjectIdentifier, error) {

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -225,18 +226,8 @@ func (f *Facts) loadRecords(leaves []leaf, get func(string) ([]byte, error)) err
 			f.Records = append(f.Records, t)
 		}
 	}
-	slices.SortFunc(f.Records, func(a, b policy.Record) int { return cmpU(a.LogIndex, b.LogIndex) })
+	slices.SortFunc(f.Records, func(a, b policy.Record) int { return cmp.Compare(a.LogIndex, b.LogIndex) })
 	return nil
-}
-
-func cmpU(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // verified reads one bundle, checks its digest and signature (with the key

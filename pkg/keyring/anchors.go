@@ -1,6 +1,7 @@
 package keyring
 
 import (
+	"bytes"
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/pem"
@@ -32,7 +33,7 @@ type TimestampAuthority struct {
 // Chain returns the TSA's certificates: the last is the trust anchor, the
 // others are intermediates.
 func (a *TimestampAuthority) Chain() (roots, intermediates []*x509.Certificate, err error) {
-	certs, err := parseChain(a.ChainPEM)
+	certs, err := ParseChain([]byte(a.ChainPEM))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -93,7 +94,7 @@ func (a *TimestampAuthority) validate(path string) error {
 	if a.Name == "" || strings.ContainsAny(a.Name, " \t\n") {
 		errs = append(errs, invalid(path+".name", "%q, want a non-empty name without spaces", a.Name))
 	}
-	if _, err := parseChain(a.ChainPEM); err != nil {
+	if _, err := ParseChain([]byte(a.ChainPEM)); err != nil {
 		errs = append(errs, invalid(path+".chainPem", "%v", err))
 	}
 	from, until, err := a.Validity()
@@ -128,10 +129,11 @@ func (d *Document) validateWitnessPolicy() error {
 	return nil
 }
 
-func parseChain(s string) ([]*x509.Certificate, error) {
+// ParseChain parses PEM data holding CERTIFICATE blocks only (at least
+// one), as a timestamp authority's chain is written in a keyring.
+func ParseChain(rest []byte) ([]*x509.Certificate, error) {
 	var certs []*x509.Certificate
-	rest := []byte(s)
-	for len(strings.TrimSpace(string(rest))) > 0 {
+	for len(bytes.TrimSpace(rest)) > 0 {
 		var b *pem.Block
 		b, rest = pem.Decode(rest)
 		if b == nil || b.Type != "CERTIFICATE" {

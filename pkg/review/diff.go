@@ -2,6 +2,7 @@ package review
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -94,7 +95,7 @@ func diffItem(item string, old, cur map[string]string) []change {
 // items flattens each comparable record under a stable item name.
 func items(recs []policy.Record) (map[string]map[string]string, error) {
 	sorted := slices.Clone(recs)
-	slices.SortStableFunc(sorted, func(a, b policy.Record) int { return cmpIndex(a.LogIndex, b.LogIndex) })
+	slices.SortStableFunc(sorted, func(a, b policy.Record) int { return cmp.Compare(a.LogIndex, b.LogIndex) })
 	out := map[string]map[string]string{}
 	for _, r := range sorted {
 		name, ok := itemName(r)

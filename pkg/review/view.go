@@ -1,6 +1,7 @@
 package review
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -60,7 +61,7 @@ func build(in Input) (*view, error) {
 		return nil, err
 	}
 	recs := slices.Clone(in.Records)
-	slices.SortStableFunc(recs, func(a, b policy.Record) int { return cmpIndex(a.LogIndex, b.LogIndex) })
+	slices.SortStableFunc(recs, func(a, b policy.Record) int { return cmp.Compare(a.LogIndex, b.LogIndex) })
 	v := &view{RunID: in.RunID, RunRoot: in.RunRoot, PreviousLabel: in.PreviousLabel,
 		Reviewed: reviewed(recs), HasPrevious: len(in.Previous) > 0}
 	for _, r := range recs {
@@ -78,16 +79,6 @@ func build(in Input) (*view, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	return v, nil
-}
-
-func cmpIndex(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func signedBy(in Input, fp string) string {

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -217,18 +218,8 @@ func (s *pkgState) anchorable() []*recordInfo {
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b *recordInfo) int { return cmpIndex(s.leaves[a.Digest].Index, s.leaves[b.Digest].Index) })
+	slices.SortFunc(out, func(a, b *recordInfo) int { return cmp.Compare(s.leaves[a.Digest].Index, s.leaves[b.Digest].Index) })
 	return out
-}
-
-func cmpIndex(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (s *pkgState) summarizeAnchors(res *anchor.Result) {
