@@ -79,8 +79,10 @@ type Layout struct {
 	unsynced atomic.Bool                     // blobs renamed since the last directory fsync
 	cache    map[string]*members             // run root digest -> members at a tree top
 
-	wmu    sync.Mutex // one blob file written at a time (see put)
+	wmu    sync.Mutex   // one blob file written at a time (see put)
+	pmu    sync.RWMutex // put holds it shared from watchFS to staging; publishStaged exclusively
 	bmu    sync.Mutex
+	watch  *os.File                        // watchFS, opened before the first staged blob was written
 	staged map[digest.Digest]string        // blobs written to ingest/, not yet durable -> temp file
 	roots  map[digest.Digest]digest.Digest // manifest -> the run root at the end of its subject chain
 }
@@ -154,6 +156,14 @@ func (l *Layout) put(desc ocispec.Descriptor, content []byte) (existed bool, err
 	if l.isStaged(desc.Digest) {
 		return false, nil
 	}
+	// The write-back errors syncfs reports are those after watchFS: it
+	// is opened before the blob is written, and publishStaged (which
+	// syncs and closes it) cannot run between the two.
+	l.pmu.RLock()
+	defer l.pmu.RUnlock()
+	if err := l.watchFS(); err != nil {
+		return false, fmt.Errorf("storing blob %s: %w", desc.Digest, err)
+	}
 	// Blob files are written one at a time: without an fsync each, a write
 	// is CPU in the kernel, and parallel writers (oci.WriteRun runs
 	// several) would only take CPU from the requests a daemon serves while
@@ -172,6 +182,18 @@ func (l *Layout) put(desc ocispec.Descriptor, content []byte) (existed bool, err
 	}
 	l.staged[desc.Digest] = tmp
 	return false, nil
+}
+
+// watchFS opens l.watch when nothing is staged yet (see watchFS).
+func (l *Layout) watchFS() error {
+	l.bmu.Lock()
+	defer l.bmu.Unlock()
+	if l.watch != nil {
+		return nil
+	}
+	f, err := watchFS(filepath.Join(l.dir, ingestDir))
+	l.watch = f
+	return err
 }
 
 func (l *Layout) isStaged(d digest.Digest) bool {
@@ -222,13 +244,20 @@ func (l *Layout) createStaged() (*os.File, string, error) {
 	return nil, "", fmt.Errorf("creating a staged blob in %s: %w", filepath.Join(l.dir, ingestDir), os.ErrExist)
 }
 
-// publishStaged makes every staged blob durable (one sync) and renames it
-// into blobs/sha256/; the caller fsyncs that directory. On a failed sync
-// the staged blobs are dropped: their state on disk is unknown, and a
-// retried append writes them again.
+// publishStaged makes every staged blob durable (syncFiles: one syncfs,
+// or an fsync of each) and renames it into blobs/sha256/; the caller
+// fsyncs that directory. On a failed sync the staged blobs are dropped:
+// their state on disk is unknown, and a retried append writes them again.
 func (l *Layout) publishStaged() error {
+	l.pmu.Lock()
+	defer l.pmu.Unlock()
 	l.bmu.Lock()
 	defer l.bmu.Unlock()
+	watch := l.watch
+	l.watch = nil
+	if watch != nil {
+		defer watch.Close()
+	}
 	if len(l.staged) == 0 {
 		return nil
 	}
@@ -236,7 +265,7 @@ func (l *Layout) publishStaged() error {
 	for _, tmp := range l.staged {
 		tmps = append(tmps, tmp)
 	}
-	if err := syncStaged(filepath.Join(l.dir, ingestDir), tmps); err != nil {
+	if err := syncStaged(watch, tmps); err != nil {
 		l.dropStagedLocked()
 		return fmt.Errorf("syncing %d staged blobs: %w", len(tmps), err)
 	}

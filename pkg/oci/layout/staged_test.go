@@ -59,7 +59,7 @@ func TestFailedSyncDropsStaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	errDisk := errors.New("injected EIO")
-	syncStaged = func(string, []string) error { return errDisk }
+	syncStaged = func(*os.File, []string) error { return errDisk }
 	defer func() { syncStaged = syncFiles }()
 	blob := []byte("lost")
 	d := desc(blob)
