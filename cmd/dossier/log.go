@@ -58,6 +58,9 @@ func runLogInit(env *cli.Env, args []string) error {
 	if _, err := os.Stat(filepath.Join(*dir, "checkpoint")); err == nil {
 		return cli.Usage("%v: %s has a checkpoint", tlog.ErrExists, *dir)
 	}
+	if err := tlog.CanWrite(*dir); err != nil { // before the key files are written
+		return logError(err)
+	}
 	skey, vkey, err := tlog.GenerateKey(*origin)
 	if err != nil {
 		return cli.Usage("%v", err)

@@ -141,6 +141,12 @@ func Init(ctx context.Context, dir string, opts Options) error {
 	return l.Close(ctx)
 }
 
+// CanWrite reports whether a log in dir can be opened for appending on
+// this platform (Init and Open refuse otherwise, before creating
+// anything); callers that create other files first (a key pair) ask it
+// before they do.
+func CanWrite(dir string) error { return canWrite(dir) }
+
 // Open opens the log in dir for appending (creating it when empty). It
 // refuses a tree smaller than, or inconsistent with, the last checkpoint
 // the key signed (ErrRollback), then rebuilds the stream state from the
