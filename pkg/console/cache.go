@@ -74,10 +74,11 @@ func (b *LogBackend) store(id string, e *entry) {
 	b.entries[id] = e
 }
 
-// build verifies the run's records, evaluates the policy and, when
-// detail is set, renders the review against the last approved version.
+// build verifies the run's records (their bundles read through the open
+// log, not a second handle on its bundle store), evaluates the policy and,
+// when detail is set, renders the review against the last approved version.
 func (b *LogBackend) build(ctx context.Context, root *run.Root, size uint64, detail bool) (*entry, error) {
-	facts, err := gate.Load(ctx, b.cfg.Log.Dir(), root, b.cfg.Keyrings, b.cfg.Pin)
+	facts, err := gate.LoadFrom(ctx, b.cfg.Log.Dir(), b.cfg.Log.Bundle, root, b.cfg.Keyrings, b.cfg.Pin)
 	if err != nil {
 		return nil, err
 	}

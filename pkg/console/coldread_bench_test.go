@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -135,17 +136,22 @@ func benchColdRun(b *testing.B, others int) {
 	f := newDaemonLogFixture(b, records, others)
 	b.Logf("fixture: %d other leaves, %d records and receipts in %v", others, records, time.Since(start).Round(time.Millisecond))
 	var cold, bound []time.Duration
+	var alloc uint64
 	for b.Loop() {
 		fresh, err := console.NewLogBackend(f.cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		start := time.Now()
 		d, err := fresh.Run(b.Context(), logRunID)
 		if err != nil {
 			b.Fatal(err)
 		}
 		cold = append(cold, time.Since(start))
+		runtime.ReadMemStats(&after)
+		alloc = max(alloc, after.TotalAlloc-before.TotalAlloc)
 		if d.Summary.Records < records {
 			b.Fatalf("the run has %d records, want at least %d", d.Summary.Records, records)
 		}
@@ -157,6 +163,7 @@ func benchColdRun(b *testing.B, others int) {
 	b.ReportMetric(c, "cold-ms")
 	b.ReportMetric(lo, "bound-ms")
 	b.ReportMetric(c/lo, "cold/bound")
+	b.ReportMetric(float64(alloc)/(1<<20), "alloc-MiB/read")
 }
 
 // readAndVerify reads every record of d from the log's bundle store and

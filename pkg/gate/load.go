@@ -58,15 +58,51 @@ type Facts struct {
 
 // Load reads the run's records from the log directory dir at its published
 // checkpoint. keyrings are the keyring version envelopes (any order);
-// pinned is the root fingerprint they must chain to, or "" to trust the
+// pinned is the root fingerprint they chain to, or "" to trust the
 // version 1 given (the operator's own keyring). The checkpoint must verify
-// with the keyring's log key and the leaves must hash to its root.
+// with the keyring's log key and the leaves must hash to its root. The
+// bundles are read from the log's bundle store, opened (read-write, as
+// tlog.OpenDirStore does) once a record is read: a process that holds the
+// log open (tlog.Log) calls LoadFrom with its Bundle method instead.
 func Load(ctx context.Context, dir string, root *run.Root, keyrings [][]byte, pinned string) (*Facts, error) {
+	var store *tlog.DirStore
+	defer func() {
+		if store != nil {
+			store.Close()
+		}
+	}()
+	get := func(ctx context.Context, d string) ([]byte, error) {
+		if store == nil {
+			s, err := tlog.OpenDirStore(filepath.Join(dir, ".dossier", "bundles"))
+			if err != nil {
+				return nil, fmt.Errorf("opening the bundle store: %w", err)
+			}
+			store = s
+		}
+		return store.Get(ctx, d)
+	}
+	return LoadFrom(ctx, dir, get, root, keyrings, pinned)
+}
+
+// BundleFunc returns the stored bytes of the bundle with the given digest
+// ("sha256:<hex>"), as (*tlog.Log).Bundle and (*tlog.DirStore).Get do.
+type BundleFunc func(ctx context.Context, digest string) ([]byte, error)
+
+// LoadFrom is Load with the bundles read by get (the open log's store)
+// rather than from a second handle on the store in dir. It keeps of the
+// log's leaves only those of the run's stream, the keyring and the time
+// evidence: the others are parsed and hashed into the checkpoint's root,
+// then dropped, so its memory does not grow with the log.
+func LoadFrom(ctx context.Context, dir string, get BundleFunc, root *run.Root, keyrings [][]byte, pinned string) (*Facts, error) {
 	chain, err := verifyChain(keyrings, pinned)
 	if err != nil {
 		return nil, err
 	}
-	leaves, size, err := readLeaves(ctx, dir, chain)
+	stream := root.Digest()
+	keep := func(l *tlogproof.Leaf) bool {
+		return l.Stream == stream || l.Stream == streamKeyring || l.Stream == streamTime
+	}
+	leaves, size, err := readLeaves(ctx, dir, chain, keep)
 	if err != nil {
 		return nil, err
 	}
@@ -74,13 +110,7 @@ func Load(ctx context.Context, dir string, root *run.Root, keyrings [][]byte, pi
 	if f.Indices, err = keyringIndices(chain, leaves); err != nil {
 		return nil, err
 	}
-	store, err := tlog.OpenDirStore(filepath.Join(dir, ".dossier", "bundles"))
-	if err != nil {
-		return nil, fmt.Errorf("%w: opening the bundle store: %w", ErrLog, err)
-	}
-	defer store.Close()
-	get := func(d string) ([]byte, error) { return store.Get(ctx, d) }
-	if err := f.loadRecords(leaves, get); err != nil {
+	if err := f.loadRecords(leaves, func(d string) ([]byte, error) { return get(ctx, d) }); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -113,9 +143,10 @@ type leaf struct {
 	leaf  tlogproof.Leaf
 }
 
-// readLeaves verifies the published checkpoint with the keyring's log key
-// and returns every leaf, checked against the checkpoint's root.
-func readLeaves(ctx context.Context, dir string, chain *keyring.Chain) ([]leaf, uint64, error) {
+// readLeaves verifies the published checkpoint with the keyring's log key,
+// checks every leaf against the checkpoint's root and returns those keep
+// accepts, with the checkpoint's size.
+func readLeaves(ctx context.Context, dir string, chain *keyring.Chain, keep func(*tlogproof.Leaf) bool) ([]leaf, uint64, error) {
 	cp, err := checkpoint(dir, chain)
 	if err != nil {
 		return nil, 0, err
@@ -124,6 +155,7 @@ func readLeaves(ctx context.Context, dir string, chain *keyring.Chain) ([]leaf, 
 	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 	rng := rf.NewEmptyRange(0)
 	var out []leaf
+	n := uint64(0)
 	for b := uint64(0); b*layout.EntryBundleWidth < cp.Size; b++ {
 		eb, err := client.GetEntryBundle(ctx, fetch.ReadEntryBundle, b, cp.Size)
 		if err != nil {
@@ -138,12 +170,14 @@ func readLeaves(ctx context.Context, dir string, chain *keyring.Chain) ([]leaf, 
 			if err := rng.Append(rfc6962.DefaultHasher.HashLeaf(raw), nil); err != nil {
 				return nil, 0, fmt.Errorf("%w: %w", ErrLog, err)
 			}
-			out = append(out, leaf{index: idx, leaf: lf})
+			if n++; keep(&lf) {
+				out = append(out, leaf{index: idx, leaf: lf})
+			}
 		}
 	}
 	rootHash, err := rng.GetRootHash(nil)
-	if err != nil || uint64(len(out)) != cp.Size || !bytes.Equal(rootHash, cp.Root[:]) {
-		return nil, 0, fmt.Errorf("%w: the %d leaves read do not hash to the checkpoint root (size %d)", ErrLog, len(out), cp.Size)
+	if err != nil || n != cp.Size || !bytes.Equal(rootHash, cp.Root[:]) {
+		return nil, 0, fmt.Errorf("%w: the %d leaves read do not hash to the checkpoint root (size %d)", ErrLog, n, cp.Size)
 	}
 	return out, cp.Size, nil
 }
