@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera/api/layout"
@@ -54,6 +55,8 @@ type Facts struct {
 	Chain   *keyring.Chain
 	Indices []uint64 // log index of keyring version i+1
 	Size    uint64   // checkpoint size read
+
+	key lastKey // see verify
 }
 
 // Load reads the run's records from the log directory dir at its published
@@ -275,21 +278,9 @@ func (f *Facts) verified(l leaf, get func(string) ([]byte, error)) (policy.Recor
 	if got := fmt.Sprintf("sha256:%x", sha256.Sum256(b)); got != d {
 		return policy.Record{}, fmt.Errorf("%w: stored bundle %s hashes to %s", ErrRecord, d, got)
 	}
-	parsed, err := bundle.Parse(b)
+	bun, err := f.verify(d, b)
 	if err != nil {
-		return policy.Record{}, fmt.Errorf("%w: %s: %w", ErrRecord, d, err)
-	}
-	states := f.Chain.Lookup(parsed.KeyHint)
-	if len(states) == 0 {
-		return policy.Record{}, fmt.Errorf("%w: %s is signed by %s, which no keyring version lists", ErrRecord, d, parsed.KeyHint)
-	}
-	v, err := states[0].Key.Verifier()
-	if err != nil {
-		return policy.Record{}, fmt.Errorf("%w: %w", ErrKeyring, err)
-	}
-	bun, err := bundle.Verify(b, v)
-	if err != nil {
-		return policy.Record{}, fmt.Errorf("%w: %s: %w", ErrRecord, d, err)
+		return policy.Record{}, err
 	}
 	st, err := record.ParseStatement(bun.Envelope.Payload)
 	if err != nil {
@@ -299,7 +290,46 @@ func (f *Facts) verified(l leaf, get func(string) ([]byte, error)) (policy.Recor
 	if kind.RunScoped && st.Subject[0].SHA256() != f.Run.Hex() {
 		return policy.Record{}, fmt.Errorf("%w: %s: subject[0] is not the run root %s", ErrRecord, d, f.Run.Digest())
 	}
-	return policy.Record{Digest: d, Kind: kind.Name, LogIndex: l.index, Signer: parsed.KeyHint, Predicate: st.Parsed()}, nil
+	return policy.Record{Digest: d, Kind: kind.Name, LogIndex: l.index, Signer: bun.KeyHint, Predicate: st.Parsed()}, nil
+}
+
+// lastKey is the key that verified the previous record, by its hint.
+type lastKey struct {
+	hint string
+	v    signature.Verifier
+}
+
+// verify checks the signature of bundle b (digest d) with the key its hint
+// names, as any keyring version lists it. A run's records are mostly
+// signed by one key: verify first tries the key that verified the previous
+// record and accepts the result only when the bundle's hint names that
+// very key (the one Lookup picks), so the bundle is parsed once rather
+// than twice; otherwise, or on any failure, it takes the full path and
+// returns its error.
+func (f *Facts) verify(d string, b []byte) (*bundle.Bundle, error) {
+	if k := f.key; k.v != nil {
+		if bun, err := bundle.Verify(b, k.v); err == nil && bun.KeyHint == k.hint {
+			return bun, nil
+		}
+	}
+	parsed, err := bundle.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrRecord, d, err)
+	}
+	states := f.Chain.Lookup(parsed.KeyHint)
+	if len(states) == 0 {
+		return nil, fmt.Errorf("%w: %s is signed by %s, which no keyring version lists", ErrRecord, d, parsed.KeyHint)
+	}
+	v, err := states[0].Key.Verifier()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKeyring, err)
+	}
+	bun, err := bundle.Verify(b, v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrRecord, d, err)
+	}
+	f.key = lastKey{hint: parsed.KeyHint, v: v}
+	return bun, nil
 }
 
 // PolicyInput is the policy Input of the facts.

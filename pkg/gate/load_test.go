@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dossier-audit/dossier/pkg/keys"
 	"github.com/dossier-audit/dossier/pkg/policy"
 	"github.com/dossier-audit/dossier/pkg/record"
 	"github.com/dossier-audit/dossier/pkg/run"
@@ -156,5 +157,43 @@ func TestLoadChecksOtherStreams(t *testing.T) {
 	}
 	if _, err := Load(context.Background(), f.dir, f.root, [][]byte{f.keyring}, ""); !errors.Is(err, ErrLog) || !strings.Contains(err.Error(), "do not hash to the checkpoint root") {
 		t.Fatalf("Load with another run's leaf altered: %v, want ErrLog (the leaves do not hash to the root)", err)
+	}
+}
+
+// TestLoadKeyHint: a record signed by the key that verified the record
+// before it, whose bundle's hint names no key or another key, fails as it
+// did before verify tried the previous record's key first.
+func TestLoadKeyHint(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		hint func(f *fixture) string
+		want string
+	}{
+		{"empty", func(*fixture) string { return "" }, "which no keyring version lists"},
+		{"another key", func(f *fixture) string { return keys.Fingerprint(f.alice.pub) }, "signature"},
+		{"unknown key", func(f *fixture) string { return keys.Fingerprint(f.exporter.pub) + "x" }, "which no keyring version lists"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			var m map[string]any
+			if err := json.Unmarshal(record.Template("dataset"), &m); err != nil {
+				t.Fatal(err)
+			}
+			m["name"] = "signed by the pipeline, hint changed"
+			pred, _ := json.Marshal(m)
+			b := f.sign(t, f.pipeline, "dataset", pred, true)
+			hint := []byte(`"hint":"` + keys.Fingerprint(f.pipeline.pub) + `"`)
+			if !bytes.Contains(b, hint) {
+				t.Fatalf("no %s in the bundle", hint)
+			}
+			f.appendAll(t, bytes.Replace(b, hint, []byte(`"hint":"`+tc.hint(f)+`"`), 1))
+			_, err := Load(context.Background(), f.dir, f.root, [][]byte{f.keyring}, "")
+			if !errors.Is(err, ErrRecord) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load: %v, want ErrRecord (%s)", err, tc.want)
+			}
+		})
 	}
 }
