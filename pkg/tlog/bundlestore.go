@@ -407,6 +407,9 @@ func (s *DirStore) Get(_ context.Context, digest string) ([]byte, error) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if s.segs == nil {
+		return nil, fmt.Errorf("bundle %s: %w", digest, errStoreClosed)
+	}
 	loc, ok, err := s.locate(key)
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", digest, err)
