@@ -29,26 +29,40 @@ func (b *LogBackend) size() (uint64, error) {
 // set), reading it now when there is none. An entry older than size is
 // returned as it is and refreshed in the background (stale while
 // revalidating): verifying a run of 10,000 records takes seconds, a page
-// must not wait for it.
+// must not wait for it. An entry read for a list, without the detail, at
+// the current size is not read again for a run page: its detail is
+// rendered from its facts (an older one is read again at the current
+// size, the page waiting for it).
 func (b *LogBackend) entry(ctx context.Context, root *run.Root, size uint64, detail bool) (*entry, error) {
 	id := root.Registration.RunID
 	b.mu.Lock()
 	e := b.entries[id]
 	if e != nil && (e.detail != nil || !detail) {
-		if e.size < size && !b.inflight[id] {
-			b.inflight[id] = true
-			go b.refresh(root, size, e.detail != nil)
-		}
+		b.revalidate(root, e, size)
 		b.mu.Unlock()
 		return e, nil
 	}
 	b.mu.Unlock()
-	e, err := b.build(ctx, root, size, detail)
+	var err error
+	if e != nil && e.size >= size {
+		e, err = b.finish(ctx, e, root, size, true)
+	} else {
+		e, err = b.build(ctx, root, size, detail)
+	}
 	if err != nil {
 		return nil, err
 	}
 	b.store(id, e)
 	return e, nil
+}
+
+// revalidate refreshes e in the background when it is older than size and
+// no refresh of the run is running. The caller holds b.mu.
+func (b *LogBackend) revalidate(root *run.Root, e *entry, size uint64) {
+	if id := root.Registration.RunID; e.size < size && !b.inflight[id] {
+		b.inflight[id] = true
+		go b.refresh(root, size, e.detail != nil)
+	}
 }
 
 func (b *LogBackend) refresh(root *run.Root, size uint64, detail bool) {
@@ -82,7 +96,13 @@ func (b *LogBackend) build(ctx context.Context, root *run.Root, size uint64, det
 	if err != nil {
 		return nil, err
 	}
-	e := &entry{size: facts.Size, facts: facts, summary: b.summary(facts)}
+	return b.finish(ctx, &entry{size: facts.Size, facts: facts, summary: b.summary(facts)}, root, size, detail)
+}
+
+// finish returns e when detail is not set, else a copy of e with the
+// review rendered against the last approved version (e may be cached and
+// read by other pages: it is not changed).
+func (b *LogBackend) finish(ctx context.Context, e *entry, root *run.Root, size uint64, detail bool) (*entry, error) {
 	if !detail {
 		return e, nil
 	}
@@ -91,8 +111,9 @@ func (b *LogBackend) build(ctx context.Context, root *run.Root, size uint64, det
 		return nil, err
 	}
 	prev, label := b.previous(ctx, roots, root, size)
-	if e.detail, err = b.detail(facts, prev, label); err != nil {
+	d, err := b.detail(e.facts, prev, label)
+	if err != nil {
 		return nil, err
 	}
-	return e, nil
+	return &entry{size: e.size, facts: e.facts, summary: e.summary, detail: d}, nil
 }
