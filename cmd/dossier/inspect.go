@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/dossier-audit/dossier/cmd/internal/cli"
 	"github.com/dossier-audit/dossier/pkg/bundle"
@@ -20,6 +23,7 @@ type inspection struct {
 	PayloadType   string                      `json:"payloadType"`
 	PredicateType string                      `json:"predicateType"`
 	Kind          string                      `json:"kind"`
+	Foreign       bool                        `json:"foreign,omitempty"` // a statement outside Dossier's predicate types
 	Subject       []record.ResourceDescriptor `json:"subject"`
 	Common        record.Common               `json:"common"`
 	Predicate     json.RawMessage             `json:"predicate"`
@@ -59,6 +63,9 @@ func inspect(path string, b []byte) (*inspection, error) {
 	}
 	in := &inspection{File: path, Digest: bun.Digest(), KeyID: bun.KeyID(), MediaType: bundle.MediaType,
 		PayloadType: bun.Envelope.PayloadType}
+	if _, foreign := foreignType(b); foreign {
+		return inspectForeign(in, bun.Payload()), nil
+	}
 	st, err := record.ParseStatement(bun.Payload())
 	if err != nil {
 		in.Problems = record.Findings(err)
@@ -76,21 +83,46 @@ func inspect(path string, b []byte) (*inspection, error) {
 	return in, nil
 }
 
+// inspectForeign fills in a statement whose predicate type is not
+// Dossier's (a SLSA provenance, a VSA): the in-toto statement as 'record
+// verify' parses it, the predicate shown as it is, no Dossier fields.
+func inspectForeign(in *inspection, payload []byte) *inspection {
+	in.Foreign = true
+	st, err := parseForeignStatement(payload)
+	if err != nil {
+		in.Problems = []record.Finding{{Path: "statement", Code: "statement", Message: err.Error()}}
+		var raw foreignStatement
+		_ = json.Unmarshal(payload, &raw)
+		st = &raw
+	}
+	in.PredicateType, in.Predicate = st.PredicateType, st.Predicate
+	for _, s := range st.Subject {
+		in.Subject = append(in.Subject, record.ResourceDescriptor{Name: s.Name, URI: s.URI, Digest: s.Digest,
+			MediaType: s.MediaType, Annotations: s.Annotations})
+	}
+	return in
+}
+
 func printInspection(env *cli.Env, in *inspection) {
 	w := env.Stdout
 	fmt.Fprintf(w, "record        %s\n", in.Digest)
-	fmt.Fprintf(w, "kind          %s (%s)\n", in.Kind, in.PredicateType)
+	if in.Foreign {
+		fmt.Fprintf(w, "statement     %s (not a Dossier record)\n", in.PredicateType)
+	} else {
+		fmt.Fprintf(w, "kind          %s (%s)\n", in.Kind, in.PredicateType)
+	}
 	fmt.Fprintf(w, "signed by key %s (signature NOT verified: use 'dossier record verify')\n", in.KeyID)
 	for i, s := range in.Subject {
-		fmt.Fprintf(w, "subject[%d]    %s sha256:%s\n", i, s.Name, s.SHA256())
+		fmt.Fprintf(w, "subject[%d]    %s %s\n", i, s.Name, subjectDigest(s))
 	}
 	c := in.Common
 	if c.RunID != "" {
 		fmt.Fprintf(w, "run           %s attempt %d\n", c.RunID, c.Attempt)
 	}
-	if c.Producer.ID != "" {
+	switch {
+	case c.Producer.ID != "":
 		fmt.Fprintf(w, "produced      %s by %s (%s, %s)\n", c.ProducedAt, c.Producer.ID, c.Producer.Name, c.Producer.Kind)
-	} else {
+	case c.ProducedAt != "":
 		fmt.Fprintf(w, "produced      %s\n", c.ProducedAt)
 	}
 	if c.TimeEvidence != nil {
@@ -104,4 +136,18 @@ func printInspection(env *cli.Env, in *inspection) {
 		pretty = b
 	}
 	fmt.Fprintf(w, "predicate\n%s\n", pretty)
+}
+
+// subjectDigest is a subject's sha256 digest, else its digests in order
+// of algorithm name.
+func subjectDigest(s record.ResourceDescriptor) string {
+	if h := s.SHA256(); h != "" {
+		return "sha256:" + h
+	}
+	algs := slices.Sorted(maps.Keys(s.Digest))
+	out := make([]string, len(algs))
+	for i, a := range algs {
+		out[i] = a + ":" + s.Digest[a]
+	}
+	return strings.Join(out, " ")
 }

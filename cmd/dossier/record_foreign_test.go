@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,5 +161,46 @@ func TestNoDuplicateMembers(t *testing.T) {
 		if (err != nil) != tc.dup {
 			t.Errorf("%s: got %v, want duplicate=%v", tc.name, err, tc.dup)
 		}
+	}
+}
+
+// TestInspectForeign: 'record inspect' shows a non-Dossier statement as an
+// in-toto statement (predicate type, subjects, predicate), flags no
+// Dossier schema problem, and reports one that is not a valid statement.
+func TestInspectForeign(t *testing.T) {
+	t.Parallel()
+	d := t.TempDir()
+	priv, err := keys.Generate(keys.DefaultAlgorithm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := strings.Repeat("ab", 32)
+	good := filepath.Join(d, "prov.json")
+	bad := filepath.Join(d, "bad.json")
+	if err := os.WriteFile(good, signStatement(t, priv, slsaStatement(sum)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	noSubject := `{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"https://slsa.dev/provenance/v1","predicate":{}}`
+	if err := os.WriteFile(bad, signStatement(t, priv, noSubject), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCmd(t, "record inspect", good)
+	for _, want := range []string{"https://slsa.dev/provenance/v1 (not a Dossier record)", "x.tar sha256:" + sum, "buildDefinition", "NOT verified"} {
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Errorf("inspect: exit %d, output lacks %q\n%s%s", code, want, stdout, stderr)
+		}
+	}
+	if strings.Contains(stdout, "problem") || strings.Contains(stdout, "produced") {
+		t.Errorf("inspect of a valid foreign statement shows Dossier fields or problems:\n%s", stdout)
+	}
+	code, stdout, _ = runCmd(t, "record inspect", "--json", good)
+	var in inspection
+	if err := json.Unmarshal([]byte(stdout), &in); code != 0 || err != nil || !in.Foreign || in.Kind != "" ||
+		in.PredicateType != "https://slsa.dev/provenance/v1" || len(in.Subject) != 1 || len(in.Problems) != 0 {
+		t.Fatalf("inspect --json: exit %d, %+v (%v)", code, in, err)
+	}
+	code, stdout, _ = runCmd(t, "record inspect", bad)
+	if code != 0 || !strings.Contains(stdout, "problem       statement: not an in-toto v1 statement: 0 subjects") {
+		t.Errorf("inspect of an invalid foreign statement: exit %d\n%s", code, stdout)
 	}
 }
