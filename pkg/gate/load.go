@@ -64,9 +64,10 @@ type Facts struct {
 // pinned is the root fingerprint they chain to, or "" to trust the
 // version 1 given (the operator's own keyring). The checkpoint must verify
 // with the keyring's log key and the leaves must hash to its root. The
-// bundles are read from the log's bundle store, opened (read-write, as
-// tlog.OpenDirStore does) once a record is read: a process that holds the
-// log open (tlog.Log) calls LoadFrom with its Bundle method instead.
+// bundles are read from the log's bundle store, opened read-only once a
+// record is read (a daemon may be appending to it: tlog.OpenDirStoreReadOnly
+// never cuts what it is writing); a process that holds the log open
+// (tlog.Log) calls LoadFrom with its Bundle method instead.
 func Load(ctx context.Context, dir string, root *run.Root, keyrings [][]byte, pinned string) (*Facts, error) {
 	var store *tlog.DirStore
 	defer func() {
@@ -76,7 +77,7 @@ func Load(ctx context.Context, dir string, root *run.Root, keyrings [][]byte, pi
 	}()
 	get := func(ctx context.Context, d string) ([]byte, error) {
 		if store == nil {
-			s, err := tlog.OpenDirStore(filepath.Join(dir, ".dossier", "bundles"))
+			s, err := tlog.OpenDirStoreReadOnly(filepath.Join(dir, ".dossier", "bundles"))
 			if err != nil {
 				return nil, fmt.Errorf("opening the bundle store: %w", err)
 			}

@@ -89,13 +89,38 @@ type DirStore struct {
 	size   int64 // of the last segment
 	failed error
 
+	readOnly bool // OpenDirStoreReadOnly
+
 	reqs chan putReq
 	quit chan struct{}
 	wg   sync.WaitGroup
 }
 
-// OpenDirStore opens (creating) a DirStore in dir.
+// OpenDirStore opens (creating) a DirStore in dir for reading and
+// writing. Only the process that holds the log open may do so (tlog.Open
+// does, under the log's lock): it cuts a torn tail, which in a store
+// another process is writing may be a frame being written.
 func OpenDirStore(dir string) (*DirStore, error) { return openDirStore(dir, osOpen) }
+
+// ErrReadOnlyStore: Put on a store opened with OpenDirStoreReadOnly.
+var ErrReadOnlyStore = errors.New("bundle store opened read-only")
+
+// OpenDirStoreReadOnly opens the DirStore in dir for reading only, safe
+// while another process (a daemon) appends to it: segments are opened
+// read-only, and bytes after the last whole frame (a frame being written,
+// or a torn tail that the writer will cut) are left alone and not indexed.
+// Bundles put after it was opened are not found.
+func OpenDirStoreReadOnly(dir string) (*DirStore, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("bundle store: %w", err)
+	}
+	s := &DirStore{dir: dir, open: osOpen, readOnly: true, quit: make(chan struct{})}
+	if err := s.load(); err != nil {
+		s.closeFiles()
+		return nil, err
+	}
+	return s, nil
+}
 
 func openDirStore(dir string, open openFunc) (*DirStore, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -140,14 +165,18 @@ func (s *DirStore) load() error {
 			return err
 		}
 	}
-	if len(s.segs) == 0 {
+	if len(s.segs) == 0 && !s.readOnly {
 		return s.addSegment()
 	}
 	return nil
 }
 
 func (s *DirStore) loadSegment(i int, last bool) error {
-	f, err := s.open(s.segName(i), os.O_RDWR|os.O_APPEND, 0o644)
+	flag := os.O_RDWR | os.O_APPEND
+	if s.readOnly {
+		flag = os.O_RDONLY
+	}
+	f, err := s.open(s.segName(i), flag, 0o644)
 	if err != nil {
 		return fmt.Errorf("bundle store: %w", err)
 	}
@@ -156,7 +185,7 @@ func (s *DirStore) loadSegment(i int, last bool) error {
 	if err != nil && (!last || errors.Is(err, errSegmentTooLarge)) {
 		return err
 	}
-	if err != nil {
+	if err != nil && !s.readOnly {
 		if err := s.cutTail(i, f, end); err != nil {
 			return err
 		}
@@ -262,6 +291,9 @@ func (s *DirStore) addSegment() error {
 
 // Put stores b under digest and returns once it is durable.
 func (s *DirStore) Put(ctx context.Context, digest string, b []byte) error {
+	if s.readOnly {
+		return ErrReadOnlyStore
+	}
 	key, err := parseDigest(digest)
 	if err != nil {
 		return err
