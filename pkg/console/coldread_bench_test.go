@@ -165,7 +165,7 @@ func benchColdRun(b *testing.B, others int) {
 	c, lo := ms(slices.Min(cold)), ms(slices.Min(bound))
 	b.ReportMetric(c, "cold-ms")
 	b.ReportMetric(lo, "bound-ms")
-	b.ReportMetric(c/lo, "cold/bound")
+	b.ReportMetric(c/lo, "ratio")
 	b.ReportMetric(ms(slices.Min(cpu)), "cold-cpu-ms")
 	b.ReportMetric(float64(alloc)/(1<<20), "alloc-MiB/read")
 }
