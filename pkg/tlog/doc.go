@@ -38,7 +38,9 @@
 // at its size (checked with a consistency proof from the tiles) and reads
 // the rest from the log, so a stale or damaged snapshot costs time, never
 // correctness. The DirStore cuts a torn tail frame that no Put ever
-// acknowledged, after keeping its bytes in a ".tail-OFFSET" file.
+// acknowledged, after keeping its bytes in a ".tail-OFFSET" file; only the
+// process holding the log open does (OpenDirStore), another process reads
+// the store with OpenDirStoreReadOnly, which never writes or cuts.
 //
 // # Memory and batching
 //
