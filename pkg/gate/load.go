@@ -93,31 +93,17 @@ func Load(ctx context.Context, dir string, root *run.Root, keyrings [][]byte, pi
 type BundleFunc func(ctx context.Context, digest string) ([]byte, error)
 
 // LoadFrom is Load with the bundles read by get (the open log's store)
-// rather than from a second handle on the store in dir. It keeps of the
-// log's leaves only those of the run's stream, the keyring and the time
-// evidence: the others are parsed and hashed into the checkpoint's root,
-// then dropped, so its memory does not grow with the log.
+// rather than from a second handle on the store in dir: LoadMany with one
+// root, failing as that root fails.
 func LoadFrom(ctx context.Context, dir string, get BundleFunc, root *run.Root, keyrings [][]byte, pinned string) (*Facts, error) {
-	chain, err := verifyChain(keyrings, pinned)
+	facts, err := LoadMany(ctx, dir, get, []*run.Root{root}, keyrings, pinned)
+	if re := (*RunsError)(nil); errors.As(err, &re) {
+		return nil, re.Errs[0]
+	}
 	if err != nil {
 		return nil, err
 	}
-	stream := root.Digest()
-	keep := func(l *tlogproof.Leaf) bool {
-		return l.Stream == stream || l.Stream == streamKeyring || l.Stream == streamTime
-	}
-	leaves, size, err := readLeaves(ctx, dir, chain, keep)
-	if err != nil {
-		return nil, err
-	}
-	f := &Facts{Run: root, Chain: chain, Size: size}
-	if f.Indices, err = keyringIndices(chain, leaves); err != nil {
-		return nil, err
-	}
-	if err := f.loadRecords(leaves, func(d string) ([]byte, error) { return get(ctx, d) }); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return facts[0], nil
 }
 
 func verifyChain(envs [][]byte, pinned string) (*keyring.Chain, error) {
@@ -148,20 +134,19 @@ type leaf struct {
 }
 
 // readLeaves verifies the published checkpoint with the keyring's log key,
-// checks every leaf against the checkpoint's root and returns those keep
-// accepts, with the checkpoint's size.
-func readLeaves(ctx context.Context, dir string, chain *keyring.Chain, keep func(*tlogproof.Leaf) bool) ([]leaf, uint64, error) {
+// reads every leaf with fetch, checks them against the checkpoint's root
+// and returns those keep accepts, with the checkpoint's size.
+func readLeaves(ctx context.Context, dir string, fetch client.EntryBundleFetcherFunc, chain *keyring.Chain, keep func(*tlogproof.Leaf) bool) ([]leaf, uint64, error) {
 	cp, err := checkpoint(dir, chain)
 	if err != nil {
 		return nil, 0, err
 	}
-	fetch := client.FileFetcher{Root: dir}
 	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 	rng := rf.NewEmptyRange(0)
 	var out []leaf
 	n := uint64(0)
 	for b := uint64(0); b*layout.EntryBundleWidth < cp.Size; b++ {
-		eb, err := client.GetEntryBundle(ctx, fetch.ReadEntryBundle, b, cp.Size)
+		eb, err := client.GetEntryBundle(ctx, fetch, b, cp.Size)
 		if err != nil {
 			return nil, 0, fmt.Errorf("%w: reading entry bundle %d: %w", ErrLog, b, err)
 		}
@@ -230,24 +215,19 @@ func keyringIndices(chain *keyring.Chain, leaves []leaf) ([]uint64, error) {
 	return out, nil
 }
 
-// loadRecords reads and verifies the run's records and the time evidence
-// they cite.
-func (f *Facts) loadRecords(leaves []leaf, get func(string) ([]byte, error)) error {
-	timeAt := map[string]uint64{}
-	for _, l := range leaves {
-		switch l.leaf.Stream {
-		case f.Run.Digest():
-			r, err := f.verified(l, get)
-			if err != nil {
-				return err
-			}
-			if r.Predicate.CommonFields().RunID != f.Run.Registration.RunID {
-				return fmt.Errorf("%w: %s in the stream of run %s names run %q", ErrRecord, r.Digest, f.Run.Registration.RunID, r.Predicate.CommonFields().RunID)
-			}
-			f.Records = append(f.Records, r)
-		case streamTime:
-			timeAt[l.leaf.Bundle] = l.index
+// loadRecords reads and verifies the run's records (the leaves of its
+// stream, in log order) and the time evidence they cite (timeAt: the log
+// index of each time-evidence bundle).
+func (f *Facts) loadRecords(stream []leaf, timeAt map[string]uint64, get func(string) ([]byte, error)) error {
+	for _, l := range stream {
+		r, err := f.verified(l, get)
+		if err != nil {
+			return err
 		}
+		if r.Predicate.CommonFields().RunID != f.Run.Registration.RunID {
+			return fmt.Errorf("%w: %s in the stream of run %s names run %q", ErrRecord, r.Digest, f.Run.Registration.RunID, r.Predicate.CommonFields().RunID)
+		}
+		f.Records = append(f.Records, r)
 	}
 	cited := map[string]bool{}
 	for _, r := range f.Records {

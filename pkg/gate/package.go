@@ -134,7 +134,8 @@ func (p *pkgReader) facts(runID, pinned string) (*Facts, error) {
 	if f.Indices, err = keyringIndices(chain, leaves); err != nil {
 		return nil, err
 	}
-	return f, f.loadRecords(leaves, p.get)
+	streams, timeAt := byStream(leaves)
+	return f, f.loadRecords(streams[root.Digest()], timeAt, p.get)
 }
 
 // runRoot finds and rebuilds the run root named run-<runID>.
