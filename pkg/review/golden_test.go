@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/dossier-audit/dossier/pkg/keyring"
+	"github.com/dossier-audit/dossier/pkg/policy"
+	"github.com/dossier-audit/dossier/pkg/record"
 )
 
 // hostile is appended to every string of the hostile inputs: markup,
@@ -86,7 +88,7 @@ func goldenInputs(tb testing.TB) map[string]Input {
 	bigPart := bigInput(tb, 10000)
 	bigPart.Previous = bigRun(tb, "llama3-ft-2026-10-01-001", 6000, "2026.11")
 	return map[string]Input{
-		"example": input(), "first-release": small, "previous-unlabelled": noLabel, "no-changes": same,
+		"branches": branchesInput(), "minimal": minimalInput(), "example": input(), "first-release": small, "previous-unlabelled": noLabel, "no-changes": same,
 		"hostile": hostileInput(), "10k": big, "10k-vs-10k": bigPrev, "10k-vs-6k": bigPart,
 	}
 }
@@ -127,4 +129,47 @@ func TestRenderDigestsPinned(t *testing.T) {
 	if len(want) != len(got) {
 		t.Errorf("%s pins %d renderings, the test renders %d", path, len(want), len(got))
 	}
+}
+
+// branchesInput takes the other side of the document's conditionals: no
+// run root, datasets without role, licence parts, legal basis, source
+// description or content but with a manifest, an evaluation logged
+// before any plan, units, metrics the plan does not name, several
+// pipeline thresholds, a dirty tree, a release replacing a version.
+func branchesInput() Input {
+	in := input()
+	in.RunRoot, in.Owners = "", nil
+	recs := in.Records
+	ds := recs[0].Predicate.(*record.Dataset)
+	ds.Role, ds.LegalBasis, ds.Licence = "", "", record.Licence{TextRef: digest('l')}
+	ds.Sources = []record.DataSource{{URI: "s3://a"}, {URI: "s3://b", Description: "b & c"}}
+	ds.Content, ds.Manifest = nil, &record.ResourceDescriptor{Name: "m.json", Digest: sha('m')}
+	d2 := *ds
+	d2.Name, d2.Role, d2.LegalBasis, d2.Licence, d2.Sources = "second", "eval", "consent", record.Licence{SPDX: "MIT"}, nil
+	d2.Manifest, d2.Content = nil, []record.ResourceDescriptor{{Name: "x"}, {Name: "y", Digest: sha('y')}}
+	ev := recs[3].Predicate.(*record.Evaluation)
+	ev.Plan = ""
+	ev.Metrics = append(ev.Metrics, record.Metric{Name: "latency", Value: "12", Unit: "ms"}, record.Metric{Name: "f1", Value: "0.9"})
+	ev.Thresholds = append(ev.Thresholds, record.MetricThreshold{Metric: "exact_match", Op: "<", Threshold: "1"})
+	early := *ev
+	early.Benchmark.Name = "early"
+	tr := recs[1].Predicate.(*record.TrainingRun)
+	dirty := true
+	tr.Code.Dirty = &dirty
+	tr.BaseModel = record.BaseModel{Hub: &record.HubRef{Repo: "meta/llama", Revision: "abc"}, Descriptor: &record.ResourceDescriptor{Name: "base.bin", Digest: sha('b')}}
+	tr.Datasets = []record.DatasetUse{{Record: digest('1'), Role: "train"}, {Descriptor: &record.ResourceDescriptor{Name: "d", Digest: sha('d')}, Role: "eval"}}
+	mr := recs[4].Predicate.(*record.ModelRelease)
+	mr.PreviousVersion = &record.PreviousRelease{Version: "1.2.0", Release: digest('p')}
+	mr.Limitations = []string{"German only", "no <b>medical</b> advice"}
+	in.Records = append(recs,
+		policy.Record{Digest: digest('a'), Kind: "dataset", LogIndex: 20, Signer: "SHA256:pipe", Predicate: &d2},
+		policy.Record{Digest: digest('b'), Kind: "evaluation", LogIndex: 2, Signer: "SHA256:pipe", Predicate: &early})
+	return in
+}
+
+// minimalInput is a run with nothing to review but its end: every
+// section's empty branch.
+func minimalInput() Input {
+	return Input{RunID: "r0", Records: []policy.Record{{Digest: digest('0'), Kind: "run-closed", LogIndex: 3, Signer: "SHA256:x",
+		Predicate: &record.RunClosed{Common: common("r0"), Status: "failed", Reason: "oom"}}}}
 }
