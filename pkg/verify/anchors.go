@@ -258,6 +258,12 @@ func (s *pkgState) requireAnchors(res *anchor.Result) {
 			}
 		}
 	}
+	for i := range s.records {
+		ri := &s.records[i]
+		if _, proven := s.leaves[ri.Digest]; !proven && len(ri.Errs) == 0 && (ri.RunID != "" || ri.Kind == "time-evidence") {
+			s.c.skipSubject("9", FailTime, ri.Digest, "the record's log position is not proven (step 7): its anchoring cannot be judged")
+		}
+	}
 	var missing []string
 	for _, ri := range s.anchorable() {
 		tsa, wit := coveredBy(res, s.leaves[ri.Digest].Index)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 
 	"github.com/dossier-audit/dossier/pkg/internal/strictjson"
@@ -236,39 +237,63 @@ func decodeHashes(hs []string) ([][32]byte, error) {
 }
 
 // checkCoverage requires a proof for every record and keyring version,
-// in the stream it belongs to, and no proof for anything else.
+// in the stream it belongs to, and no proof for anything else. A record
+// or keyring version whose leaf is missing or names another stream is left
+// out of s.leaves (it has no proven position), and its streams (the one
+// it belongs to and the one its leaf names) go to s.unproven. Leaves
+// proven for digests that are not in the package are left out too.
 func (s *pkgState) checkCoverage() {
-	want := map[string]string{} // digest -> expected stream ("" = any)
+	s.unproven = map[string]bool{}
+	want := map[string]string{} // digest -> expected stream ("" = unknown)
 	for i := range s.records {
 		if ri := &s.records[i]; ri.Digest != "" {
 			want[ri.Digest] = ri.Stream
 		}
 	}
-	for i, d := range s.keyring.digests {
+	for _, d := range s.keyring.digests {
 		want[d] = "keyring"
-		// "`keyring` for keyring versions (with seq = version − 1)" (Q15).
-		if li, found := s.leaves[d]; found && li.Leaf.Seq != uint64(i) {
-			s.c.failf(FailInclusion, "7", d, "keyring version %d is logged with seq %d, want %d", i+1, li.Leaf.Seq, i)
-		}
-	}
-	for _, d := range sortedKeys(want) {
-		stream := want[d]
-		li, found := s.leaves[d]
-		switch {
-		case !found:
-			s.c.failf(FailInclusion, "7", d, "no inclusion proof for %s", d)
-		case stream != "" && li.Leaf.Stream != stream:
-			s.c.failf(FailInclusion, "7", d, "leaf puts %s in stream %s, it belongs to %s", d, li.Leaf.Stream, stream)
-		default:
-			s.c.passN("7", FailInclusion)
-		}
 	}
 	for _, d := range sortedKeys(s.leaves) {
 		if _, expected := want[d]; !expected {
 			s.c.failf(FailInclusion, "7", d, "proof entry for %s, which is not in the package", d)
+			delete(s.leaves, d)
+		}
+	}
+	for _, d := range sortedKeys(want) {
+		if err := s.coverage(d, want[d]); err != nil {
+			s.c.failf(FailInclusion, "7", d, "%v", err)
+			s.unproven[want[d]] = true
+			if li, found := s.leaves[d]; found {
+				s.unproven[li.Leaf.Stream] = true
+				delete(s.leaves, d)
+			}
+		} else {
+			s.c.passN("7", FailInclusion)
 		}
 	}
 }
+
+// coverage checks the proven leaf of digest d against the stream it must
+// be in ("" when the record's stream is unknown: any).
+func (s *pkgState) coverage(d, stream string) error {
+	li, found := s.leaves[d]
+	switch {
+	case !found:
+		return fmt.Errorf("no inclusion proof for %s", d)
+	case stream != "" && li.Leaf.Stream != stream:
+		return fmt.Errorf("leaf puts %s in stream %s, it belongs to %s", d, li.Leaf.Stream, stream)
+	case stream == "keyring":
+		// "`keyring` for keyring versions (with seq = version − 1)" (Q15).
+		if v := slices.Index(s.keyring.digests, d); li.Leaf.Seq != uint64(v) {
+			return fmt.Errorf("keyring version %d is logged with seq %d, want %d", v+1, li.Leaf.Seq, v)
+		}
+	}
+	return nil
+}
+
+// positionsProven reports whether every record and keyring version of
+// the package has a proven log position.
+func (s *pkgState) positionsProven() bool { return len(s.unproven) == 0 }
 
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))

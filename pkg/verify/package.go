@@ -58,11 +58,16 @@ type pkgState struct {
 	policy  *Policy
 	profile profile // the rules of the package's specVersion (SPEC.md §11)
 
-	records   []recordInfo // verified record facts, index.json order
-	logVer    note.Verifier
-	cp        *tlogproof.Checkpoint
-	leaves    map[string]leafInfo // by bundle/envelope digest
-	maxLeaves int                 // bound on proof entries (0: none)
+	records []recordInfo // verified record facts, index.json order
+	logVer  note.Verifier
+	cp      *tlogproof.Checkpoint
+	leaves  map[string]leafInfo // by bundle/envelope digest: the proven leaves of the package's records and keyring versions
+	// unproven holds the streams with a record or keyring version that has
+	// no proven leaf in its stream (step 7); "" when such a record's
+	// stream is unknown. Checks that need those positions are not-checked
+	// (SPEC.md §5 "Reporting").
+	unproven  map[string]bool
+	maxLeaves int // bound on proof entries (0: none)
 	readErr   error
 	// untraceableAccepted: the policy accepted untraceable time evidence.
 	untraceableAccepted bool

@@ -192,6 +192,8 @@ func (s *pkgState) checkPolicy(logOK bool) {
 		s.checkRequiredKinds()
 	case !logOK:
 		s.skip("11", FailPolicy, "the checkpoint did not verify: no log positions to judge approvals and plans by")
+	case !s.positionsProven():
+		s.skip("11", FailPolicy, "a record or keyring version has no proven log position (step 7) to judge approvals and plans by")
 	default:
 		s.evaluateRules()
 	}

@@ -174,6 +174,11 @@ func (c *collector) skip(step string, class Failure, reason string) {
 	c.res.Checks = append(c.res.Checks, Check{Step: step, Class: class, Status: NotChecked, Message: reason})
 }
 
+// skipSubject records a check about one thing that could not run.
+func (c *collector) skipSubject(step string, class Failure, subject, reason string) {
+	c.res.Checks = append(c.res.Checks, Check{Step: step, Class: class, Status: NotChecked, Subject: subject, Message: reason})
+}
+
 // result flushes counted checks, sorts by step and decides the outcome.
 func (c *collector) result(ioErr error) *Result {
 	if ioErr == nil {

@@ -23,25 +23,31 @@ func (s *pkgState) checkSequence() {
 	for _, li := range s.leaves {
 		streams[li.Leaf.Stream] = append(streams[li.Leaf.Stream], li)
 	}
-	ok := true
 	for _, name := range sortedKeys(streams) {
 		ls := streams[name]
 		sort.Slice(ls, func(i, j int) bool { return ls[i].Leaf.Seq < ls[j].Leaf.Seq })
 		complete := strings.HasPrefix(name, "sha256:") || name == "keyring"
-		if err := checkStream(ls, complete); err != nil {
-			s.c.failf(FailSequence, "8", name, "stream %s: %v", name, err)
-			ok = false
-		} else {
-			s.c.passN("8", FailSequence)
+		switch {
+		case complete && (s.unproven[name] || s.unproven[""]):
+			// A record of it has no proven leaf (step 7): the gap it
+			// leaves is not evidence of records withheld.
+			s.c.skipSubject("8", FailSequence, name, "a record of this stream has no proven leaf (step 7)")
+		default:
+			if err := checkStream(ls, complete); err != nil {
+				s.c.failf(FailSequence, "8", name, "stream %s: %v", name, err)
+			} else {
+				s.c.passN("8", FailSequence)
+			}
 		}
+	}
+	if !s.positionsProven() {
+		return // a run's only records may be the unproven ones
 	}
 	for _, rr := range s.roots {
 		if _, any := streams[rr.Digest]; !any {
 			s.c.failf(FailSequence, "8", rr.Digest, "run %q has no logged records", rr.RunID)
-			ok = false
 		}
 	}
-	_ = ok
 }
 
 // checkStream checks one stream's leaves sorted by seq.
@@ -77,7 +83,7 @@ func (s *pkgState) checkTime() {
 	for i := range s.records {
 		byDigest[s.records[i].Digest] = &s.records[i]
 	}
-	versionIndex := s.keyringIndexes()
+	versionIndex := s.keyringIndices()
 	for i := range s.records {
 		ri := &s.records[i]
 		if len(ri.Errs) > 0 {
@@ -88,15 +94,6 @@ func (s *pkgState) checkTime() {
 		s.checkEvidenceRef(ri, byDigest)
 	}
 	s.checkAt()
-}
-
-// keyringIndexes returns the log index of each keyring version.
-func (s *pkgState) keyringIndexes() []uint64 {
-	out := make([]uint64, len(s.keyring.digests))
-	for i, d := range s.keyring.digests {
-		out[i] = s.leaves[d].Index
-	}
-	return out
 }
 
 func (s *pkgState) checkVerdict(ri *recordInfo) {
@@ -121,8 +118,9 @@ func (s *pkgState) checkVerdict(ri *recordInfo) {
 
 func (s *pkgState) checkKeyValidity(ri *recordInfo, versionIndex []uint64) {
 	li, logged := s.leaves[ri.Digest]
-	if !logged {
-		return // reported by step 7
+	if !logged || s.unproven["keyring"] {
+		s.c.skipSubject("9", FailKeyValidity, ri.Digest, "the log position of the record or of a keyring version is not proven (step 7)")
+		return
 	}
 	var err error
 	for _, role := range s.profile.rolesFor(ri.Kind) {
@@ -139,10 +137,13 @@ func (s *pkgState) checkEvidenceRef(ri *recordInfo, byDigest map[string]*recordI
 		return
 	}
 	te, ok := byDigest[ri.TimeEvidence]
-	own, te1 := s.leaves[ri.Digest], s.leaves[ri.TimeEvidence]
+	own, ownOK := s.leaves[ri.Digest]
+	te1, teOK := s.leaves[ri.TimeEvidence]
 	switch {
 	case !ok || te.Kind != "time-evidence" || len(te.Errs) > 0:
 		s.c.failf(FailTime, "9", ri.Digest, "timeEvidence %s is not a verified time-evidence record of the package", ri.TimeEvidence)
+	case !ownOK || !teOK:
+		s.c.skipSubject("9", FailTime, ri.Digest, "the log position of the record or of the time evidence it cites is not proven (step 7)")
 	case te1.Index >= own.Index:
 		s.c.failf(FailTime, "9", ri.Digest, "timeEvidence %s is logged at %d, after the record (%d)", ri.TimeEvidence, te1.Index, own.Index)
 	default:

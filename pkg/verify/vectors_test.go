@@ -97,3 +97,39 @@ func containsClass(res *Result, c Failure) bool {
 	}
 	return false
 }
+
+// TestUnprovenRecordBlocksItsStream: a record with no proof entry is an
+// inclusion failure (step 7) and nothing else: its stream's sequence, and
+// the checks of step 9 that need its log position, are not-checked rather
+// than failed (SPEC.md §5 "Reporting", Appendix A P8), so the result names
+// the one thing wrong.
+func TestUnprovenRecordBlocksItsStream(t *testing.T) {
+	t.Parallel()
+	dir := "../../testvectors/v1/inclusion-missing-entry"
+	opts, ok := vectorOptions(t, dir)
+	if !ok {
+		t.Fatal("vector options refused")
+	}
+	f, err := os.Open(filepath.Join(dir, "package.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	res := VerifyPackage(f, st.Size(), opts)
+	if res.Outcome != Rejected || len(res.Failures) != 1 || res.Failures[0].Class != FailInclusion {
+		t.Fatalf("outcome %s, failures %+v: want only the inclusion failure", res.Outcome, res.Failures)
+	}
+	var seqSkipped, keySkipped bool
+	for _, c := range res.Checks {
+		switch {
+		case c.Step == "8" && c.Status == NotChecked && strings.HasPrefix(c.Subject, "sha256:"):
+			seqSkipped = true
+		case c.Step == "9" && c.Class == FailKeyValidity && c.Status == NotChecked && c.Subject == res.Failures[0].Subject:
+			keySkipped = true
+		}
+	}
+	if !seqSkipped || !keySkipped {
+		t.Fatalf("run stream sequence not-checked %v, key validity of the unproven record not-checked %v; checks %+v", seqSkipped, keySkipped, res.Checks)
+	}
+}
