@@ -27,3 +27,9 @@ for vectors in ${VECTORS:-testvectors/v1 testvectors/v2}; do
 done
 [ "$status" -eq 0 ] || exit "$status"
 "$PY" -m unittest discover -s verifiers/python/tests -p 'test_*.py'
+# Beyond the expected class the runner checks: both verifiers must report
+# the same findings (outcome, failure classes, policy rules) on every
+# vector; a difference is a question for SPEC.md or a bug in one of them.
+if [ "$#" -eq 0 ] && [ -z "${VECTORS:-}" ]; then
+  "$PY" verifiers/python/differential.py
+fi
