@@ -134,41 +134,40 @@ type leaf struct {
 }
 
 // readLeaves verifies the published checkpoint with the keyring's log key,
-// reads every leaf with fetch, checks them against the checkpoint's root
-// and returns those keep accepts, with the checkpoint's size.
-func readLeaves(ctx context.Context, dir string, fetch client.EntryBundleFetcherFunc, chain *keyring.Chain, keep func(*tlogproof.Leaf) bool) ([]leaf, uint64, error) {
+// reads every leaf with fetch, passes each (with its index, in log order)
+// to visit and checks them against the checkpoint's root; it returns the
+// checkpoint's size. On error, what visit saw must be dropped.
+func readLeaves(ctx context.Context, dir string, fetch client.EntryBundleFetcherFunc, chain *keyring.Chain, visit func(uint64, *tlogproof.Leaf)) (uint64, error) {
 	cp, err := checkpoint(dir, chain)
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 	rng := rf.NewEmptyRange(0)
-	var out []leaf
 	n := uint64(0)
 	for b := uint64(0); b*layout.EntryBundleWidth < cp.Size; b++ {
 		eb, err := client.GetEntryBundle(ctx, fetch, b, cp.Size)
 		if err != nil {
-			return nil, 0, fmt.Errorf("%w: reading entry bundle %d: %w", ErrLog, b, err)
+			return 0, fmt.Errorf("%w: reading entry bundle %d: %w", ErrLog, b, err)
 		}
 		for i, raw := range eb.Entries {
 			idx := b*layout.EntryBundleWidth + uint64(i)
 			lf, err := tlogproof.ParseLeaf(raw)
 			if err != nil {
-				return nil, 0, fmt.Errorf("%w: leaf %d: %w", ErrLog, idx, err)
+				return 0, fmt.Errorf("%w: leaf %d: %w", ErrLog, idx, err)
 			}
 			if err := rng.Append(rfc6962.DefaultHasher.HashLeaf(raw), nil); err != nil {
-				return nil, 0, fmt.Errorf("%w: %w", ErrLog, err)
+				return 0, fmt.Errorf("%w: %w", ErrLog, err)
 			}
-			if n++; keep(&lf) {
-				out = append(out, leaf{index: idx, leaf: lf})
-			}
+			n++
+			visit(idx, &lf)
 		}
 	}
 	rootHash, err := rng.GetRootHash(nil)
 	if err != nil || n != cp.Size || !bytes.Equal(rootHash, cp.Root[:]) {
-		return nil, 0, fmt.Errorf("%w: the %d leaves read do not hash to the checkpoint root (size %d)", ErrLog, n, cp.Size)
+		return 0, fmt.Errorf("%w: the %d leaves read do not hash to the checkpoint root (size %d)", ErrLog, n, cp.Size)
 	}
-	return out, cp.Size, nil
+	return cp.Size, nil
 }
 
 func checkpoint(dir string, chain *keyring.Chain) (*tlogproof.Checkpoint, error) {

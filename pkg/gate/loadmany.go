@@ -2,14 +2,21 @@ package gate
 
 import (
 	"context"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/transparency-dev/tessera/client"
 
+	"github.com/dossier-audit/dossier/pkg/keyring"
 	"github.com/dossier-audit/dossier/pkg/run"
 	"github.com/dossier-audit/dossier/pkg/tlog/tlogproof"
 )
+
+// ErrNotScanned: Scan.Facts was asked for a run the scan did not keep.
+var ErrNotScanned = errors.New("run not scanned")
 
 // RunsError is LoadMany's error when the log verifies but the records of
 // some runs do not: Errs[i] is why roots[i] did not load (nil when it
@@ -40,14 +47,11 @@ func (e *RunsError) Unwrap() []error {
 	return slices.DeleteFunc(slices.Clone(e.Errs), func(err error) bool { return err == nil })
 }
 
-// LoadMany is LoadFrom for several runs in one pass over the log: it
-// verifies the keyring chain and the checkpoint, reads every leaf once,
-// hashes them into the checkpoint's root and keeps only the leaves of the
-// roots' streams, the keyring and the time evidence (its memory grows with
-// the runs asked for, not with the log); then it builds each run's facts
-// as LoadFrom does, facts[i] those of roots[i]. An error of the log or
-// the keyring fails the whole load; when only some runs' records fail,
-// their facts are nil and the error is a *RunsError naming why each did.
+// LoadMany is LoadFrom for several runs in one pass over the log
+// (ScanLog, then Scan.Facts for each root): facts[i] are those of
+// roots[i]. An error of the log or the keyring fails the whole load; when
+// only some runs' records fail, their facts are nil and the error is a
+// *RunsError holding, for each, the error LoadFrom returns for it alone.
 // With no roots it reads nothing.
 func LoadMany(ctx context.Context, dir string, get BundleFunc, roots []*run.Root, keyrings [][]byte, pinned string) ([]*Facts, error) {
 	return loadMany(ctx, dir, client.FileFetcher{Root: dir}.ReadEntryBundle, get, roots, keyrings, pinned)
@@ -58,37 +62,103 @@ func loadMany(ctx context.Context, dir string, fetch client.EntryBundleFetcherFu
 	if len(roots) == 0 {
 		return []*Facts{}, nil
 	}
-	chain, err := verifyChain(keyrings, pinned)
+	s, err := scanLog(ctx, dir, fetch, roots, keyrings, pinned)
 	if err != nil {
 		return nil, err
 	}
-	wanted := map[string]bool{streamKeyring: true, streamTime: true}
-	for _, r := range roots {
-		wanted[r.Digest()] = true
-	}
-	leaves, size, err := readLeaves(ctx, dir, fetch, chain, func(l *tlogproof.Leaf) bool { return wanted[l.Stream] })
-	if err != nil {
-		return nil, err
-	}
-	indices, err := keyringIndices(chain, leaves)
-	if err != nil {
-		return nil, err
-	}
-	streams, timeAt := byStream(leaves)
 	out, errs := make([]*Facts, len(roots)), make([]error, len(roots))
 	failed := false
 	for i, r := range roots {
-		f := &Facts{Run: r, Chain: chain, Indices: slices.Clone(indices), Size: size}
-		if errs[i] = f.loadRecords(streams[r.Digest()], timeAt, func(d string) ([]byte, error) { return get(ctx, d) }); errs[i] != nil {
+		if out[i], errs[i] = s.Facts(ctx, get, r); errs[i] != nil {
 			failed = true
-			continue
 		}
-		out[i] = f
 	}
 	if failed {
 		return out, &RunsError{Errs: errs}
 	}
 	return out, nil
+}
+
+// Scan is one verified pass over a log for some runs: the keyring chain
+// verified, the checkpoint verified with its log key, every leaf read and
+// hashed into the checkpoint's root, and kept of them only the index and
+// bundle digest of those in the runs' streams, and the keyring and time
+// evidence leaves; so its memory grows with the runs' records (40 bytes
+// each), not with the log. Facts verifies one run's records from it.
+type Scan struct {
+	chain   *keyring.Chain
+	indices []uint64 // log index of keyring version i+1
+	size    uint64
+	streams map[string][]slimLeaf // by run root digest
+	timeAt  map[string]uint64     // time evidence bundle digest → log index
+}
+
+// slimLeaf is a kept leaf of a run's stream.
+type slimLeaf struct {
+	index  uint64
+	bundle [32]byte // sha256 of the bundle
+}
+
+// ScanLog reads the log in dir once for the runs of roots (Scan). Its
+// errors are those LoadFrom returns before it reads a run's records: of
+// the keyring (ErrKeyring) or of the log (ErrLog).
+func ScanLog(ctx context.Context, dir string, roots []*run.Root, keyrings [][]byte, pinned string) (*Scan, error) {
+	return scanLog(ctx, dir, client.FileFetcher{Root: dir}.ReadEntryBundle, roots, keyrings, pinned)
+}
+
+func scanLog(ctx context.Context, dir string, fetch client.EntryBundleFetcherFunc, roots []*run.Root, keyrings [][]byte, pinned string) (*Scan, error) {
+	chain, err := verifyChain(keyrings, pinned)
+	if err != nil {
+		return nil, err
+	}
+	s := &Scan{chain: chain, streams: map[string][]slimLeaf{}, timeAt: map[string]uint64{}}
+	for _, r := range roots {
+		s.streams[r.Digest()] = nil
+	}
+	var keyringLeaves []leaf
+	visit := func(idx uint64, lf *tlogproof.Leaf) {
+		switch lf.Stream {
+		case streamKeyring:
+			keyringLeaves = append(keyringLeaves, leaf{index: idx, leaf: tlogproof.Leaf{Bundle: strings.Clone(lf.Bundle), Stream: streamKeyring}})
+		case streamTime:
+			s.timeAt[strings.Clone(lf.Bundle)] = idx
+		default:
+			if l, ok := s.streams[lf.Stream]; ok {
+				var d [32]byte
+				_, _ = hex.Decode(d[:], []byte(strings.TrimPrefix(lf.Bundle, "sha256:"))) // ParseLeaf validated it
+				s.streams[lf.Stream] = append(l, slimLeaf{index: idx, bundle: d})
+			}
+		}
+	}
+	if s.size, err = readLeaves(ctx, dir, fetch, chain, visit); err != nil {
+		return nil, err
+	}
+	if s.indices, err = keyringIndices(chain, keyringLeaves); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Size is the size of the checkpoint the scan read.
+func (s *Scan) Size() uint64 { return s.size }
+
+// Facts verifies the records of run root, read by get, as LoadFrom does
+// (root must be one of those scanned: else ErrNotScanned). Each call
+// verifies them again: the caller keeps the facts.
+func (s *Scan) Facts(ctx context.Context, get BundleFunc, root *run.Root) (*Facts, error) {
+	slim, ok := s.streams[root.Digest()]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNotScanned, root.Registration.RunID)
+	}
+	stream := make([]leaf, len(slim))
+	for i, l := range slim {
+		stream[i] = leaf{index: l.index, leaf: tlogproof.Leaf{Bundle: "sha256:" + hex.EncodeToString(l.bundle[:]), Stream: root.Digest()}}
+	}
+	f := &Facts{Run: root, Chain: s.chain, Indices: slices.Clone(s.indices), Size: s.size}
+	if err := f.loadRecords(stream, s.timeAt, func(d string) ([]byte, error) { return get(ctx, d) }); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // byStream groups the leaves (in log order) by stream, and finds the log

@@ -189,3 +189,23 @@ func TestLoadManyNoRoots(t *testing.T) {
 		t.Fatalf("LoadMany(no roots): %v, %v, %d entry bundles read; want no facts, no error, nothing read", got, err, reads.Load())
 	}
 }
+
+// TestScanFactsNotScanned: Scan.Facts of a run the scan did not keep
+// fails with ErrNotScanned rather than returning a run without records.
+func TestScanFactsNotScanned(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	other := withRun(t, f, "other-001")
+	s, err := ScanLog(context.Background(), f.dir, []*run.Root{other}, [][]byte{f.keyring}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := f.open(t)
+	defer f.close(t, l)
+	if got, err := s.Facts(context.Background(), l.Bundle, other); err != nil || len(got.Records) != 1 || got.Size != s.Size() {
+		t.Fatalf("Facts of the scanned run: %v, %v; want its one record at size %d", got, err, s.Size())
+	}
+	if got, err := s.Facts(context.Background(), l.Bundle, f.root); !errors.Is(err, ErrNotScanned) || got != nil {
+		t.Fatalf("Facts of a run not scanned: %v, %v; want ErrNotScanned", got, err)
+	}
+}
