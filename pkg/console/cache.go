@@ -2,9 +2,13 @@ package console
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/dossier-audit/dossier/pkg/gate"
+	"github.com/dossier-audit/dossier/pkg/policy"
+	"github.com/dossier-audit/dossier/pkg/record"
 	"github.com/dossier-audit/dossier/pkg/run"
 )
 
@@ -25,6 +29,31 @@ func (b *LogBackend) size() (uint64, error) {
 	return st.Size, err
 }
 
+// scanLog is one pass over the log for the runs of roots (gate.ScanLog):
+// reading the log's leaves is what a cold read costs (about 1.6 µs a
+// leaf, seconds for a large log), so the runs read together share one.
+func (b *LogBackend) scanLog(ctx context.Context, roots []*run.Root) (*gate.Scan, error) {
+	if b.onScan != nil {
+		ids := make([]string, len(roots))
+		for i, r := range roots {
+			ids[i] = r.Registration.RunID
+		}
+		b.onScan(ids)
+	}
+	return gate.ScanLog(ctx, b.cfg.Log.Dir(), roots, b.cfg.Keyrings, b.cfg.Pin)
+}
+
+// listEntry verifies the run's records from the scan s (their bundles read
+// through the open log, not a second handle on its bundle store) and
+// evaluates the policy: an entry without the detail.
+func (b *LogBackend) listEntry(ctx context.Context, s *gate.Scan, root *run.Root) (*entry, error) {
+	f, err := s.Facts(ctx, b.cfg.Log.Bundle, root)
+	if err != nil {
+		return nil, err
+	}
+	return &entry{size: f.Size, facts: f, summary: b.summary(f)}, nil
+}
+
 // entry returns the run's cached entry (with its detail when detail is
 // set), reading it now when there is none. An entry older than size is
 // returned as it is and refreshed in the background (stale while
@@ -38,14 +67,14 @@ func (b *LogBackend) entry(ctx context.Context, root *run.Root, size uint64, det
 	b.mu.Lock()
 	e := b.entries[id]
 	if e != nil && (e.detail != nil || !detail) {
-		b.revalidate(root, e, size)
+		b.revalidate([]*run.Root{root}, size)
 		b.mu.Unlock()
 		return e, nil
 	}
 	b.mu.Unlock()
 	var err error
 	if e != nil && e.size >= size {
-		e, err = b.finish(ctx, e, root, size, true)
+		e, err = b.finish(ctx, e, root, size, nil)
 	} else {
 		e, err = b.build(ctx, root, size, detail)
 	}
@@ -56,24 +85,76 @@ func (b *LogBackend) entry(ctx context.Context, root *run.Root, size uint64, det
 	return e, nil
 }
 
-// revalidate refreshes e in the background when it is older than size and
-// no refresh of the run is running. The caller holds b.mu.
-func (b *LogBackend) revalidate(root *run.Root, e *entry, size uint64) {
-	if id := root.Registration.RunID; e.size < size && !b.inflight[id] {
-		b.inflight[id] = true
-		go b.refresh(root, size, e.detail != nil)
+// listEntries returns the list entries of roots: the cached ones as they are
+// (those older than size refreshed in the background, together), the
+// others read now in one pass over the log and cached. errs[i] is why
+// roots[i] did not load; err, that the log itself did not read.
+func (b *LogBackend) listEntries(ctx context.Context, roots []*run.Root, size uint64) (out []*entry, errs []error, err error) {
+	out, errs = make([]*entry, len(roots)), make([]error, len(roots))
+	var missing []*run.Root
+	b.mu.Lock()
+	for i, r := range roots {
+		if out[i] = b.entries[r.Registration.RunID]; out[i] == nil {
+			missing = append(missing, r)
+		}
+	}
+	b.revalidate(roots, size)
+	b.mu.Unlock()
+	if len(missing) == 0 {
+		return out, errs, nil
+	}
+	s, err := b.scanLog(ctx, missing)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, r := range roots {
+		if out[i] == nil {
+			if out[i], errs[i] = b.listEntry(ctx, s, r); errs[i] == nil {
+				b.store(r.Registration.RunID, out[i])
+			}
+		}
+	}
+	return out, errs, nil
+}
+
+// revalidate refreshes in the background, in one pass over the log, those
+// of roots whose cached entry is older than size and which no refresh is
+// running for. The caller holds b.mu.
+func (b *LogBackend) revalidate(roots []*run.Root, size uint64) {
+	var stale []*run.Root
+	var detail []bool
+	for _, r := range roots {
+		id := r.Registration.RunID
+		if e := b.entries[id]; e != nil && e.size < size && !b.inflight[id] {
+			b.inflight[id] = true
+			stale, detail = append(stale, r), append(detail, e.detail != nil)
+		}
+	}
+	if len(stale) > 0 {
+		go b.refresh(stale, detail, size)
 	}
 }
 
-func (b *LogBackend) refresh(root *run.Root, size uint64, detail bool) {
+// refresh reads the runs again in one pass, with their detail where
+// detail[i] is set, and keeps those that load.
+func (b *LogBackend) refresh(roots []*run.Root, detail []bool, size uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
 	defer cancel()
-	e, err := b.build(ctx, root, size, detail)
+	if s, err := b.scanLog(ctx, roots); err == nil {
+		for i, r := range roots {
+			e, err := b.listEntry(ctx, s, r)
+			if err == nil && detail[i] {
+				e, err = b.finish(ctx, e, r, size, nil)
+			}
+			if err == nil {
+				b.store(r.Registration.RunID, e)
+			}
+		}
+	}
 	b.mu.Lock()
-	delete(b.inflight, root.Registration.RunID)
-	b.mu.Unlock()
-	if err == nil {
-		b.store(root.Registration.RunID, e)
+	defer b.mu.Unlock()
+	for _, r := range roots {
+		delete(b.inflight, r.Registration.RunID)
 	}
 }
 
@@ -88,32 +169,110 @@ func (b *LogBackend) store(id string, e *entry) {
 	b.entries[id] = e
 }
 
-// build verifies the run's records (their bundles read through the open
-// log, not a second handle on its bundle store), evaluates the policy and,
-// when detail is set, renders the review against the last approved version.
+// build reads the run from the log now and, when detail is set, renders
+// its review against the model's last approved version: the earlier runs
+// of its model that are not cached are scanned in the same pass as the
+// run (verified only as far as previous needs them).
 func (b *LogBackend) build(ctx context.Context, root *run.Root, size uint64, detail bool) (*entry, error) {
-	facts, err := gate.LoadFrom(ctx, b.cfg.Log.Dir(), b.cfg.Log.Bundle, root, b.cfg.Keyrings, b.cfg.Pin)
+	scanned := []*run.Root{root}
+	if detail {
+		roots, err := b.roots()
+		if err != nil {
+			return nil, err
+		}
+		scanned = append(scanned, b.uncached(earlier(roots, root))...)
+	}
+	s, err := b.scanLog(ctx, scanned)
 	if err != nil {
 		return nil, err
 	}
-	return b.finish(ctx, &entry{size: facts.Size, facts: facts, summary: b.summary(facts)}, root, size, detail)
+	e, err := b.listEntry(ctx, s, root)
+	if err != nil || !detail {
+		return e, err
+	}
+	return b.finish(ctx, e, root, size, s)
 }
 
-// finish returns e when detail is not set, else a copy of e with the
-// review rendered against the last approved version (e may be cached and
-// read by other pages: it is not changed).
-func (b *LogBackend) finish(ctx context.Context, e *entry, root *run.Root, size uint64, detail bool) (*entry, error) {
-	if !detail {
-		return e, nil
-	}
+// finish returns a copy of e with the review rendered against the last
+// approved version (e may be cached and read by other pages: it is not
+// changed). s, when not nil, is a scan of the earlier runs of the model
+// that are not cached.
+func (b *LogBackend) finish(ctx context.Context, e *entry, root *run.Root, size uint64, s *gate.Scan) (*entry, error) {
 	roots, err := b.roots()
 	if err != nil {
 		return nil, err
 	}
-	prev, label := b.previous(ctx, roots, root, size)
+	prev, label := b.previous(ctx, roots, root, size, s)
 	d, err := b.detail(e.facts, prev, label)
 	if err != nil {
 		return nil, err
 	}
 	return &entry{size: e.size, facts: e.facts, summary: e.summary, detail: d}, nil
+}
+
+// previous finds the model's last approved version: the newest other run
+// of the same model started before this one holding an approval with the
+// decision approve. The runs it looks at that are not cached are read in
+// one pass over the log (s, when the caller made it, else a scan made at
+// the first such run) and verified newest first, as far as needed.
+func (b *LogBackend) previous(ctx context.Context, roots []*run.Root, this *run.Root, size uint64, s *gate.Scan) (*gate.Facts, string) {
+	cands := earlier(roots, this)
+	scanned := s != nil
+	for _, r := range cands { // newest first
+		e := b.cached(r, size)
+		if e == nil {
+			if !scanned {
+				s, _ = b.scanLog(ctx, b.uncached(cands))
+				scanned = true
+			}
+			if s == nil {
+				continue
+			}
+			var err error
+			if e, err = b.listEntry(ctx, s, r); err != nil {
+				continue
+			}
+			b.store(r.Registration.RunID, e)
+		}
+		if approved(e.facts) {
+			return e.facts, "run " + r.Registration.RunID
+		}
+	}
+	return nil, ""
+}
+
+func approved(f *gate.Facts) bool {
+	return slices.ContainsFunc(f.Records, func(rec policy.Record) bool {
+		a, ok := rec.Predicate.(*record.Approval)
+		return ok && strings.HasPrefix(a.Decision, "approve")
+	})
+}
+
+// earlier are the other runs of this run's model started before it, in
+// the order of roots (newest first).
+func earlier(roots []*run.Root, this *run.Root) []*run.Root {
+	t := this.Registration
+	return slices.DeleteFunc(slices.Clone(roots), func(r *run.Root) bool {
+		reg := r.Registration
+		return reg.RunID == t.RunID || reg.Model != t.Model || reg.StartedAt >= t.StartedAt
+	})
+}
+
+// cached returns the run's cached entry (refreshed in the background when
+// older than size), or nil.
+func (b *LogBackend) cached(r *run.Root, size uint64) *entry {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.entries[r.Registration.RunID]
+	if e != nil {
+		b.revalidate([]*run.Root{r}, size)
+	}
+	return e
+}
+
+// uncached are those of roots with no cached entry.
+func (b *LogBackend) uncached(roots []*run.Root) []*run.Root {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.DeleteFunc(slices.Clone(roots), func(r *run.Root) bool { return b.entries[r.Registration.RunID] != nil })
 }

@@ -61,8 +61,9 @@ type LogConfig struct {
 type LogBackend struct {
 	cfg      LogConfig
 	mu       sync.Mutex
-	entries  map[string]*entry // by run id
-	inflight map[string]bool   // runs being refreshed
+	entries  map[string]*entry   // by run id
+	inflight map[string]bool     // runs being refreshed
+	onScan   func(runs []string) // a test's hook: called at each pass over the log
 	expMu    sync.Mutex
 }
 
@@ -124,12 +125,15 @@ func (b *LogBackend) Runs(ctx context.Context, f Filter) (RunPage, error) {
 	if err != nil {
 		return RunPage{}, err
 	}
+	es, errs, err := b.listEntries(ctx, roots, size)
+	if err != nil {
+		return RunPage{}, err
+	}
 	exported := b.exportedRuns()
 	var all []RunSummary
-	for _, r := range roots {
-		e, err := b.entry(ctx, r, size, false)
-		if err != nil {
-			return RunPage{}, fmt.Errorf("run %s: %w", r.Registration.RunID, err)
+	for i, e := range es {
+		if errs[i] != nil {
+			return RunPage{}, fmt.Errorf("run %s: %w", roots[i].Registration.RunID, errs[i])
 		}
 		s := e.summary
 		s.Exported = exported[s.RunID]
@@ -200,28 +204,6 @@ func (b *LogBackend) Run(ctx context.Context, id string) (*RunDetail, error) {
 	d.Summary.Exported = b.exportedRuns()[id]
 	d.AsOf, d.Stale = e.size, e.size < size
 	return &d, nil
-}
-
-// previous finds the model's last approved version: the newest other run
-// of the same model started before this one holding an approval with the
-// decision approve.
-func (b *LogBackend) previous(ctx context.Context, roots []*run.Root, this *run.Root, size uint64) (*gate.Facts, string) {
-	for _, r := range roots { // newest first
-		reg := r.Registration
-		if reg.RunID == this.Registration.RunID || reg.Model != this.Registration.Model || reg.StartedAt >= this.Registration.StartedAt {
-			continue
-		}
-		e, err := b.entry(ctx, r, size, false)
-		if err != nil {
-			continue
-		}
-		for _, rec := range e.facts.Records {
-			if a, ok := rec.Predicate.(*record.Approval); ok && strings.HasPrefix(a.Decision, "approve") {
-				return e.facts, "run " + reg.RunID
-			}
-		}
-	}
-	return nil, ""
 }
 
 func (b *LogBackend) detail(f *gate.Facts, prev *gate.Facts, label string) (*RunDetail, error) {
@@ -335,7 +317,7 @@ func (b *LogBackend) earlierViews(ctx context.Context, f *gate.Facts, roots []*r
 			continue
 		}
 		if out == nil {
-			prev, label = b.previous(ctx, roots, root, size)
+			prev, label = b.previous(ctx, roots, root, size, nil)
 		}
 		g := *f
 		g.Records = slices.DeleteFunc(slices.Clone(f.Records), func(x policy.Record) bool { return x.LogIndex >= r.LogIndex })
