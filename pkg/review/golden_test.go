@@ -52,7 +52,10 @@ func spoil(v reflect.Value, suffix string) {
 // hostileInput is input() with hostile text in every string that reaches
 // the document: run id and root, label, digests, kinds of records the
 // review does not know, signers, key owners and every predicate field.
-func hostileInput() Input {
+func hostileInput() Input { return spoiledInput(hostile) }
+
+// spoiledInput is input() with suffix appended to every string.
+func spoiledInput(suffix string) Input {
 	in := input()
 	extra := records("r2", "0.3")[0]
 	extra.Kind, extra.Digest, extra.LogIndex = "dataset-ish", digest('e'), 9
@@ -60,11 +63,11 @@ func hostileInput() Input {
 	for i := range in.Records {
 		in.Records[i].Signer = "SHA256:alice"
 		if i%2 == 1 {
-			in.Records[i].Signer = "SHA256:" + hostile
+			in.Records[i].Signer = "SHA256:" + suffix
 		}
 	}
-	in.Owners["SHA256:"+hostile] = keyring.Owner{Name: "Mallory" + hostile, PersonID: "person:m" + hostile, Team: "t" + hostile}
-	spoil(reflect.ValueOf(&in).Elem(), hostile)
+	in.Owners["SHA256:"+suffix] = keyring.Owner{Name: "Mallory" + suffix, PersonID: "person:m" + suffix, Team: "t" + suffix}
+	spoil(reflect.ValueOf(&in).Elem(), suffix)
 	for i := range in.Previous {
 		spoil(reflect.ValueOf(in.Previous[i].Predicate), "~old")
 	}

@@ -7,11 +7,11 @@
 // The rendering is deterministic: the same input gives the same bytes, so
 // the digest of the document (an approval's renderedViewDigest) names what
 // the signer saw (21 CFR 11.50(b), 11.70). It is static HTML without
-// scripts, every value escaped by html/template.
+// scripts, every value escaped for HTML text exactly as html/template
+// escapes it (writer.go).
 package review
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -55,11 +55,11 @@ func Render(in Input) (doc []byte, digest string, err error) {
 	if err != nil {
 		return nil, "", err
 	}
-	var buf bytes.Buffer
-	if err := page.Execute(&buf, v); err != nil {
-		return nil, "", fmt.Errorf("render review: %w", err)
+	doc, err = document(v)
+	if err != nil {
+		return nil, "", err
 	}
-	return buf.Bytes(), Digest(buf.Bytes()), nil
+	return doc, Digest(doc), nil
 }
 
 // Digest returns the digest string of a rendered document's bytes.

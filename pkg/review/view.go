@@ -2,7 +2,6 @@ package review
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -12,7 +11,7 @@ import (
 	"github.com/dossier-audit/dossier/pkg/record"
 )
 
-// view is the template's model; everything in it is ordered.
+// view is the document's model; everything in it is ordered.
 type view struct {
 	RunID, RunRoot, PreviousLabel string
 	Reviewed                      []string
@@ -54,7 +53,11 @@ type evalRow struct {
 	Digest, Benchmark, Metric, Value, Plan, Pipeline, Result string
 }
 
-type full struct{ Digest, Kind, JSON string }
+// full is a record shown whole: its predicate as indented JSON.
+type full struct {
+	Digest, Kind string
+	Predicate    record.Predicate
+}
 
 func build(in Input) (*view, error) {
 	if err := check(in); err != nil {
@@ -64,11 +67,21 @@ func build(in Input) (*view, error) {
 	slices.SortStableFunc(recs, func(a, b policy.Record) int { return cmp.Compare(a.LogIndex, b.LogIndex) })
 	v := &view{RunID: in.RunID, RunRoot: in.RunRoot, PreviousLabel: in.PreviousLabel,
 		Reviewed: reviewed(recs), HasPrevious: len(in.Previous) > 0}
+	plans := slices.DeleteFunc(slices.Clone(recs), func(r policy.Record) bool {
+		_, ok := r.Predicate.(*record.EvaluationPlan)
+		return !ok
+	})
+	owners := map[string]string{}
+	v.Records = make([]row, 0, len(recs))
+	v.Full = make([]full, 0, len(recs))
 	for _, r := range recs {
-		v.Records = append(v.Records, row{Index: r.LogIndex, Kind: r.Kind, Digest: r.Digest, Signer: r.Signer, Signed: signedBy(in, r.Signer)})
-		if err := v.add(recs, r); err != nil {
-			return nil, err
+		signed, ok := owners[r.Signer]
+		if !ok {
+			signed = signedBy(in, r.Signer)
+			owners[r.Signer] = signed
 		}
+		v.Records = append(v.Records, row{Index: r.LogIndex, Kind: r.Kind, Digest: r.Digest, Signer: r.Signer, Signed: signed})
+		v.add(plans, r)
 	}
 	diff, err := diffRecords(in.Previous, recs)
 	if err != nil {
@@ -86,19 +99,13 @@ func signedBy(in Input, fp string) string {
 	if !ok {
 		return "(owner not given)"
 	}
-	return fmt.Sprintf("%s (%s, team %s)", o.Name, o.PersonID, o.Team)
+	return o.Name + " (" + o.PersonID + ", team " + o.Team + ")"
 }
 
-// add files one record under its section and its full predicate.
-func (v *view) add(recs []policy.Record, r policy.Record) error {
-	var js strings.Builder
-	enc := json.NewEncoder(&js)
-	enc.SetEscapeHTML(false) // html/template escapes the text
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(r.Predicate); err != nil {
-		return fmt.Errorf("%w: record %s: %w", ErrInput, r.Digest, err)
-	}
-	v.Full = append(v.Full, full{Digest: r.Digest, Kind: r.Kind, JSON: js.String()})
+// add files one record under its section and its full predicate; plans
+// are the evaluation plans among recs.
+func (v *view) add(plans []policy.Record, r policy.Record) {
+	v.Full = append(v.Full, full{Digest: r.Digest, Kind: r.Kind, Predicate: r.Predicate})
 	switch p := r.Predicate.(type) {
 	case *record.ModelRelease:
 		v.Releases = append(v.Releases, p)
@@ -109,7 +116,7 @@ func (v *view) add(recs []policy.Record, r policy.Record) error {
 	case *record.EvaluationPlan:
 		v.Plans = append(v.Plans, plan{Digest: r.Digest, EvaluationPlan: p})
 	case *record.Evaluation:
-		v.Evaluations = append(v.Evaluations, evalRows(recs, r, p)...)
+		v.Evaluations = append(v.Evaluations, evalRows(plans, r, p)...)
 	case *record.TimeEvidence:
 		v.Time = append(v.Time, p)
 	case *record.Attachment:
@@ -117,7 +124,6 @@ func (v *view) add(recs []policy.Record, r policy.Record) error {
 	case *record.Approval:
 		v.Approvals = append(v.Approvals, p)
 	}
-	return nil
 }
 
 func sortedKV(m map[string]string) []kv {
@@ -129,10 +135,11 @@ func sortedKV(m map[string]string) []kv {
 }
 
 // evalRows judges each metric of an evaluation against its governing plan
-// (the plan it cites, else the newest plan logged before it).
-func evalRows(recs []policy.Record, r policy.Record, ev *record.Evaluation) []evalRow {
+// (the plan it cites, else the newest plan logged before it); plans are
+// the run's evaluation plans in log order.
+func evalRows(plans []policy.Record, r policy.Record, ev *record.Evaluation) []evalRow {
 	var governing *record.EvaluationPlan
-	for _, p := range recs {
+	for _, p := range plans {
 		pl, ok := p.Predicate.(*record.EvaluationPlan)
 		if ok && p.LogIndex < r.LogIndex && (ev.Plan == "" || ev.Plan == p.Digest) {
 			governing = pl
