@@ -74,7 +74,7 @@ func (b *LogBackend) entry(ctx context.Context, root *run.Root, size uint64, det
 	b.mu.Unlock()
 	var err error
 	if e != nil && e.size >= size {
-		e, err = b.finish(ctx, e, root, size, nil)
+		e, err = b.finish(ctx, e, root, size, nil, nil)
 	} else {
 		e, err = b.build(ctx, root, size, detail)
 	}
@@ -144,7 +144,7 @@ func (b *LogBackend) refresh(roots []*run.Root, detail []bool, size uint64) {
 		for i, r := range roots {
 			e, err := b.listEntry(ctx, s, r)
 			if err == nil && detail[i] {
-				e, err = b.finish(ctx, e, r, size, nil)
+				e, err = b.finish(ctx, e, r, size, nil, nil)
 			}
 			if err == nil {
 				b.store(r.Registration.RunID, e)
@@ -175,9 +175,10 @@ func (b *LogBackend) store(id string, e *entry) {
 // run (verified only as far as previous needs them).
 func (b *LogBackend) build(ctx context.Context, root *run.Root, size uint64, detail bool) (*entry, error) {
 	scanned := []*run.Root{root}
+	var roots []*run.Root
 	if detail {
-		roots, err := b.roots()
-		if err != nil {
+		var err error
+		if roots, err = b.roots(); err != nil {
 			return nil, err
 		}
 		scanned = append(scanned, b.uncached(earlier(roots, root))...)
@@ -190,17 +191,19 @@ func (b *LogBackend) build(ctx context.Context, root *run.Root, size uint64, det
 	if err != nil || !detail {
 		return e, err
 	}
-	return b.finish(ctx, e, root, size, s)
+	return b.finish(ctx, e, root, size, s, roots)
 }
 
 // finish returns a copy of e with the review rendered against the last
 // approved version (e may be cached and read by other pages: it is not
 // changed). s, when not nil, is a scan of the earlier runs of the model
-// that are not cached.
-func (b *LogBackend) finish(ctx context.Context, e *entry, root *run.Root, size uint64, s *gate.Scan) (*entry, error) {
-	roots, err := b.roots()
-	if err != nil {
-		return nil, err
+// among roots that are not cached (roots nil: the run files are read).
+func (b *LogBackend) finish(ctx context.Context, e *entry, root *run.Root, size uint64, s *gate.Scan, roots []*run.Root) (*entry, error) {
+	if roots == nil {
+		var err error
+		if roots, err = b.roots(); err != nil {
+			return nil, err
+		}
 	}
 	prev, label := b.previous(ctx, roots, root, size, s)
 	d, err := b.detail(e.facts, prev, label)
