@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -144,40 +145,122 @@ func itemName(r policy.Record) (string, bool) {
 }
 
 // flatten maps JSON paths ("sources[0].uri") of a predicate to compact
-// JSON scalar values, without the volatile common fields.
+// JSON scalar values, without the volatile common fields: the leaves of
+// its json.Marshal output, read in one pass (flattenJSON).
 func flatten(p record.Predicate) (map[string]string, error) {
 	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v map[string]any
-	if err := dec.Decode(&v); err != nil {
+	f := flattener{b: b, out: map[string]string{}}
+	if err := f.value("", true); err != nil {
 		return nil, err
 	}
-	for _, f := range volatile {
-		delete(v, f)
-	}
-	out := map[string]string{}
-	walk("", v, out)
-	return out, nil
+	return f.out, nil
 }
 
-func walk(path string, v any, out map[string]string) {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			walk(joinPath(path, k), e, out)
-		}
-	case []any:
-		for i, e := range x {
-			walk(fmt.Sprintf("%s[%d]", path, i), e, out)
-		}
-	default:
-		b, _ := json.Marshal(x)
-		out[path] = string(b)
+// flattener reads json.Marshal output (compact, valid) and files each
+// scalar under its path, as decoding it (UseNumber) and marshalling every
+// leaf again does: numbers and literals keep their bytes, and so do
+// strings without a backslash (marshalled from a Go string, they are
+// already in json.Marshal's form); a string with an escape is decoded and
+// marshalled again (a json.RawMessage keeps its own escapes, \ufffd
+// stands for invalid UTF-8 and comes back as U+FFFD itself); object keys
+// are decoded.
+type flattener struct {
+	b   []byte
+	i   int
+	out map[string]string
+}
+
+var errFlatten = errors.New("unexpected JSON")
+
+func (f *flattener) value(path string, top bool) error {
+	if f.i >= len(f.b) {
+		return errFlatten
 	}
+	switch f.b[f.i] {
+	case '{':
+		return f.object(path, top)
+	case '[':
+		return f.array(path)
+	case '"':
+		end := stringEnd(f.b, f.i) + 1
+		tok := f.b[f.i:end]
+		f.i = end
+		if bytes.IndexByte(tok, '\\') < 0 {
+			f.out[path] = string(tok)
+			return nil
+		}
+		var s string
+		if err := json.Unmarshal(tok, &s); err != nil {
+			return err
+		}
+		b, _ := json.Marshal(s)
+		f.out[path] = string(b)
+		return nil
+	}
+	start := f.i
+	for f.i < len(f.b) && f.b[f.i] != ',' && f.b[f.i] != '}' && f.b[f.i] != ']' {
+		f.i++
+	}
+	if lit := string(f.b[start:f.i]); !top || lit != "null" {
+		f.out[path] = lit
+	}
+	return nil
+}
+
+func (f *flattener) object(path string, top bool) error {
+	f.i++
+	for f.i < len(f.b) && f.b[f.i] != '}' {
+		if f.b[f.i] == ',' {
+			f.i++
+		}
+		end := stringEnd(f.b, f.i) + 1
+		k, err := jsonKey(f.b[f.i:end])
+		if err != nil {
+			return err
+		}
+		f.i = end + 1 // the colon
+		if top && slices.Contains(volatile, k) {
+			sub := flattener{b: f.b, i: f.i, out: map[string]string{}}
+			err, f.i = sub.value("", false), sub.i
+		} else {
+			err = f.value(joinPath(path, k), false)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	f.i++
+	return nil
+}
+
+func (f *flattener) array(path string) error {
+	f.i++
+	for n := 0; f.i < len(f.b) && f.b[f.i] != ']'; n++ {
+		if f.b[f.i] == ',' {
+			f.i++
+		}
+		if err := f.value(path+"["+strconv.Itoa(n)+"]", false); err != nil {
+			return err
+		}
+	}
+	f.i++
+	return nil
+}
+
+// jsonKey decodes an object key token.
+func jsonKey(tok []byte) (string, error) {
+	if len(tok) < 2 || tok[0] != '"' {
+		return "", errFlatten
+	}
+	if !bytes.ContainsRune(tok, '\\') {
+		return string(tok[1 : len(tok)-1]), nil
+	}
+	var k string
+	err := json.Unmarshal(tok, &k)
+	return k, err
 }
 
 func joinPath(path, k string) string {
