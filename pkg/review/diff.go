@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/dossier-audit/dossier/pkg/policy"
 	"github.com/dossier-audit/dossier/pkg/record"
@@ -39,9 +40,13 @@ func diffRecords(prev, cur []policy.Record) ([]change, error) {
 	if err != nil {
 		return nil, err
 	}
+	names := slices.Concat(slices.Collect(maps.Keys(a)), slices.Collect(maps.Keys(b)))
+	slices.Sort(names)
 	var out []change
-	for _, item := range slices.Sorted(maps.Keys(merge(a, b))) {
-		out = append(out, diffItem(item, a[item], b[item])...)
+	for _, item := range slices.Compact(names) {
+		old, okOld := a[item]
+		now, okNow := b[item]
+		out = diffItem(out, item, old, now, okOld, okNow)
 	}
 	if len(out) > MaxChanges {
 		more := len(out) - MaxChanges
@@ -50,61 +55,53 @@ func diffRecords(prev, cur []policy.Record) ([]change, error) {
 	return out, nil
 }
 
-func merge(a, b map[string]map[string]string) map[string]bool {
-	m := map[string]bool{}
-	for k := range a {
-		m[k] = true
-	}
-	for k := range b {
-		m[k] = true
-	}
-	return m
-}
-
-func diffItem(item string, old, cur map[string]string) []change {
+// diffItem appends the changes of one item: added, removed, or each path
+// (in sorted order) whose value differs or which one side lacks.
+func diffItem(out []change, item string, old, cur []leaf, okOld, okCur bool) []change {
 	switch {
-	case old == nil:
-		return []change{{Item: item, Old: "(absent)", New: "(added)"}}
-	case cur == nil:
-		return []change{{Item: item, Old: "(present)", New: "(removed)"}}
+	case !okOld:
+		return append(out, change{Item: item, Old: "(absent)", New: "(added)"})
+	case !okCur:
+		return append(out, change{Item: item, Old: "(present)", New: "(removed)"})
 	}
-	var out []change
-	paths := map[string]bool{}
-	for p := range old {
-		paths[p] = true
-	}
-	for p := range cur {
-		paths[p] = true
-	}
-	for _, p := range slices.Sorted(maps.Keys(paths)) {
-		o, okO := old[p]
-		n, okN := cur[p]
-		if o == n && okO == okN {
-			continue
+	for i, j := 0, 0; i < len(old) || j < len(cur); {
+		switch {
+		case j == len(cur) || i < len(old) && old[i].path < cur[j].path:
+			out = append(out, change{Item: item, Path: old[i].path, Old: old[i].value, New: "(absent)"})
+			i++
+		case i == len(old) || cur[j].path < old[i].path:
+			out = append(out, change{Item: item, Path: cur[j].path, Old: "(absent)", New: cur[j].value})
+			j++
+		default:
+			if old[i].value != cur[j].value {
+				out = append(out, change{Item: item, Path: old[i].path, Old: old[i].value, New: cur[j].value})
+			}
+			i, j = i+1, j+1
 		}
-		if !okO {
-			o = "(absent)"
-		}
-		if !okN {
-			n = "(absent)"
-		}
-		out = append(out, change{Item: item, Path: p, Old: o, New: n})
 	}
 	return out
 }
 
-// items flattens each comparable record under a stable item name.
-func items(recs []policy.Record) (map[string]map[string]string, error) {
+// items flattens each comparable record under a stable item name: its
+// itemName, or for the second and later items of that name the first
+// free "name #n" (n >= 2; next remembers where the search of a name
+// ended, as names are only ever added).
+func items(recs []policy.Record) (map[string][]leaf, error) {
 	sorted := slices.Clone(recs)
 	slices.SortStableFunc(sorted, func(a, b policy.Record) int { return cmp.Compare(a.LogIndex, b.LogIndex) })
-	out := map[string]map[string]string{}
+	out := map[string][]leaf{}
+	next := map[string]int{}
 	for _, r := range sorted {
 		name, ok := itemName(r)
 		if !ok {
 			continue
 		}
-		for n := 2; out[name] != nil; n++ {
-			name = fmt.Sprintf("%s #%d", trimOrdinal(name), n)
+		if _, taken := out[name]; taken {
+			base := trimOrdinal(name)
+			n := max(next[base], 2)
+			for ; isKey(out, base+" #"+strconv.Itoa(n)); n++ {
+			}
+			name, next[base] = base+" #"+strconv.Itoa(n), n+1
 		}
 		flat, err := flatten(r.Predicate)
 		if err != nil {
@@ -113,6 +110,11 @@ func items(recs []policy.Record) (map[string]map[string]string, error) {
 		out[name] = flat
 	}
 	return out, nil
+}
+
+func isKey(m map[string][]leaf, k string) bool {
+	_, ok := m[k]
+	return ok
 }
 
 func trimOrdinal(s string) string {
@@ -144,19 +146,32 @@ func itemName(r policy.Record) (string, bool) {
 	return "", false
 }
 
-// flatten maps JSON paths ("sources[0].uri") of a predicate to compact
-// JSON scalar values, without the volatile common fields: the leaves of
-// its json.Marshal output, read in one pass (flattenJSON).
-func flatten(p record.Predicate) (map[string]string, error) {
+// leaf is a scalar of a predicate: its JSON path ("sources[0].uri") and
+// compact JSON value.
+type leaf struct{ path, value string }
+
+// flatten returns the leaves of a predicate sorted by path, without the
+// volatile common fields, read from its json.Marshal output in one pass
+// (flattener). Of leaves with the same path (a key with a dot can spell
+// another's path) the last written is kept.
+func flatten(p record.Predicate) ([]leaf, error) {
 	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
 	}
-	f := flattener{b: b, out: map[string]string{}}
+	f := flattener{b: b, s: string(b)}
 	if err := f.value("", true); err != nil {
 		return nil, err
 	}
-	return f.out, nil
+	slices.SortStableFunc(f.out, func(a, b leaf) int { return strings.Compare(a.path, b.path) })
+	out := f.out[:0]
+	for i, l := range f.out {
+		if i+1 < len(f.out) && f.out[i+1].path == l.path {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // flattener reads json.Marshal output (compact, valid) and files each
@@ -169,8 +184,9 @@ func flatten(p record.Predicate) (map[string]string, error) {
 // are decoded.
 type flattener struct {
 	b   []byte
+	s   string // b, whose substrings the leaves' values and keys are
 	i   int
-	out map[string]string
+	out []leaf
 }
 
 var errFlatten = errors.New("unexpected JSON")
@@ -189,7 +205,7 @@ func (f *flattener) value(path string, top bool) error {
 		tok := f.b[f.i:end]
 		f.i = end
 		if bytes.IndexByte(tok, '\\') < 0 {
-			f.out[path] = string(tok)
+			f.out = append(f.out, leaf{path, f.s[end-len(tok) : end]})
 			return nil
 		}
 		var s string
@@ -197,15 +213,15 @@ func (f *flattener) value(path string, top bool) error {
 			return err
 		}
 		b, _ := json.Marshal(s)
-		f.out[path] = string(b)
+		f.out = append(f.out, leaf{path, string(b)})
 		return nil
 	}
 	start := f.i
 	for f.i < len(f.b) && f.b[f.i] != ',' && f.b[f.i] != '}' && f.b[f.i] != ']' {
 		f.i++
 	}
-	if lit := string(f.b[start:f.i]); !top || lit != "null" {
-		f.out[path] = lit
+	if lit := f.s[start:f.i]; !top || lit != "null" {
+		f.out = append(f.out, leaf{path, lit})
 	}
 	return nil
 }
@@ -217,13 +233,13 @@ func (f *flattener) object(path string, top bool) error {
 			f.i++
 		}
 		end := stringEnd(f.b, f.i) + 1
-		k, err := jsonKey(f.b[f.i:end])
+		k, err := jsonKey(f.s[f.i:end])
 		if err != nil {
 			return err
 		}
 		f.i = end + 1 // the colon
 		if top && slices.Contains(volatile, k) {
-			sub := flattener{b: f.b, i: f.i, out: map[string]string{}}
+			sub := flattener{b: f.b, s: f.s, i: f.i}
 			err, f.i = sub.value("", false), sub.i
 		} else {
 			err = f.value(joinPath(path, k), false)
@@ -251,15 +267,15 @@ func (f *flattener) array(path string) error {
 }
 
 // jsonKey decodes an object key token.
-func jsonKey(tok []byte) (string, error) {
+func jsonKey(tok string) (string, error) {
 	if len(tok) < 2 || tok[0] != '"' {
 		return "", errFlatten
 	}
-	if !bytes.ContainsRune(tok, '\\') {
-		return string(tok[1 : len(tok)-1]), nil
+	if strings.IndexByte(tok, '\\') < 0 {
+		return tok[1 : len(tok)-1], nil
 	}
 	var k string
-	err := json.Unmarshal(tok, &k)
+	err := json.Unmarshal([]byte(tok), &k)
 	return k, err
 }
 
