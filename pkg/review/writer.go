@@ -13,10 +13,10 @@ type writer struct{ b []byte }
 // htmlEscapes is html/template's escaping of a string in HTML text and
 // RCDATA (htmlEscaper, rcdataEscaper: its htmlReplacementTable): NUL
 // becomes U+FFFD; the double quote, ampersand, apostrophe, plus sign,
-// less-than and greater-than signs become entities; every
-// other byte, including bytes of invalid UTF-8, is copied. Every byte it
-// replaces is ASCII, which never occurs inside a multi-byte UTF-8
-// sequence, so replacing bytes is replacing runes.
+// less-than and greater-than signs become entities; every other byte,
+// including bytes of invalid UTF-8, is copied. Every byte it replaces is
+// ASCII, which never occurs inside a multi-byte UTF-8 sequence, so
+// replacing bytes is replacing runes.
 var htmlEscapes = [256]string{
 	0: "\uFFFD", '"': "&#34;", '&': "&amp;", '\'': "&#39;", '+': "&#43;", '<': "&lt;", '>': "&gt;",
 }
@@ -44,6 +44,7 @@ func (w *writer) reserve(n int) {
 	w.b = b
 }
 
+// appendEscaped appends s escaped by htmlEscapes.
 func appendEscaped[S string | []byte](dst []byte, s S) []byte {
 	last := 0
 	for i := 0; i < len(s); i++ {
