@@ -75,6 +75,11 @@ type RunSummary struct {
 	Approvals []ApprovalInfo
 	Expires   string // earliest approval expiry, RFC 3339, or ""
 	Exported  bool
+	// TooLarge: the run holds more records than LogConfig.MaxRunRecords;
+	// only RunID and Records (those of its stream) are known, its records
+	// are not loaded, and Run and SubmitApproval fail with a
+	// *TooLargeError.
+	TooLarge bool
 }
 
 // ApprovalInfo is one logged approval.

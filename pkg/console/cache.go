@@ -45,8 +45,12 @@ func (b *LogBackend) scanLog(ctx context.Context, roots []*run.Root) (*gate.Scan
 
 // listEntry verifies the run's records from the scan s (their bundles read
 // through the open log, not a second handle on its bundle store) and
-// evaluates the policy: an entry without the detail.
+// evaluates the policy: an entry without the detail. A run holding more
+// records than the limit is not read: its entry is tooLarge.
 func (b *LogBackend) listEntry(ctx context.Context, s *gate.Scan, root *run.Root) (*entry, error) {
+	if n, ok := s.Records(root); ok && n > b.maxRunRecords() {
+		return tooLarge(s.Size(), root.Registration.RunID, n), nil
+	}
 	f, err := s.Facts(ctx, b.cfg.Log.Bundle, root)
 	if err != nil {
 		return nil, err
@@ -66,7 +70,7 @@ func (b *LogBackend) entry(ctx context.Context, root *run.Root, size uint64, det
 	id := root.Registration.RunID
 	b.mu.Lock()
 	e := b.entries[id]
-	if e != nil && (e.detail != nil || !detail) {
+	if e != nil && (e.detail != nil || !detail || e.summary.TooLarge) {
 		b.revalidate([]*run.Root{root}, size)
 		b.mu.Unlock()
 		return e, nil
@@ -188,7 +192,7 @@ func (b *LogBackend) build(ctx context.Context, root *run.Root, size uint64, det
 		return nil, err
 	}
 	e, err := b.listEntry(ctx, s, root)
-	if err != nil || !detail {
+	if err != nil || !detail || e.summary.TooLarge {
 		return e, err
 	}
 	return b.finish(ctx, e, root, size, s, roots)
@@ -199,6 +203,9 @@ func (b *LogBackend) build(ctx context.Context, root *run.Root, size uint64, det
 // changed). s, when not nil, is a scan of the earlier runs of the model
 // among roots that are not cached (roots nil: the run files are read).
 func (b *LogBackend) finish(ctx context.Context, e *entry, root *run.Root, size uint64, s *gate.Scan, roots []*run.Root) (*entry, error) {
+	if e.summary.TooLarge {
+		return e, nil
+	}
 	if roots == nil {
 		var err error
 		if roots, err = b.roots(); err != nil {
@@ -217,7 +224,9 @@ func (b *LogBackend) finish(ctx context.Context, e *entry, root *run.Root, size 
 // of the same model started before this one holding an approval with the
 // decision approve. The runs it looks at that are not cached are read in
 // one pass over the log (s, when the caller made it, else a scan made at
-// the first such run) and verified newest first, as far as needed.
+// the first such run) and verified newest first, as far as needed. A run
+// too large to load (TooLarge) is passed over: it is not the previous
+// version the console compares with.
 func (b *LogBackend) previous(ctx context.Context, roots []*run.Root, this *run.Root, size uint64, s *gate.Scan) (*gate.Facts, string) {
 	cands := earlier(roots, this)
 	scanned := s != nil
@@ -237,7 +246,7 @@ func (b *LogBackend) previous(ctx context.Context, roots []*run.Root, this *run.
 			}
 			b.store(r.Registration.RunID, e)
 		}
-		if approved(e.facts) {
+		if !e.summary.TooLarge && approved(e.facts) {
 			return e.facts, "run " + r.Registration.RunID
 		}
 	}

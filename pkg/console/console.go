@@ -215,7 +215,7 @@ func backendStatus(err error) int {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, ErrApproval), errors.Is(err, ErrExport):
+	case errors.Is(err, ErrApproval), errors.Is(err, ErrExport), errors.Is(err, ErrTooLarge):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout

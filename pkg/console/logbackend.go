@@ -49,6 +49,14 @@ type LogConfig struct {
 	Append func(ctx context.Context, runID string, bundle []byte, by auth.Identity) (uint64, error)
 	// Now is the clock of policy evaluation and exports.
 	Now func() time.Time
+	// MaxRunRecords is the most records a run may hold for its review to
+	// be loaded and rendered (0: DefaultMaxRunRecords, chosen so that one
+	// such run fits in dossierd's memory budget beside ingest). A larger
+	// run is listed with its record count, counted without reading its
+	// records, and marked TooLarge; its page, review and approvals fail
+	// with a *TooLargeError. Loading and rendering costs about
+	// PeakBytesPerRecord a record at its peak.
+	MaxRunRecords int
 }
 
 // LogBackend is a Backend over a log directory. It verifies each run's
@@ -71,6 +79,9 @@ type LogBackend struct {
 func NewLogBackend(cfg LogConfig) (*LogBackend, error) {
 	if cfg.Log == nil || cfg.RunsDir == "" || len(cfg.Keyrings) == 0 {
 		return nil, errors.New("log backend: a log, a runs directory and the keyring versions are required")
+	}
+	if cfg.MaxRunRecords < 0 {
+		return nil, fmt.Errorf("log backend: the most records of a run reviewed is %d, want 0 (the default) or more", cfg.MaxRunRecords)
 	}
 	if cfg.Policy == nil {
 		p, err := policy.Parse(dossier.DefaultPolicy)
@@ -137,7 +148,7 @@ func (b *LogBackend) Runs(ctx context.Context, f Filter) (RunPage, error) {
 		}
 		s := e.summary
 		s.Exported = exported[s.RunID]
-		if f.WaitingFor == "" || len(s.Lacks) > 0 && !slices.ContainsFunc(s.Approvals, func(a ApprovalInfo) bool { return a.SignerID == f.WaitingFor }) {
+		if f.WaitingFor == "" || s.TooLarge || len(s.Lacks) > 0 && !slices.ContainsFunc(s.Approvals, func(a ApprovalInfo) bool { return a.SignerID == f.WaitingFor }) {
 			all = append(all, s)
 		}
 	}
@@ -199,6 +210,9 @@ func (b *LogBackend) Run(ctx context.Context, id string) (*RunDetail, error) {
 	e, err := b.entry(ctx, roots[i], size, true)
 	if err != nil {
 		return nil, err
+	}
+	if e.summary.TooLarge {
+		return nil, b.tooLargeError(e)
 	}
 	d := *e.detail
 	d.Summary.Exported = b.exportedRuns()[id]
@@ -295,6 +309,9 @@ func (b *LogBackend) current(ctx context.Context, runID string) (*RunDetail, *ke
 		return nil, nil, err
 	}
 	b.store(runID, e)
+	if e.summary.TooLarge {
+		return nil, nil, b.tooLargeError(e)
+	}
 	d := *e.detail
 	d.AsOf = e.size
 	if d.EarlierViews, err = b.earlierViews(ctx, e.facts, roots, roots[i], size); err != nil {

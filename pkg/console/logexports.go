@@ -59,6 +59,9 @@ func (b *LogBackend) Log(ctx context.Context) (LogStatus, error) {
 	defer b.mu.Unlock()
 	var newest uint64
 	for _, e := range b.entries {
+		if e.facts == nil { // too large: not loaded
+			continue
+		}
 		for _, r := range e.facts.Records {
 			if te, ok := r.Predicate.(*record.TimeEvidence); ok && r.LogIndex >= newest {
 				newest = r.LogIndex

@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"html/template"
 	"io"
 	"log/slog"
@@ -32,7 +33,7 @@ var funcs = template.FuncMap{
 var pages = func() map[string]*template.Template {
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html"))
 	out := map[string]*template.Template{}
-	for _, p := range []string{"login", "error", "queue", "runs", "run", "log", "exports"} {
+	for _, p := range []string{"login", "error", "queue", "runs", "run", "toolarge", "log", "exports"} {
 		out[p] = template.Must(template.Must(base.Clone()).ParseFS(files, "templates/"+p+".html"))
 	}
 	return out
@@ -129,7 +130,7 @@ type runView struct {
 func (h *handler) run(w http.ResponseWriter, r *http.Request, s *session) {
 	d, err := h.b.Run(r.Context(), r.PathValue("id"))
 	if err != nil {
-		h.fail(w, r, s, backendStatus(err), err.Error())
+		h.failRun(w, r, s, err)
 		return
 	}
 	h.renderRun(w, r, s, d, http.StatusOK, "")
@@ -141,6 +142,17 @@ func (h *handler) renderRun(w http.ResponseWriter, r *http.Request, s *session, 
 	v := runView{RunDetail: d, Rows: rows, Command: approveCommand(d, s.id)}
 	h.render(w, status, "run", s, view{Title: "Run " + d.Summary.RunID, Data: v, Error: msg,
 		Pager: h.newPager("/runs/"+pathEscape(d.Summary.RunID), n, len(d.Records))})
+}
+
+// failRun shows why a run's page, review or upload failed: for a run too
+// large to load, its summary and what to do (toolarge.html).
+func (h *handler) failRun(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	var tl *TooLargeError
+	if errors.As(err, &tl) {
+		h.render(w, backendStatus(err), "toolarge", s, view{Title: "Run " + tl.RunID + " is too large to review here", Data: tl})
+		return
+	}
+	h.fail(w, r, s, backendStatus(err), err.Error())
 }
 
 // approveCommand is the command line that signs this review with the
@@ -160,7 +172,7 @@ func approveCommand(d *RunDetail, id auth.Identity) string {
 func (h *handler) reviewDoc(w http.ResponseWriter, r *http.Request, s *session) {
 	d, err := h.b.Run(r.Context(), r.PathValue("id"))
 	if err != nil {
-		h.fail(w, r, s, backendStatus(err), err.Error())
+		h.failRun(w, r, s, err)
 		return
 	}
 	hd := w.Header()
@@ -179,7 +191,7 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request, s *session) {
 	runID := r.PathValue("id")
 	d, err := h.b.Run(r.Context(), runID)
 	if err != nil {
-		h.fail(w, r, s, backendStatus(err), err.Error())
+		h.failRun(w, r, s, err)
 		return
 	}
 	f, _, err := r.FormFile("bundle")

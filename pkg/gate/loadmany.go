@@ -142,6 +142,16 @@ func scanLog(ctx context.Context, dir string, fetch client.EntryBundleFetcherFun
 // Size is the size of the checkpoint the scan read.
 func (s *Scan) Size() uint64 { return s.size }
 
+// Records is the number of records the scan found in the stream of run
+// root (ok false when root was not scanned; the time evidence they cite,
+// which Facts adds, is not counted), known before any of them is
+// read or verified: a caller can refuse to load a run too large for its
+// memory (Facts holds every record decoded).
+func (s *Scan) Records(root *run.Root) (n int, ok bool) {
+	slim, ok := s.streams[root.Digest()]
+	return len(slim), ok
+}
+
 // Facts verifies the records of run root, read by get, as LoadFrom does
 // (root must be one of those scanned: else ErrNotScanned). Each call
 // verifies them again: the caller keeps the facts.

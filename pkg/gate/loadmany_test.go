@@ -209,3 +209,34 @@ func TestScanFactsNotScanned(t *testing.T) {
 		t.Fatalf("Facts of a run not scanned: %v, %v; want ErrNotScanned", got, err)
 	}
 }
+
+// TestScanRecords: the scan counts each scanned run's records without
+// reading them; a run not scanned is not counted.
+func TestScanRecords(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	other := withRun(t, f, "other-001")
+	want, err := Load(context.Background(), f.dir, f.root, [][]byte{f.keyring}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ScanLog(context.Background(), f.dir, []*run.Root{other, f.root}, [][]byte{f.keyring}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		root *run.Root
+		n    int
+		ok   bool
+	}{
+		{"one record", other, 1, true},
+		{"the fixture's run, without the time evidence it cites", f.root, len(slices.DeleteFunc(want.Records, func(r policy.Record) bool { return r.Kind == "time-evidence" })), true},
+		{"not scanned", withRun(t, f, "other-002"), 0, false},
+	}
+	for _, tc := range tests {
+		if n, ok := s.Records(tc.root); n != tc.n || ok != tc.ok {
+			t.Errorf("%s: Records = %d, %t; want %d, %t", tc.name, n, ok, tc.n, tc.ok)
+		}
+	}
+}
