@@ -29,6 +29,7 @@ type consoleFlags struct {
 	listen, logDir, logKey, runsDir, pin, policyFile, tokens, clientCA string
 	exporterKey, passFile, exportsDir                                  string
 	keyrings                                                           multiFlag
+	maxRunRecords                                                      int
 }
 
 func runConsole(env *cli.Env, args []string) error {
@@ -45,11 +46,16 @@ func runConsole(env *cli.Env, args []string) error {
 	fs.StringVar(&f.exporterKey, "exporter-key", "", "exporter private key file or KMS URI (default: exports disabled)")
 	fs.StringVar(&f.passFile, "password-file", "", "file holding the exporter key password")
 	fs.StringVar(&f.exportsDir, "exports", "", "directory of packages (default LOG/.dossier/console-exports)")
+	fs.IntVar(&f.maxRunRecords, "max-run-records", 0, fmt.Sprintf("most records of a run the console loads and reviews (0: %d; about %d KiB of memory a record)",
+		console.DefaultMaxRunRecords, console.PeakBytesPerRecord>>10))
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if f.logDir == "" || f.logKey == "" || f.runsDir == "" || len(f.keyrings) == 0 || f.tokens == "" || fs.NArg() != 0 {
 		return cli.Usage("console needs --log, --log-key, --runs, --keyring and --tokens")
+	}
+	if f.maxRunRecords < 0 {
+		return cli.Usage("--max-run-records is %d, want 0 (the default, %d) or more", f.maxRunRecords, console.DefaultMaxRunRecords)
 	}
 	return serveConsole(env, &f)
 }
@@ -100,7 +106,7 @@ func consoleConfig(env *cli.Env, f *consoleFlags) (console.LogConfig, error) {
 	if err != nil {
 		return console.LogConfig{}, err
 	}
-	cfg := console.LogConfig{RunsDir: f.runsDir, Keyrings: envs, Pin: f.pin, Now: env.Now, ExportsDir: f.exportsDir}
+	cfg := console.LogConfig{RunsDir: f.runsDir, Keyrings: envs, Pin: f.pin, Now: env.Now, ExportsDir: f.exportsDir, MaxRunRecords: f.maxRunRecords}
 	if cfg.ExportsDir == "" {
 		cfg.ExportsDir = filepath.Join(f.logDir, ".dossier", "console-exports")
 	}

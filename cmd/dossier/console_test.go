@@ -19,6 +19,7 @@ func TestConsoleUsage(t *testing.T) {
 	}{
 		{"no flags", nil, 2, "console needs --log"},
 		{"no tokens", []string{"--log", "d", "--log-key", "k", "--runs", "r", "--keyring", "kr"}, 2, "--tokens"},
+		{"negative max-run-records", []string{"--log", "d", "--log-key", "k", "--runs", "r", "--keyring", "kr", "--tokens", "t", "--max-run-records", "-1"}, 2, "--max-run-records is -1"},
 		{"missing keyring file", []string{"--log", "d", "--log-key", "k", "--runs", "r", "--keyring", "/nonexistent/kr", "--tokens", "t"}, 3, "nonexistent"},
 	}
 	for _, tc := range tests {

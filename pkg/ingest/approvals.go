@@ -33,7 +33,8 @@ func (s *Service) reviewBackend() (*console.LogBackend, error) {
 	s.reviewOnce.Do(func() {
 		s.review, s.reviewErr = console.NewLogBackend(console.LogConfig{Log: s.log, RunsDir: filepath.Join(s.cfg.DataDir, "runs"),
 			Keyrings: s.keyringEnvs, Pin: s.cfg.KeyringRoot, Exporter: s.exports.signer, Policy: s.exports.policy.rules(),
-			ExportsDir: filepath.Join(s.cfg.DataDir, consoleExportsDir), Now: s.now, Append: s.appendChecked})
+			ExportsDir: filepath.Join(s.cfg.DataDir, consoleExportsDir), Now: s.now, Append: s.appendChecked,
+			MaxRunRecords: s.cfg.Limits.MaxReviewRunRecords})
 	})
 	return s.review, s.reviewErr
 }
@@ -108,6 +109,8 @@ func (s *Service) checkApproval(ctx context.Context, root *run.Root, b []byte) (
 		return nil, problem(http.StatusUnprocessableEntity, CodeApprovalRefused, err.Error())
 	case errors.Is(err, console.ErrNotFound):
 		return nil, problem(http.StatusNotFound, CodeNotFound, "no such run")
+	case errors.Is(err, console.ErrTooLarge):
+		return nil, runTooLarge(err)
 	case err != nil:
 		return nil, problem(http.StatusServiceUnavailable, CodeStorage, err.Error()).retry(5)
 	}
@@ -188,6 +191,9 @@ func (s *Service) handleReview(w http.ResponseWriter, r *http.Request, _ *auth.I
 		return problem(http.StatusServiceUnavailable, CodeStorage, err.Error()).retry(1)
 	}
 	d, err := rb.CurrentRun(r.Context(), runID)
+	if errors.Is(err, console.ErrTooLarge) {
+		return runTooLarge(err)
+	}
 	if err != nil {
 		return problem(http.StatusServiceUnavailable, CodeStorage, err.Error()).retry(5)
 	}
@@ -199,4 +205,18 @@ func (s *Service) handleReview(w http.ResponseWriter, r *http.Request, _ *auth.I
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(d.Review)
 	return nil
+}
+
+// runTooLarge is the problem of a run holding more records than
+// limits.maxReviewRunRecords (err a *console.TooLargeError): 422, since
+// the request is well formed but the run cannot be processed for review
+// here (413 would blame the request's body, which is not the cause).
+func runTooLarge(err error) *Problem {
+	detail := err.Error()
+	var tl *console.TooLargeError
+	if errors.As(err, &tl) {
+		detail += fmt.Sprintf("; loading it for review needs about %d MiB: review it offline (dossier review --log DIR ...) "+
+			"or raise limits.maxReviewRunRecords (--max-review-run-records, DOSSIERD_MAX_REVIEW_RUN_RECORDS) to at least %d", tl.MemoryMiB(), tl.Records)
+	}
+	return problem(http.StatusUnprocessableEntity, CodeRunTooLarge, detail)
 }

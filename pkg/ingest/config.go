@@ -91,6 +91,14 @@ type Limits struct {
 	IdleTimeout       Duration `json:"idleTimeout"`
 	MaxHeaderBytes    int      `json:"maxHeaderBytes"`
 	ShutdownTimeout   Duration `json:"shutdownTimeout"`
+	// MaxReviewRunRecords is the most records a run may hold for the
+	// review console and GET /v1/runs/{runId}/review to load and render
+	// it, and for an approval of it to be checked (0: the console's
+	// default, console.DefaultMaxRunRecords, which keeps one such run
+	// within the daemon's memory budget; each record costs about
+	// console.PeakBytesPerRecord at the peak). A larger run is listed,
+	// not loaded: run-too-large.
+	MaxReviewRunRecords int `json:"maxReviewRunRecords,omitempty"`
 }
 
 // TimeConfig is the time gate: the NTP servers, the checker's interval
@@ -226,6 +234,9 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxBodyBytes <= 0 || c.Limits.MaxInFlight <= 0 {
 		bad("limits.maxBodyBytes and limits.maxInFlight must be positive")
 	}
+	if c.Limits.MaxReviewRunRecords < 0 {
+		bad("limits.maxReviewRunRecords is %d, want 0 (the default) or more", c.Limits.MaxReviewRunRecords)
+	}
 	if err := c.Anchors.validate(c); err != nil {
 		errs = append(errs, err)
 	}
@@ -273,6 +284,7 @@ func (c *Config) options() []option {
 		{"max-body-bytes", "DOSSIERD_MAX_BODY_BYTES", "largest request body", (*int64Value)(&c.Limits.MaxBodyBytes)},
 		{"max-import-bytes", "DOSSIERD_MAX_IMPORT_BYTES", "largest spool tar accepted by POST /v1/import", (*int64Value)(&c.Limits.MaxImportBytes)},
 		{"max-header-bytes", "DOSSIERD_MAX_HEADER_BYTES", "largest request header", (*intValue)(&c.Limits.MaxHeaderBytes)},
+		{"max-review-run-records", "DOSSIERD_MAX_REVIEW_RUN_RECORDS", "most records of a run the review console and API load (0: the default, 5000; ~14 KiB of memory a record)", (*intValue)(&c.Limits.MaxReviewRunRecords)},
 		{"idle-timeout", "DOSSIERD_IDLE_TIMEOUT", "HTTP keep-alive idle timeout", &c.Limits.IdleTimeout},
 		{"shutdown-timeout", "DOSSIERD_SHUTDOWN_TIMEOUT", "time to drain on SIGTERM", &c.Limits.ShutdownTimeout},
 		{"max-in-flight", "DOSSIERD_MAX_IN_FLIGHT", "outstanding submissions before 503", (*intValue)(&c.Limits.MaxInFlight)},

@@ -37,6 +37,7 @@ const (
 	CodeInvalidSpool         = "invalid-spool"
 	CodeReleasePolicy        = "release-policy-unmet"
 	CodeApprovalRefused      = "approval-refused"
+	CodeRunTooLarge          = "run-too-large"
 )
 
 // ErrorTypeBase prefixes every problem type URI.
@@ -88,6 +89,7 @@ var titles = map[string]string{
 	CodeInvalidSpool:         "The spool tar does not verify",
 	CodeReleasePolicy:        "The run does not satisfy the release policy",
 	CodeApprovalRefused:      "The approval does not verify against the run",
+	CodeRunTooLarge:          "The run holds more records than the daemon loads for review",
 }
 
 func problem(status int, code, detail string) *Problem {
