@@ -31,7 +31,8 @@ func (b *LogBackend) size() (uint64, error) {
 
 // scanLog is one pass over the log for the runs of roots (gate.ScanLog):
 // reading the log's leaves is what a cold read costs (about 1.6 µs a
-// leaf, seconds for a large log), so the runs read together share one.
+// leaf, seconds for a large log), so the runs read together share one. Of
+// a run holding more records than the limit it keeps only the count.
 func (b *LogBackend) scanLog(ctx context.Context, roots []*run.Root) (*gate.Scan, error) {
 	if b.onScan != nil {
 		ids := make([]string, len(roots))
@@ -40,7 +41,7 @@ func (b *LogBackend) scanLog(ctx context.Context, roots []*run.Root) (*gate.Scan
 		}
 		b.onScan(ids)
 	}
-	return gate.ScanLog(ctx, b.cfg.Log.Dir(), roots, b.cfg.Keyrings, b.cfg.Pin)
+	return gate.ScanLogMax(ctx, b.cfg.Log.Dir(), roots, b.cfg.Keyrings, b.cfg.Pin, b.maxRunRecords())
 }
 
 // listEntry verifies the run's records from the scan s (their bundles read

@@ -25,7 +25,9 @@ import (
 // newLogFixtureN's keyring, time evidence and training-run, evaluation and
 // run-closed, then records-3 datasets citing a second time evidence, each
 // appended together with its signed receipt in the stream "receipts" (one
-// AppendMany per group, so a 10,000-record log is built in seconds).
+// AppendMany per group, so a 10,000-record log is built in seconds). Its
+// backend's MaxRunRecords is records: the run loads (BenchmarkTooLargeRun
+// sets the default back).
 func newDaemonLogFixture(tb testing.TB, records, others int) *logFixture {
 	tb.Helper()
 	f := newLogFixtureN(tb, 0)
@@ -44,6 +46,11 @@ func newDaemonLogFixture(tb testing.TB, records, others int) *logFixture {
 		}
 	}
 	awaitCheckpoint(tb, f.log)
+	f.cfg.MaxRunRecords = records
+	var err error
+	if f.b, err = console.NewLogBackend(f.cfg); err != nil {
+		tb.Fatal(err)
+	}
 	return f
 }
 

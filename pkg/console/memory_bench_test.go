@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"errors"
 	"runtime"
 	"runtime/metrics"
 	"sync"
@@ -101,4 +102,38 @@ func samplePeak() (stop func() uint64) {
 		wg.Wait()
 		return top
 	}
+}
+
+// BenchmarkTooLargeRun measures what a run above the default limit (20,000
+// records, each with its receipt) costs the LogBackend from cold: the peak
+// heap of its list entry and its (refused) run page, which only count its
+// records; beside it, as the bound it stays under, what loading it would
+// have cost (BenchmarkRunMemory's peak per record, console.PeakBytesPerRecord).
+func BenchmarkTooLargeRun(b *testing.B) {
+	const records = 20000
+	f := newDaemonLogFixture(b, records, 0)
+	cfg := f.cfg
+	cfg.MaxRunRecords = 0 // the default
+	var peak uint64
+	for b.Loop() {
+		fresh, err := console.NewLogBackend(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		base := liveHeap()
+		stop := samplePeak()
+		p, err := fresh.Runs(b.Context(), console.Filter{Page: console.Page{Limit: 10}})
+		if err != nil || len(p.Runs) != 1 || !p.Runs[0].TooLarge {
+			b.Fatalf("list: %+v, %v; want the run, too large", p, err)
+		}
+		if _, err := fresh.Run(b.Context(), logRunID); !errors.Is(err, console.ErrTooLarge) {
+			b.Fatalf("run page: %v, want ErrTooLarge", err)
+		}
+		peak = max(peak, stop()-base)
+		runtime.KeepAlive(fresh)
+	}
+	loaded := float64(records * console.PeakBytesPerRecord)
+	b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
+	b.ReportMetric(loaded/(1<<20), "loaded-MiB")
+	b.ReportMetric(float64(peak)/loaded, "ratio")
 }

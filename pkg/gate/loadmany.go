@@ -18,6 +18,10 @@ import (
 // ErrNotScanned: Scan.Facts was asked for a run the scan did not keep.
 var ErrNotScanned = errors.New("run not scanned")
 
+// ErrScanLimit: Scan.Facts was asked for a run holding more records than
+// the scan kept (ScanLogMax).
+var ErrScanLimit = errors.New("run holds more records than the scan keeps")
+
 // RunsError is LoadMany's error when the log verifies but the records of
 // some runs do not: Errs[i] is why roots[i] did not load (nil when it
 // did), the error LoadFrom returns for that root alone.
@@ -62,7 +66,7 @@ func loadMany(ctx context.Context, dir string, fetch client.EntryBundleFetcherFu
 	if len(roots) == 0 {
 		return []*Facts{}, nil
 	}
-	s, err := scanLog(ctx, dir, fetch, roots, keyrings, pinned)
+	s, err := scanLog(ctx, dir, fetch, roots, keyrings, pinned, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +94,8 @@ type Scan struct {
 	indices []uint64 // log index of keyring version i+1
 	size    uint64
 	streams map[string][]slimLeaf // by run root digest
+	counts  map[string]int        // records of each run's stream, by run root digest
+	max     int                   // most leaves kept of a stream (0: all)
 	timeAt  map[string]uint64     // time evidence bundle digest → log index
 }
 
@@ -103,15 +109,23 @@ type slimLeaf struct {
 // errors are those LoadFrom returns before it reads a run's records: of
 // the keyring (ErrKeyring) or of the log (ErrLog).
 func ScanLog(ctx context.Context, dir string, roots []*run.Root, keyrings [][]byte, pinned string) (*Scan, error) {
-	return scanLog(ctx, dir, client.FileFetcher{Root: dir}.ReadEntryBundle, roots, keyrings, pinned)
+	return ScanLogMax(ctx, dir, roots, keyrings, pinned, 0)
 }
 
-func scanLog(ctx context.Context, dir string, fetch client.EntryBundleFetcherFunc, roots []*run.Root, keyrings [][]byte, pinned string) (*Scan, error) {
+// ScanLogMax is ScanLog keeping at most max leaves of each run's stream
+// (0: all): of a run holding more, only the count is kept (Records), and
+// Facts fails with ErrScanLimit; so a run too large to load costs the scan
+// nothing but its count, however many records it holds.
+func ScanLogMax(ctx context.Context, dir string, roots []*run.Root, keyrings [][]byte, pinned string, max int) (*Scan, error) {
+	return scanLog(ctx, dir, client.FileFetcher{Root: dir}.ReadEntryBundle, roots, keyrings, pinned, max)
+}
+
+func scanLog(ctx context.Context, dir string, fetch client.EntryBundleFetcherFunc, roots []*run.Root, keyrings [][]byte, pinned string, max int) (*Scan, error) {
 	chain, err := verifyChain(keyrings, pinned)
 	if err != nil {
 		return nil, err
 	}
-	s := &Scan{chain: chain, streams: map[string][]slimLeaf{}, timeAt: map[string]uint64{}}
+	s := &Scan{chain: chain, streams: map[string][]slimLeaf{}, counts: map[string]int{}, max: max, timeAt: map[string]uint64{}}
 	for _, r := range roots {
 		s.streams[r.Digest()] = nil
 	}
@@ -124,6 +138,11 @@ func scanLog(ctx context.Context, dir string, fetch client.EntryBundleFetcherFun
 			s.timeAt[strings.Clone(lf.Bundle)] = idx
 		default:
 			if l, ok := s.streams[lf.Stream]; ok {
+				s.counts[lf.Stream]++
+				if s.max > 0 && s.counts[lf.Stream] > s.max {
+					s.streams[lf.Stream] = nil // over the limit: counted only
+					return
+				}
 				var d [32]byte
 				_, _ = hex.Decode(d[:], []byte(strings.TrimPrefix(lf.Bundle, "sha256:"))) // ParseLeaf validated it
 				s.streams[lf.Stream] = append(l, slimLeaf{index: idx, bundle: d})
@@ -148,17 +167,21 @@ func (s *Scan) Size() uint64 { return s.size }
 // read or verified: a caller can refuse to load a run too large for its
 // memory (Facts holds every record decoded).
 func (s *Scan) Records(root *run.Root) (n int, ok bool) {
-	slim, ok := s.streams[root.Digest()]
-	return len(slim), ok
+	_, ok = s.streams[root.Digest()]
+	return s.counts[root.Digest()], ok
 }
 
 // Facts verifies the records of run root, read by get, as LoadFrom does
-// (root must be one of those scanned: else ErrNotScanned). Each call
-// verifies them again: the caller keeps the facts.
+// (root must be one of those scanned: else ErrNotScanned; and hold no
+// more records than the scan kept: else ErrScanLimit). Each call verifies
+// them again: the caller keeps the facts.
 func (s *Scan) Facts(ctx context.Context, get BundleFunc, root *run.Root) (*Facts, error) {
 	slim, ok := s.streams[root.Digest()]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNotScanned, root.Registration.RunID)
+	}
+	if n := s.counts[root.Digest()]; n > len(slim) {
+		return nil, fmt.Errorf("%w: run %s holds %d records, the scan kept at most %d", ErrScanLimit, root.Registration.RunID, n, s.max)
 	}
 	stream := make([]leaf, len(slim))
 	for i, l := range slim {

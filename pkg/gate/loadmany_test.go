@@ -240,3 +240,32 @@ func TestScanRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestScanLogMax: a scan keeping at most one record a run still counts a
+// larger run's records, and Facts of it fails with ErrScanLimit; a run
+// within the limit loads as from ScanLog.
+func TestScanLogMax(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	other := withRun(t, f, "other-001")
+	all, err := ScanLog(context.Background(), f.dir, []*run.Root{other, f.root}, [][]byte{f.keyring}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ScanLogMax(context.Background(), f.dir, []*run.Root{other, f.root}, [][]byte{f.keyring}, "", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := all.Records(f.root)
+	if n, ok := s.Records(f.root); n != want || !ok || want < 2 {
+		t.Fatalf("Records of the larger run: %d, %t; want %d (more than 1)", n, ok, want)
+	}
+	l := f.open(t)
+	defer f.close(t, l)
+	if got, err := s.Facts(context.Background(), l.Bundle, f.root); !errors.Is(err, ErrScanLimit) || got != nil {
+		t.Fatalf("Facts of a run over the scan's limit: %v, %v; want ErrScanLimit", got, err)
+	}
+	if got, err := s.Facts(context.Background(), l.Bundle, other); err != nil || len(got.Records) != 1 {
+		t.Fatalf("Facts of the run within the limit: %v, %v; want its one record", got, err)
+	}
+}
