@@ -26,7 +26,7 @@ run ./pkg/oci     'LayoutAppend'                  500x
 run ./pkg/verify  'VerifyPackage10k'              2x
 run ./pkg/dossier 'Export10k'                     1x
 run ./pkg/anchor/anchorer 'Build'                 5x
-run ./pkg/console 'LogBackendColdRun|LogBackendColdList' 1x
+run ./pkg/console 'LogBackendColdRun|LogBackendColdList|RunMemory|TooLargeRun' 1x
 run ./pkg/review  'Render10k'                     5x
 DOSSIER_BENCH_LOAD_SECONDS=${DOSSIER_BENCH_LOAD_SECONDS:-60} run ./pkg/ingest 'IngestLoad' 1x
 if [ "${DOSSIER_BENCH_LARGE:-}" = 1 ]; then
