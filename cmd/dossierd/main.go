@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 
@@ -40,6 +41,16 @@ const memoryLimit = 192 << 20
 // BenchmarkIngestLargeRSS apply the same setting).
 const gcPercent = 300
 
+// procsPerCPU multiplies GOMAXPROCS unless GOMAXPROCS is set. The
+// acknowledgement path waits on fsyncs (bundle store, log batches, answer
+// journal, the push's syncfs), and Go hands a processor blocked in such a
+// system call to another thread only when its monitor notices, so with one
+// processor per core a core can sit idle in a blocking call while
+// requests wait to run. Twice as many processors as cores measured 3-22 %
+// more acknowledged records/s with lower p99 on 2 cores in paired 20 s
+// runs of BenchmarkIngestLoad (which applies the same setting).
+const procsPerCPU = 2
+
 // version is set at release build time (-ldflags "-X main.version=...").
 var version string
 
@@ -53,6 +64,9 @@ func main() {
 	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(procsPerCPU * runtime.GOMAXPROCS(0))
 	}
 	os.Exit(run(cli.Default("dossierd"), os.Args[1:]))
 }

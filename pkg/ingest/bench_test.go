@@ -115,15 +115,17 @@ func BenchmarkIngestLargeRSS(b *testing.B) {
 		float64(hwm)/(1<<20), float64(rss)/(1<<20), float64(ms.HeapInuse)/(1<<20))
 }
 
-// daemonMemoryLimit and daemonGCPercent are cmd/dossierd's soft heap
-// limit and GC target (memoryLimit and gcPercent there).
+// daemonMemoryLimit, daemonGCPercent and daemonProcsPerCPU are
+// cmd/dossierd's soft heap limit, GC target and GOMAXPROCS multiplier
+// (memoryLimit, gcPercent and procsPerCPU there).
 const (
 	daemonMemoryLimit = 192 << 20
 	daemonGCPercent   = 300
+	daemonProcsPerCPU = 2
 )
 
-// asDaemon applies cmd/dossierd's GC settings for the benchmark, as its
-// main does: each unless GOMEMLIMIT or GOGC is set.
+// asDaemon applies cmd/dossierd's runtime settings for the benchmark, as
+// its main does: each unless GOMEMLIMIT, GOGC or GOMAXPROCS is set.
 func asDaemon(b *testing.B) {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		old := debug.SetMemoryLimit(daemonMemoryLimit)
@@ -132,6 +134,10 @@ func asDaemon(b *testing.B) {
 	if os.Getenv("GOGC") == "" {
 		old := debug.SetGCPercent(daemonGCPercent)
 		b.Cleanup(func() { debug.SetGCPercent(old) })
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		old := runtime.GOMAXPROCS(daemonProcsPerCPU * runtime.GOMAXPROCS(0))
+		b.Cleanup(func() { runtime.GOMAXPROCS(old) })
 	}
 }
 
