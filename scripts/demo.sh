@@ -53,12 +53,20 @@ trap anchors_stop EXIT
 D="$BIN/dossier"
 OUT=out/demo
 RUN_ID=demo-ft-2026-11-27
+# The scenario's stated times (keyrings, run, records, approvals, the
+# auditor's --at) are on DEMO_DAY, by default tomorrow (UTC): the time
+# evidence is taken now with the real clock, and a record may not state a
+# time earlier than the evidence it cites by more than the policy's skew, so
+# fixed dates would fail the demo once they are past.
+: "${DEMO_DAY:=$(date -u -d '+1 day' +%F)}"
+export DEMO_DAY
 export DOSSIER_KEY_PASSWORD="demo-password-not-for-production"
 
 step() { printf '\n== %s\n' "$*"; }
 
 rm -rf "$OUT"
 mkdir -p "$OUT"/{keys,trust,data,hashes,records,time-evidence,predicates,proofs}
+echo "$DEMO_DAY" > "$OUT/demo-day"
 
 step "1. keys (private keys encrypted with \$DOSSIER_KEY_PASSWORD)"
 "$D" key generate --output "$OUT/keys/root"
@@ -76,7 +84,7 @@ cp "$OUT/keys/log.vkey" "$OUT/trust/log.vkey"
 # TSA chain and the witness key go into the keyring's anchor trust root.
 anchors_start "$OUT"
 anchors_witness "$OUT/trust/log.vkey" "$OUT/anchors-run/witness-state"
-"$D" keyring create --root-key "$OUT/keys/root.key" --issued-at 2026-11-27T08:00:00Z \
+"$D" keyring create --root-key "$OUT/keys/root.key" --issued-at ${DEMO_DAY}T08:00:00Z \
   --add "root:$OUT/keys/root.pub:Dana Root:person:e10001:security" \
   --add "producer:$OUT/keys/producer.pub:Training pipeline:workload:pipeline/train:ml-platform" \
   --add "producer:$OUT/keys/evaluator.pub:Evaluation pipeline:workload:pipeline/eval:ml-platform" \
@@ -91,7 +99,7 @@ awk '{print $1}' "$OUT/trust/root-fingerprint.tmp" > "$OUT/trust/root-fingerprin
 # ml-platform who also holds the reviewer role: only separation of duties
 # keeps him from approving his own run), the validator (signs evaluation
 # plans) and two reviewers of the validation team.
-"$D" keyring add --root-key "$OUT/keys/root.key" --previous "$OUT/trust/keyring-v1.json" --issued-at 2026-11-27T08:30:00Z \
+"$D" keyring add --root-key "$OUT/keys/root.key" --previous "$OUT/trust/keyring-v1.json" --issued-at ${DEMO_DAY}T08:30:00Z \
   --add "producer,reviewer:$OUT/keys/trainer.pub:Tom Trainer:person:e20001:ml-platform" \
   --add "producer,reviewer:$OUT/keys/validator.pub:Vera Validator:person:e40001:validation" \
   --add "reviewer:$OUT/keys/reviewer-a.pub:Rita Reviewer:person:e40002:validation" \
@@ -108,7 +116,7 @@ python3 scripts/demo_data.py "$OUT/data"
 step "4. register the run"
 "$D" run init --id "$RUN_ID" --project support-assistant --model acme/support-assistant-de \
   --started-by workload:pipeline/train --started-by-name "training pipeline" \
-  --started-at 2026-11-27T09:00:00Z --layout "$OUT/layout" -o "$OUT/run.json"
+  --started-at ${DEMO_DAY}T09:00:00Z --layout "$OUT/layout" -o "$OUT/run.json"
 ROOT=$(json_get "$OUT/run.json" 'd["digest"]')
 
 step "5. hash the dataset and the model"
@@ -146,7 +154,7 @@ step "8. the log, the review, two approvals, the release policy; checkpoint, one
 "$D" review --run "$OUT/run.json" --log "$OUT/log" "${KEYRINGS[@]}" --root-fingerprint "$PIN" -o "$OUT/review.html"
 approve() { # approve KEY "PRINTED NAME" OUT.json: an approval over review.html, valid until 2036
   "$D" approve --run "$OUT/run.json" --review "$OUT/review.html" --key "$OUT/keys/$1.key" --name "$2" "${KEYRINGS[@]}" \
-    --meaning approval --decision approve --at 2026-11-27T14:30:00Z --expires 2036-11-27T00:00:00Z -o "$3"
+    --meaning approval --decision approve --at ${DEMO_DAY}T14:30:00Z --expires 2036-11-27T00:00:00Z -o "$3"
 }
 approve reviewer-a "Rita Reviewer" "$OUT/records/06-approval-reviewer-a.json"
 "$D" log append --dir "$OUT/log" --key "$OUT/keys/log.key" "$OUT/records/06-approval-reviewer-a.json"
@@ -176,7 +184,7 @@ cat > "$OUT/trust/run-policy.json" <<'JSON'
 JSON
 "$D" policy lint "$OUT/trust/policy.json"
 "$D" policy check --policy "$OUT/trust/policy.json" --run "$OUT/run.json" --log "$OUT/log" "${KEYRINGS[@]}" \
-  --root-fingerprint "$PIN" --at 2026-11-27T15:00:00Z | tail -n 1
+  --root-fingerprint "$PIN" --at ${DEMO_DAY}T15:00:00Z | tail -n 1
 "$D" log checkpoint --dir "$OUT/log" --vkey "$OUT/trust/log.vkey"
 # issue 7: anchor this checkpoint (RFC 3161 token + witness cosignature, kept in $OUT/anchors/)
 "$D" anchor run --log "$OUT/log" --log-vkey "$OUT/trust/log.vkey" --store "$OUT/anchors" "${ANCHOR_FLAGS[@]}" >/dev/null
@@ -194,7 +202,7 @@ python3 scripts/demo_model_oci.py "$OUT/model-layout" 1.0.0 \
 # weights file and the artifact's manifest, so both cosign verify-blob-attestation
 # (--digest <weights>) and verify-attestation (on the artifact) accept it.
 "$D" vsa --policy "$OUT/trust/policy.json" --run "$OUT/run.json" --log "$OUT/log" "${KEYRINGS[@]}" \
-  --root-fingerprint "$PIN" --at 2026-11-27T15:00:00Z --key "$OUT/keys/validator.key" \
+  --root-fingerprint "$PIN" --at ${DEMO_DAY}T15:00:00Z --key "$OUT/keys/validator.key" \
   --verifier-id https://dossier.demo/gate --resource-uri "oci://registry.demo/acme/support-assistant-de:1.0.0" \
   --policy-uri https://dossier.demo/policies/release.json \
   --artifact "layout:$OUT/model-layout" --artifact-tag 1.0.0 -o "$OUT/vsa.json"
@@ -240,7 +248,7 @@ export_pkg() { # export_pkg LOG OUT.tar RUNFILE... [--release]
     --anchor-store "$OUT/anchors" "${ANCHOR_FLAGS[@]}" \
     --purpose "Technical documentation for the notified body (demo)" \
     --requested-by "person:e30211:Erika Musterfrau" --recipient "Notified Body 0123:assessor@nb0123.example" \
-    --at 2026-11-27T15:00:00Z -o "$out"
+    --at ${DEMO_DAY}T15:00:00Z -o "$out"
 }
 # --release: the export is refused unless the run meets the release policy
 export_pkg "$OUT/log" "$OUT/package.tar" "$OUT/run.json" --release

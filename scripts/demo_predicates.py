@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 out, run_id, root, time_evidence = sys.argv[1:5]
+DAY = os.environ["DEMO_DAY"]  # demo.sh: the scenario's day (stated times after the time evidence)
 dossier = os.path.join(os.environ.get("BIN", "bin"), "dossier")
 
 
@@ -41,7 +42,7 @@ data, model = manifest("dataset"), manifest("model")
 weights = [rd(f) for f in model["files"] if f["name"] == "snapshots/rev-1/adapter_model.safetensors"]
 weights[0]["name"] = "adapter_model.safetensors"
 
-ds = common(template("dataset"), "2026-11-27T09:05:00Z", "workload:pipeline/data-prep", "data-prep pipeline")
+ds = common(template("dataset"), DAY + "T09:05:00Z", "workload:pipeline/data-prep", "data-prep pipeline")
 ds["name"], ds["version"] = "support-tickets-de", "2026.11"
 ds["statistics"] = {"records": "8400", "files": str(data["fileCount"]), "bytes": str(data["totalBytes"])}
 ds["content"] = [rd(f) for f in data["files"]]
@@ -49,31 +50,31 @@ ds["manifest"] = {"name": "hashes/dataset.json", "mediaType": "application/vnd.d
                   "digest": {"sha256": data["treeDigest"].split(":")[1]}}
 ds.pop("dataUseAgreement", None)
 
-tr = common(template("training-run"), "2026-11-27T12:40:00Z", "person:e20001", "Tom Trainer")
+tr = common(template("training-run"), DAY + "T12:40:00Z", "person:e20001", "Tom Trainer")
 tr["producer"]["kind"] = "person"
 tr["datasets"] = [{"descriptor": {"name": "support-tickets-de",
                                   "digest": {"sha256": data["treeDigest"].split(":")[1]}}, "role": "train"}]
 tr["outputs"] = weights
 
-ev = common(template("evaluation"), "2026-11-27T13:10:00Z", "workload:pipeline/eval", "evaluation pipeline")
+ev = common(template("evaluation"), DAY + "T13:10:00Z", "workload:pipeline/eval", "evaluation pipeline")
 ev["model"] = {"name": weights[0]["name"], "digest": weights[0]["digest"]}
 ev["dataset"] = {"name": "validation/part-0000.jsonl",
                  "digest": {"sha256": next(f for f in data["files"] if f["name"] == "validation/part-0000.jsonl")["digest"]["sha256"]}}
 ev.pop("plan", None)
 
-mr = common(template("model-release"), "2026-11-27T14:00:00Z", "workload:pipeline/release", "release pipeline")
+mr = common(template("model-release"), DAY + "T14:00:00Z", "workload:pipeline/release", "release pipeline")
 mr["modelId"], mr["version"] = "support-assistant-de", "1.0.0"
 mr.pop("previousVersion", None)
 mr["runs"] = [root]
 mr["weights"] = weights
 
-rc = common(template("run-closed"), "2026-11-27T14:05:00Z", "workload:pipeline/train", "training pipeline")
+rc = common(template("run-closed"), DAY + "T14:05:00Z", "workload:pipeline/train", "training pipeline")
 
 # The validator's evaluation plan (issue 8): signed and logged before the
 # evaluation it governs; the verifier judges the evaluation's metrics against
 # these thresholds, never against the ones the pipeline wrote for itself.
 # Not named 0N-*: the daemon demo's pipeline submits predicates/0[1-4]-*.json.
-plan = common(template("evaluation-plan"), "2026-11-27T12:50:00Z", "person:e40001", "Vera Validator")
+plan = common(template("evaluation-plan"), DAY + "T12:50:00Z", "person:e40001", "Vera Validator")
 plan["producer"]["kind"] = "person"
 plan.pop("externalRefs", None)
 plan["scope"] = {"modelId": "support-assistant-de", "model": {"name": weights[0]["name"], "digest": weights[0]["digest"]}}

@@ -22,6 +22,7 @@ cd "$(dirname "$0")/.."
 export DOSSIER_KEY_PASSWORD
 D="$BIN/dossier"
 OUT=out/demo
+: "${DEMO_DAY:=$(cat "$OUT/demo-day")}" # the scenario day of demo.sh
 T=$OUT/tampered
 K=$OUT/keys
 fail() { echo "demo-tamper: FAIL $*" >&2; exit 1; }
@@ -37,7 +38,7 @@ export_pkg() { # export_pkg LOG OUT.tar RUNFILE...
   "$D" export --log "$log" --log-key "$K/log.key" --exporter-key "$K/exporter.key" "${KEYRINGS[@]}" "${runs[@]}" \
     --policy "$OUT/trust/policy.json" --purpose "Technical documentation for the notified body (demo)" \
     --requested-by "person:e30211:Erika Musterfrau" --recipient "Notified Body 0123:assessor@nb0123.example" \
-    --at 2026-11-27T15:00:00Z -o "$out" >/dev/null 2>"${out%.tar}.export.log" || { cat "${out%.tar}.export.log" >&2; return 1; }
+    --at ${DEMO_DAY}T15:00:00Z -o "$out" >/dev/null 2>"${out%.tar}.export.log" || { cat "${out%.tar}.export.log" >&2; return 1; }
 }
 # (No anchors: a copy of the log is a fork the demo's witness would refuse to
 # cosign; the export's warning that times are asserted is in *.export.log.)
@@ -85,7 +86,7 @@ for p in 01-dataset:dataset:producer 02-training-run:training-run:producer 03-ev
 done
 "$D" review --run "$T/other-run.json" --log "$T/log-swapped" "${KEYRINGS[@]}" --root-fingerprint "$PIN" -o "$T/other-review.html" >/dev/null
 "$D" approve --run "$T/other-run.json" --review "$T/other-review.html" --key "$K/reviewer-b.key" --name "Victor Reviewer" \
-  "${KEYRINGS[@]}" --meaning approval --decision approve --at 2026-11-27T14:30:00Z --expires 2036-11-27T00:00:00Z \
+  "${KEYRINGS[@]}" --meaning approval --decision approve --at ${DEMO_DAY}T14:30:00Z --expires 2036-11-27T00:00:00Z \
   -o "$T/other-approval-reviewer-b.json" 2>/dev/null
 "$D" log append --dir "$T/log-swapped" --key "$K/log.key" "$T/other-approval-reviewer-b.json" >/dev/null
 export_pkg "$T/log-swapped" "$T/approval-swapped.tar" "$OUT/run.json" "$T/other-run.json"
@@ -94,7 +95,7 @@ expect_policy_failure "$T/approval-swapped.tar" release.approvals.distinct-peopl
 echo "3. an approval signed with the trainer's key (Tom Trainer signed the training run; he holds the reviewer role)"
 cp -r "$T/log-one-approval" "$T/log-trainer"
 "$D" approve --run "$OUT/run.json" --review "$OUT/review.html" --key "$K/trainer.key" --name "Tom Trainer" \
-  "${KEYRINGS[@]}" --meaning approval --decision approve --at 2026-11-27T14:40:00Z --expires 2036-11-27T00:00:00Z \
+  "${KEYRINGS[@]}" --meaning approval --decision approve --at ${DEMO_DAY}T14:40:00Z --expires 2036-11-27T00:00:00Z \
   -o "$T/approval-by-trainer.json" 2>/dev/null
 "$D" log append --dir "$T/log-trainer" --key "$K/log.key" "$T/approval-by-trainer.json" >/dev/null
 export_pkg "$T/log-trainer" "$T/approval-by-trainer.tar" "$OUT/run.json"

@@ -240,7 +240,7 @@ say "cosign refuses the summary with another key, and attached to other weights 
 vsa_from_registry() { # vsa_from_registry TAG OUT
   DOSSIER_KEY_PASSWORD=demo-password-not-for-production "$D" vsa --policy "$demo/trust/policy.json" --run "$demo/run.json" \
     --log "$demo/log" --keyring "$demo/trust/keyring-v1.json" --keyring "$demo/trust/keyring-v2.json" \
-    --root-fingerprint "$(cat "$demo/trust/root-fingerprint")" --at 2026-11-27T15:00:00Z --key "$demo/keys/validator.key" \
+    --root-fingerprint "$(cat "$demo/trust/root-fingerprint")" --at "$(cat "$demo/demo-day")T15:00:00Z" --key "$demo/keys/validator.key" \
     --verifier-id https://dossier.demo/gate --resource-uri "oci://$model:$1" --plain-http --artifact "$model" --artifact-tag "$1" -o "$2"
 }
 vsa_from_registry 1.0.0 "$work/vsa-registry.json" >/dev/null 2>&1 || fail "dossier vsa --artifact $model --artifact-tag 1.0.0"
