@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -150,10 +149,7 @@ func BenchmarkLogBackendColdList(b *testing.B) {
 				f.scanAndVerify(b, roots)
 				bound = append(bound, time.Since(start))
 			}
-			c, lo := ms(slices.Min(cold)), ms(slices.Min(bound))
-			b.ReportMetric(c, "cold-ms")
-			b.ReportMetric(lo, "bound-ms")
-			b.ReportMetric(c/lo, "ratio")
+			reportCold(b, cold, bound)
 		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/dossier-audit/dossier/pkg/policy"
 	"github.com/dossier-audit/dossier/pkg/record"
 	"github.com/dossier-audit/dossier/pkg/run"
+	"github.com/dossier-audit/dossier/pkg/tlog"
 )
 
 // withOtherRun logs a record of another run after the fixture's records
@@ -78,12 +79,7 @@ func TestLoadFromRejects(t *testing.T) {
 		get  func(ctx context.Context, d string) ([]byte, error)
 		want error
 	}{
-		{"missing", func(ctx context.Context, d string) ([]byte, error) {
-			if d == victim {
-				return nil, fs.ErrNotExist
-			}
-			return l.Bundle(ctx, d)
-		}, ErrLog},
+		{"missing", missingBundle(l, victim), ErrLog},
 		{"tampered", func(ctx context.Context, d string) ([]byte, error) {
 			b, err := l.Bundle(ctx, d)
 			if d == victim && err == nil {
@@ -91,12 +87,7 @@ func TestLoadFromRejects(t *testing.T) {
 			}
 			return b, err
 		}, ErrRecord},
-		{"swapped", func(ctx context.Context, d string) ([]byte, error) {
-			if d == victim {
-				d = facts.Records[0].Digest
-			}
-			return l.Bundle(ctx, d)
-		}, ErrRecord},
+		{"swapped", swappedBundle(l, victim, facts.Records[0].Digest), ErrRecord},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -195,5 +186,25 @@ func TestLoadKeyHint(t *testing.T) {
 				t.Fatalf("Load: %v, want ErrRecord (%s)", err, tc.want)
 			}
 		})
+	}
+}
+
+// missingBundle reads bundles from l except victim's, which is missing.
+func missingBundle(l *tlog.Log, victim string) BundleFunc {
+	return func(ctx context.Context, d string) ([]byte, error) {
+		if d == victim {
+			return nil, fs.ErrNotExist
+		}
+		return l.Bundle(ctx, d)
+	}
+}
+
+// swappedBundle reads bundles from l, other's bytes in place of victim's.
+func swappedBundle(l *tlog.Log, victim, other string) BundleFunc {
+	return func(ctx context.Context, d string) ([]byte, error) {
+		if d == victim {
+			d = other
+		}
+		return l.Bundle(ctx, d)
 	}
 }

@@ -107,18 +107,8 @@ func TestLoadManyOneRunFails(t *testing.T) {
 		get  BundleFunc
 		want error
 	}{
-		{"missing", func(ctx context.Context, d string) ([]byte, error) {
-			if d == victim {
-				return nil, fs.ErrNotExist
-			}
-			return l.Bundle(ctx, d)
-		}, ErrLog},
-		{"swapped", func(ctx context.Context, d string) ([]byte, error) {
-			if d == victim {
-				d = facts.Records[0].Digest
-			}
-			return l.Bundle(ctx, d)
-		}, ErrRecord},
+		{"missing", missingBundle(l, victim), ErrLog},
+		{"swapped", swappedBundle(l, victim, facts.Records[0].Digest), ErrRecord},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

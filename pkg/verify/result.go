@@ -171,7 +171,7 @@ func (c *collector) failf(class Failure, step, subject, format string, args ...a
 
 // skip records a check that could not run.
 func (c *collector) skip(step string, class Failure, reason string) {
-	c.res.Checks = append(c.res.Checks, Check{Step: step, Class: class, Status: NotChecked, Message: reason})
+	c.skipSubject(step, class, "", reason)
 }
 
 // skipSubject records a check about one thing that could not run.
